@@ -1,0 +1,115 @@
+"""One description of the five TMF Open APIs v4, read by the reference server and the harness.
+
+Each API's paths, resources and compact schemas live in ``schemas/<api id>.json``, derived from
+the official specs by ``python -m tmfapis.derive``; this module turns them into records.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+__all__ = ["API_IDS", "Api", "Resource", "api", "apis", "schema_validator"]
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+API_NAMES = {
+    "tmf681": "TMF681 Communication",
+    "tmf629": "TMF629 Customer",
+    "tmf683": "TMF683 Party Interaction",
+    "tmf622": "TMF622 Product Ordering",
+    "tmf635": "TMF635 Usage",
+}
+API_IDS = tuple(API_NAMES)
+# The TMF681 spec declares no listener paths; its events follow the common TMF pattern.
+STANDARD_EVENTS = ("Create", "AttributeValueChange", "StateChange", "Delete")
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource of an API: its collection path, schemas and what it allows."""
+
+    name: str
+    entity: str
+    create_schema: str
+    update_schema: str | None
+    collection_methods: tuple[str, ...]
+    item_methods: tuple[str, ...]
+    events: tuple[str, ...]
+
+    def event_type(self, kind: str) -> str:
+        """``CustomerCreateEvent`` for ``kind`` "Create"."""
+        return f"{self.entity}{kind}Event"
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """One TMF Open API: its id (``tmf681``), display name, standard base path and resources."""
+
+    id: str
+    name: str
+    title: str
+    version: str
+    base_path: str
+    resources: dict[str, Resource]
+    definitions: dict[str, Any]
+
+    def schema(self, definition: str) -> dict[str, Any]:
+        """A self-contained JSON Schema for one definition of this API."""
+        return {"$ref": f"#/definitions/{definition}", "definitions": self.definitions}
+
+
+@cache
+def api(api_id: str) -> Api:
+    """The description of one API, by id (``tmf629``)."""
+    if api_id not in API_NAMES:
+        raise KeyError(f"unknown API id {api_id!r}; known: {', '.join(API_IDS)}")
+    data = json.loads((SCHEMA_DIR / f"{api_id}.json").read_text(encoding="utf-8"))
+    resources = {
+        name: Resource(
+            name=name,
+            entity=entry["entity"],
+            create_schema=entry["create"],
+            update_schema=entry["update"],
+            collection_methods=tuple(entry["collection"]),
+            item_methods=tuple(entry["item"]),
+            events=tuple(entry["events"]) or STANDARD_EVENTS,
+        )
+        for name, entry in data["resources"].items()
+    }
+    return Api(
+        id=api_id,
+        name=API_NAMES[api_id],
+        title=data["title"],
+        version=data["version"],
+        base_path=data["basePath"],
+        resources=resources,
+        definitions=data["definitions"],
+    )
+
+
+def apis() -> list[Api]:
+    """All five APIs, in the project's usual order."""
+    return [api(api_id) for api_id in API_IDS]
+
+
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+
+
+@FORMAT_CHECKER.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    return True
+
+
+@cache
+def schema_validator(api_id: str, definition: str) -> jsonschema.protocols.Validator:
+    """A cached Draft 7 validator for one definition, checking date-time formats."""
+    schema = api(api_id).schema(definition)
+    return jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
