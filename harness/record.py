@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CheckResult", "Exchange", "RequestRecord", "Tier", "Outcome"]
+__all__ = ["CheckResult", "Exchange", "Outcome", "RequestRecord", "Tier"]
 
 Tier = Literal["ctk", "spec"]
 Outcome = Literal["passed", "failed"]
@@ -62,6 +62,11 @@ class RequestRecord:
     @property
     def failed(self) -> bool:
         return any(check.outcome == "failed" for check in self.checks)
+
+    @property
+    def ctk_failed(self) -> bool:
+        """A CTK-tier check failed: the request fails the run (spec-tier failures are deviations)."""
+        return any(check.outcome == "failed" and check.tier == "ctk" for check in self.checks)
 
     def to_json(self) -> dict[str, Any]:
         exchange = self.exchange

@@ -1,0 +1,155 @@
+"""The kit's checks as small functions returning ``CheckResult``s named exactly as the kit names them.
+
+Each check is evaluated on its own and really asserts: a mismatch fails with what was expected
+and what came back. When there is no usable JSON body, each body check fails once with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from harness.client import Reply, excerpt
+from harness.record import CheckResult, Tier
+from harness.suite import JSON_TYPES, ResourceSuite
+
+__all__ = [
+    "body_includes",
+    "held_values",
+    "instance_checks",
+    "instances_of",
+    "not_array",
+    "not_expected",
+    "status_is",
+]
+
+
+def passed(name: str, tier: Tier = "ctk") -> CheckResult:
+    return CheckResult(name=name, tier=tier, outcome="passed")
+
+
+def failed(name: str, message: str, tier: Tier = "ctk") -> CheckResult:
+    return CheckResult(name=name, tier=tier, outcome="failed", message=message)
+
+
+def show(value: Any) -> str:
+    """A short JSON rendering of a value for failure messages."""
+    return excerpt(json.dumps(value, ensure_ascii=False)) if value is not None else "nothing (absent)"
+
+
+def status_is(reply: Reply, expected: Sequence[int], tier: Tier = "ctk") -> CheckResult:
+    name = "Status code is " + " or ".join(map(str, expected))
+    wanted = " or ".join(map(str, expected))
+    if reply.status is None:
+        return failed(name, f"expected {wanted}, got no response: {reply.problem}", tier)
+    if reply.status in expected:
+        return passed(name, tier)
+    detail = f" with body {excerpt(reply.text)!r}" if reply.text else ""
+    return failed(name, f"expected {wanted}, got {reply.status}{detail}", tier)
+
+
+def not_array(reply: Reply) -> list[CheckResult]:
+    """The kit records this check only when the create answered with an array."""
+    if isinstance(reply.body, list):
+        return [failed("Array not expected as response", f"expected a JSON object, got an array of {len(reply.body)} items")]
+    return []
+
+
+def instances_of(reply: Reply) -> list[Any]:
+    """The instances a response carries: the array's items, or the body itself when it is one object."""
+    if not reply.json_ok:
+        return []
+    return list(reply.body) if isinstance(reply.body, list) else [reply.body]
+
+
+def _contains(text: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False) in text
+    escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+    return any(form in text for form in (value, escaped, json.dumps(value)[1:-1], escaped.replace("/", "\\/")))
+
+
+def body_includes(reply: Reply, suite: ResourceSuite, attribute: str, held: Iterable[Mapping[str, Any]]) -> CheckResult:
+    """``Body includes value held on <attr>``: the raw body text holds each target instance's value."""
+    name = f"Body includes value held on {attribute}"
+    if not reply.json_ok:
+        return failed(name, f"no body to search: {reply.problem}")
+    missing = [values[attribute] for values in held if attribute in values and not _contains(reply.text, values[attribute])]
+    if missing:
+        return failed(name, f"expected the body to include {', '.join(show(value) for value in missing)}; it does not")
+    return passed(name)
+
+
+def instance_checks(
+    reply: Reply,
+    suite: ResourceSuite,
+    instance: Any,
+    held: Sequence[Mapping[str, Any]],
+    typed: Iterable[str] | None = None,
+) -> list[CheckResult]:
+    """Checks 3 to 5 of the template on one instance: mandatory set, typed attributes, held values in the body."""
+    results = []
+    name = "Instance has all mandatory attributes"
+    if not reply.json_ok:
+        results.append(failed(name, reply.problem or ""))
+    elif not isinstance(instance, dict):
+        results.append(failed(name, f"expected a JSON object, got {show(instance)}"))
+    else:
+        missing = [attribute for attribute in suite.mandatory if attribute not in instance]
+        message = f"missing: {', '.join(missing)} (id {show(instance.get('id'))})"
+        results.append(failed(name, message) if missing else passed(name))
+    for attribute in suite.typed if typed is None else typed:
+        results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
+    results.extend(body_includes(reply, suite, attribute, held) for attribute in suite.held)
+    return results
+
+
+def _typed(reply: Reply, instance: Any, attribute: str, json_type: str) -> CheckResult:
+    name = f"Response has {attribute} attribute"
+    if not reply.json_ok:
+        return failed(name, reply.problem or "")
+    if not isinstance(instance, dict) or attribute not in instance:
+        return failed(name, f"expected {attribute} ({json_type}); it is absent")
+    value = instance[attribute]
+    if isinstance(value, JSON_TYPES[json_type]) and not (json_type == "number" and isinstance(value, bool)):
+        return passed(name)
+    return failed(name, f"expected {attribute} to be a JSON {json_type}, got {show(value)}")
+
+
+def held_values(
+    reply: Reply, suite: ResourceSuite, instance_number: int, held: Mapping[str, Any], attributes: Iterable[str] | None = None
+) -> list[CheckResult]:
+    """``<attr> is <held value>`` for one created instance, found in the response by its id."""
+    attributes = list(suite.held if attributes is None else attributes)
+    names = [f"{attribute} is {_plain(held.get(attribute))}" for attribute in attributes]
+    if not reply.json_ok:
+        return [failed(name, f"no instance to compare: {reply.problem}") for name in names]
+    wanted_id = held.get("id")
+    found = next((item for item in instances_of(reply) if isinstance(item, dict) and item.get("id") == wanted_id), None)
+    if found is None:
+        variable = suite.variable("id", instance_number)
+        message = f"the created instance {variable} (id {show(wanted_id)}) is not in the response"
+        return [failed(name, message) for name in names]
+    results = []
+    for attribute, name in zip(attributes, names, strict=True):
+        expected, actual = held.get(attribute), found.get(attribute)
+        if actual == expected:
+            results.append(passed(name))
+        else:
+            results.append(failed(name, f"expected {attribute} {show(expected)}, got {show(actual)}"))
+    return results
+
+
+def not_expected(reply: Reply, suite: ResourceSuite, other_number: int, other_id: Any) -> CheckResult:
+    """``<ID> not expected on this test``: the other created instance must not pass the filter."""
+    name = f"{suite.variable('id', other_number)} not expected on this test"
+    if not reply.json_ok:
+        return failed(name, f"cannot tell: {reply.problem}")
+    if any(isinstance(item, dict) and item.get("id") == other_id for item in instances_of(reply)):
+        return failed(name, f"the filter returned the other created instance (id {show(other_id)}), whose value differs")
+    return passed(name)
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

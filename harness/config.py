@@ -1,0 +1,234 @@
+"""The run's settings from the command line, the ini file, the environment and ``--ctk-config``.
+
+Every problem is a ``ConfigError`` with one sentence naming the option, file or key; the plugin
+turns it into a ``pytest.UsageError`` before any request is sent.
+
+``--ctk-config`` YAML (every key optional; ``${NAME}`` is replaced by the environment variable
+``NAME``, and such values are treated as secrets)::
+
+    base_url: https://vendor.example
+    headers: {Authorization: "Bearer ${VENDOR_TOKEN}"}
+    timeout: 10            # seconds per request
+    verify: true           # false, or the path of a CA bundle
+    proxies: {https: http://proxy.example:3128}
+    apis:
+      tmf629:
+        url: https://vendor.example/customerManagement/v4/
+        payloads: {customer: {name: ..., engagedParty: {...}}}   # a list for several instances
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+import tmfapis
+
+__all__ = ["ConfigError", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
+
+TOP_KEYS = ("base_url", "headers", "timeout", "verify", "proxies", "apis")
+API_KEYS = ("url", "payloads")
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class ConfigError(Exception):
+    """A setting the run cannot use; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Everything a run needs to reach the servers, validated."""
+
+    base_url: str | None = None
+    api_urls: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    verify: bool | str = True
+    proxies: Mapping[str, str] = field(default_factory=dict)
+    payloads: Mapping[str, Mapping[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+    def api_root(self, api_id: str, base_url: str) -> str:
+        """The absolute root of one API, ending with ``/``: ``--api-url`` wins, else base URL + standard path."""
+        if api_id in self.api_urls:
+            return self.api_urls[api_id]
+        return base_url.rstrip("/") + tmfapis.api(api_id).base_path
+
+
+def check_url(url: Any, where: str) -> str:
+    """An absolute http(s) URL, or a ConfigError naming ``where``."""
+    if not isinstance(url, str):
+        raise ConfigError(f"{where} must be a URL string, got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{where} is not an absolute http(s) URL: {url!r}")
+    return url
+
+
+def with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``"Name: value"`` from ``--header``."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or any(char.isspace() for char in name.strip()):
+        raise ConfigError(f"--header {text!r} is not of the form 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def parse_api_url(text: str) -> tuple[str, str]:
+    """``tmf629=URL`` from ``--api-url``."""
+    api_id, equals, url = text.partition("=")
+    api_id = api_id.strip().lower()
+    if not equals:
+        raise ConfigError(f"--api-url {text!r} is not of the form 'tmf629=URL'")
+    if api_id not in tmfapis.API_IDS:
+        raise ConfigError(f"--api-url names unknown API {api_id!r}; known: {', '.join(tmfapis.API_IDS)}")
+    return api_id, with_slash(check_url(url.strip(), f"--api-url {api_id}"))
+
+
+def expand_env(value: Any, where: str, secrets: list[str]) -> Any:
+    """Replace ``${NAME}`` in every string of ``value``; expanded values are added to ``secrets``."""
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where} uses ${{{name}}}, but the environment variable {name} is not set")
+            secrets.append(os.environ[name])
+            return os.environ[name]
+
+        return ENV_REFERENCE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {key: expand_env(item, f"{where}.{key}", secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_env(item, f"{where}[{index}]", secrets) for index, item in enumerate(value)]
+    return value
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The ``--ctk-config`` file as a mapping, or a ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--ctk-config {path}: cannot read it ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"--ctk-config {path}: not valid YAML{line}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--ctk-config {path}: the top level must be a mapping of settings")
+    return data
+
+
+def _unknown(keys: Sequence[str], known: Sequence[str], where: str) -> None:
+    for key in keys:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r}; expected one of {', '.join(known)}")
+
+
+def settings_from(
+    *,
+    base_url: str | None,
+    api_urls: Sequence[str],
+    headers: Sequence[str],
+    insecure: bool,
+    config_path: Path | None,
+    payload_problem: Any = None,
+) -> RunSettings:
+    """Merge command line and config file (the command line wins) into validated ``RunSettings``.
+
+    ``payload_problem(api_id, resource, payloads) -> str | None`` validates configured payloads.
+    """
+    secrets: list[str] = []
+    data = read_config_file(config_path) if config_path else {}
+    where = f"--ctk-config {config_path}"
+    _unknown(list(data), TOP_KEYS, where)
+    data = expand_env(data, where, secrets)
+
+    file_base = data.get("base_url")
+    if file_base is not None:
+        check_url(file_base, f"{where}: base_url")
+    if base_url:
+        check_url(base_url, "--base-url")
+
+    roots: dict[str, str] = {}
+    payloads: dict[str, dict[str, tuple[Mapping[str, Any], ...]]] = {}
+    apis = data.get("apis") or {}
+    if not isinstance(apis, dict):
+        raise ConfigError(f"{where}: apis must be a mapping of API ids (tmf629...) to settings")
+    for api_id, entry in apis.items():
+        at = f"{where}: apis.{api_id}"
+        if api_id not in tmfapis.API_IDS:
+            raise ConfigError(f"{at}: unknown API; known: {', '.join(tmfapis.API_IDS)}")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{at} must be a mapping with url and/or payloads")
+        _unknown(list(entry), API_KEYS, at)
+        if "url" in entry:
+            roots[api_id] = with_slash(check_url(entry["url"], f"{at}.url"))
+        payloads[api_id] = _payloads(api_id, entry.get("payloads") or {}, at, payload_problem)
+    for text in api_urls:
+        api_id, url = parse_api_url(text)
+        roots[api_id] = url
+
+    merged_headers: dict[str, str] = {}
+    file_headers = data.get("headers") or {}
+    if not isinstance(file_headers, dict) or not all(isinstance(v, str | int | float) for v in file_headers.values()):
+        raise ConfigError(f"{where}: headers must be a mapping of header names to text values")
+    merged_headers.update({str(name): str(value) for name, value in file_headers.items()})
+    for text in headers:
+        name, value = parse_header(text)
+        merged_headers[name] = value
+
+    timeout = data.get("timeout", DEFAULT_TIMEOUT_S)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
+    verify = data.get("verify", True)
+    if isinstance(verify, str) and not Path(verify).is_file():
+        raise ConfigError(f"{where}: verify names a CA bundle that does not exist: {verify}")
+    if not isinstance(verify, bool | str):
+        raise ConfigError(f"{where}: verify must be true, false or the path of a CA bundle")
+    proxies = data.get("proxies") or {}
+    if not isinstance(proxies, dict):
+        raise ConfigError(f"{where}: proxies must be a mapping such as {{https: http://proxy:3128}}")
+    for scheme, proxy in proxies.items():
+        check_url(proxy, f"{where}: proxies.{scheme}")
+
+    return RunSettings(
+        base_url=with_slash(base_url or file_base) if (base_url or file_base) else None,
+        api_urls=roots,
+        headers=merged_headers,
+        timeout_s=float(timeout),
+        verify=False if insecure else verify,
+        proxies={str(k): str(v) for k, v in proxies.items()},
+        payloads=payloads,
+        secrets=tuple(secrets),
+    )
+
+
+def _payloads(
+    api_id: str, entries: Any, at: str, payload_problem: Any
+) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    if not isinstance(entries, dict):
+        raise ConfigError(f"{at}.payloads must map resource names to a payload (or a list of payloads)")
+    result: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for resource, value in entries.items():
+        if resource not in tmfapis.api(api_id).resources:
+            known = ", ".join(tmfapis.api(api_id).resources)
+            raise ConfigError(f"{at}.payloads: unknown resource {resource!r}; known: {known}")
+        payloads = tuple(value) if isinstance(value, list) else (value,)
+        problem = payload_problem(api_id, resource, payloads) if payload_problem else None
+        if problem:
+            raise ConfigError(f"{at}.payloads.{resource}: {problem}")
+        result[resource] = payloads
+    return result

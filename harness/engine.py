@@ -1,0 +1,301 @@
+"""The CTK template engine: turns a suite declaration into the kit's requests and runs them.
+
+``plan`` lists the kit requests in the kit's order (N1, N2, E1 per resource); ``SuiteRun`` sends
+them one at a time, holds the variables the kit passes between requests (``IDCU01``...) and
+records every check. A request whose variable is missing is not sent: ``missing_prerequisite``
+names the variable and the request that should have produced it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+
+import tmfapis
+from harness import checks
+from harness.client import Reply, send
+from harness.record import CheckResult, RequestRecord
+from harness.redact import QUERY_SAFE, Redactor
+from harness.suite import ResourceSuite, Step, SuiteDeclaration
+
+__all__ = ["Created", "KitRequest", "SuiteRun", "plan"]
+
+Kind = Literal["create", "list", "retrieve", "fields", "filter", "delete", "gone", "patch", "missing"]
+PATH_SAFE = "-._~:@!$'()*+,;="
+
+
+@dataclass(frozen=True, slots=True)
+class KitRequest:
+    """One request of the kit collection, as titled in the certified report."""
+
+    index: int
+    folder: str
+    name: str
+    description: str
+    method: str
+    kind: Kind
+    suite: ResourceSuite
+    instance: int = 0  # the created instance (1-based) the request is about; 0 for none
+    step: Step | None = None
+    expected_status: int = 200
+
+    @property
+    def attribute(self) -> str | None:
+        return self.step.attribute if self.step else None
+
+    @property
+    def title(self) -> str:
+        return f"{self.folder} {self.method} {self.name}"
+
+    def needs(self) -> list[tuple[int, str]]:
+        """The (instance, attribute) values this request cannot be sent without."""
+        if self.kind in ("create", "missing", "fields"):
+            return []
+        if self.kind == "list":
+            return [(number, "id") for number in range(1, self.suite.instances + 1)]
+        if self.kind == "filter" and self.attribute:
+            return list(dict.fromkeys([(self.instance, "id"), (self.instance, self.attribute)]))
+        return [(self.instance, "id")]
+
+
+def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
+    """Every kit request of a suite in the kit's order."""
+    requests_: list[KitRequest] = []
+    for suite in declaration.resources:
+        for folder, method, kind, instance, step, name_suffix, description, status in _template(suite):
+            requests_.append(
+                KitRequest(
+                    index=len(requests_),
+                    folder=folder,
+                    name=f"/{suite.title}{name_suffix}",
+                    description=description,
+                    method=method,
+                    kind=kind,
+                    suite=suite,
+                    instance=instance,
+                    step=step,
+                    expected_status=status,
+                )
+            )
+    return requests_
+
+
+def _template(suite: ResourceSuite) -> list[tuple[str, str, Kind, int, Step | None, str, str, int]]:
+    entity = tmfapis.api(suite.api_id).resources[suite.resource].entity
+    created = f"This operation search for one of the created {entity}"
+    numbers = range(1, suite.instances + 1)
+    rows: list[tuple[str, str, Kind, int, Step | None, str, str, int]] = []
+    for number in numbers:
+        what = "a" if number == 1 else "another"
+        rows.append(("N1", "POST", "create", number, None, "", f"This operation creates {what} {entity}", 201))
+    rows.append(("N1", "GET", "list", 0, None, "", f"This operation search for the created {entity}", 200))
+    for number in numbers:
+        text = created if number == 1 else f"This operation search for the other one of the created {entity}"
+        rows.append(("N1", "GET", "retrieve", number, None, f"/{{{{{suite.variable('id', number)}}}}}", text, 200))
+    filtering = f"This operation filter a {entity}"
+    id_ref = f"{{{{{suite.variable('id', 1)}}}}}"
+    for step in suite.steps:
+        if step.kind == "fields":
+            rows.append(("N2", "GET", "fields", 0, step, f"?fields={step.attribute}", filtering, 200))
+        elif step.kind == "filter" and step.attribute:
+            for number in numbers:
+                value = f"{{{{{suite.variable(step.attribute, number)}}}}}"
+                shown = f"'{value}'" if step.quote in ("name", "both") else value
+                rows.append(("N2", "GET", "filter", number, step, f"?{step.attribute}={shown}", filtering, 200))
+        elif step.kind == "delete":
+            rows.append(("N2", "DELETE", "delete", 1, step, f"/{id_ref}", created, 204))
+        elif step.kind == "gone":
+            rows.append(("N2", "GET", "gone", 1, step, f"/{id_ref}404", created, 404))
+        elif step.kind == "patch":
+            rows.append(("N2", "PATCH", "patch", 1, step, "", f"This operation creates a {entity}", 200))
+    rows.append(("E1", "GET", "missing", 0, None, "/404ID", created, 404))
+    return rows
+
+
+@dataclass(slots=True)
+class Created:
+    """A resource instance the run created, to delete at the end."""
+
+    suite: ResourceSuite
+    id: str
+    url: str
+    deleted: bool = False
+
+
+@dataclass(slots=True)
+class SuiteRun:
+    """The state of one suite's run: the API root, the held values per resource and instance, the outcomes."""
+
+    declaration: SuiteDeclaration
+    api_root: str
+    session: requests.Session
+    redactor: Redactor
+    payloads: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    held: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    created: list[Created] = field(default_factory=list)
+    outcomes: dict[int, str] = field(default_factory=dict)
+    requests: list[KitRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.requests = plan(self.declaration)
+
+    def payload(self, suite: ResourceSuite, number: int) -> Mapping[str, Any]:
+        return self.payloads.get(suite.resource, suite.payloads)[number - 1]
+
+    def values(self, suite: ResourceSuite, number: int) -> dict[str, Any]:
+        return self.held.setdefault(suite.resource, {}).setdefault(number, {})
+
+    def missing_prerequisite(self, request: KitRequest) -> str | None:
+        """Why ``request`` cannot be sent (a variable nobody set), or None."""
+        for number, attribute in request.needs():
+            if attribute in self.values(request.suite, number):
+                continue
+            variable = request.suite.variable(attribute, number)
+            producer = next(
+                r for r in self.requests if r.kind == "create" and r.suite is request.suite and r.instance == number
+            )
+            outcome = self.outcomes.get(producer.index)
+            if outcome is None:
+                happened = "was not run (deselected or not reached)"
+            elif outcome == "skipped":
+                happened = "was skipped"
+            else:
+                happened = f"did not return {attribute}" if outcome == "passed" else "failed"
+            return f"{variable} is not set: it is produced by {producer.title}, which {happened}"
+        return None
+
+    def url(self, request: KitRequest) -> str:
+        base = self.api_root + request.suite.resource
+        if request.kind in ("create", "list", "missing"):
+            return base + (f"/{uuid.uuid4()}" if request.kind == "missing" else "")
+        if request.kind == "fields":
+            return f"{base}?fields={request.attribute}"
+        values = self.values(request.suite, request.instance)
+        if request.kind == "filter" and request.attribute:
+            value = _text(values[request.attribute])
+            if request.step and request.step.quote == "both":
+                value = f"'{value}'"
+            return f"{base}?{request.attribute}={quote(value, safe=QUERY_SAFE)}"
+        return f"{base}/{quote(_text(values['id']), safe=PATH_SAFE)}"
+
+    def run(self, request: KitRequest) -> RequestRecord:
+        """Send one kit request, make all its checks and return the (redacted) record."""
+        url = self.url(request)
+        body: Any = None
+        if request.kind == "create":
+            body = self.payload(request.suite, request.instance)
+        elif request.kind == "patch" and request.step and request.step.patch:
+            body = request.step.patch.body
+        reply = send(self.session, request.method, url, self.redactor, body)
+        if request.kind == "create":
+            self._hold(request, reply)
+        results = self._checks(request, reply)
+        if request.kind == "delete" and reply.status in (200, 202, 204):
+            for created in self.created:
+                if created.suite is request.suite and created.id == self.values(request.suite, 1).get("id"):
+                    created.deleted = True
+        record = RequestRecord(
+            api_id=self.declaration.api_id,
+            collection=self.declaration.collection,
+            folder=request.folder,
+            name=request.name,
+            description=request.description,
+            method=request.method,
+            url=url,
+            exchange=reply.exchange,
+            checks=results,
+        )
+        record = self.redactor.record(record)
+        self.outcomes[request.index] = "failed" if record.ctk_failed else "passed"
+        return record
+
+    def _hold(self, request: KitRequest, reply: Reply) -> None:
+        """Keep the held values: what was sent where the payload has it, else what the server returned."""
+        sent = self.payload(request.suite, request.instance)
+        answer = reply.body if isinstance(reply.body, dict) else {}
+        values = self.values(request.suite, request.instance)
+        values.clear()
+        for attribute in request.suite.held:
+            if attribute in sent:
+                values[attribute] = sent[attribute]
+            elif attribute in answer:
+                values[attribute] = answer[attribute]
+        if isinstance(answer.get("id"), str) and answer["id"]:
+            self.created.append(Created(request.suite, answer["id"], f"{self.api_root}{request.suite.resource}/"
+                                        f"{quote(answer['id'], safe=PATH_SAFE)}"))
+
+    def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        suite, kind = request.suite, request.kind
+        numbers = range(1, suite.instances + 1)
+        if kind in ("delete", "gone", "missing"):
+            return [checks.status_is(reply, (request.expected_status,))]
+        if kind == "fields":
+            return [checks.status_is(reply, (200,))] if request.step and request.step.check_status else []
+        if kind == "create":
+            own = [self.values(suite, request.instance)]
+            body = reply.body if isinstance(reply.body, dict) else (reply.body[0] if isinstance(reply.body, list) and reply.body else reply.body)
+            return [
+                *checks.not_array(reply),
+                checks.status_is(reply, (201,)),
+                *checks.instance_checks(reply, suite, body, own),
+            ]
+        if kind == "patch":
+            return self._patch_checks(request, reply)
+        targets = list(numbers) if kind == "list" else [request.instance]
+        held = [self.values(suite, number) for number in targets]
+        results = [checks.status_is(reply, (200,))]
+        instances = checks.instances_of(reply) or ([None] if not reply.json_ok else [])
+        for instance in instances:
+            results.extend(checks.instance_checks(reply, suite, instance, held))
+        if kind != "list" or suite.list_compares_values:
+            for number, values in zip(targets, held, strict=True):
+                results.extend(checks.held_values(reply, suite, number, values))
+        if kind == "filter":
+            for other in numbers:
+                if other != request.instance:
+                    results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))
+        return results
+
+    def _patch_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        suite = request.suite
+        patch = request.step.patch if request.step else None
+        assert patch is not None
+        values = self.values(suite, 1)
+        body = reply.body if isinstance(reply.body, dict) else None
+        results = [
+            checks.status_is(reply, (200, 201)),
+            *checks.instance_checks(reply, suite, body, [values], typed=patch.typed),
+            *checks.held_values(reply, suite, 1, values, patch.compared),
+            checks.status_is(reply, (200,), tier="spec"),
+        ]
+        patched = {key: value for key, value in patch.body.items()}
+        for result in checks.held_values(reply, suite, 1, {"id": values.get("id"), **patched}, list(patched)):
+            results.append(CheckResult(result.name, "spec", result.outcome, result.message))
+        return results
+
+    def cleanup(self) -> list[str]:
+        """Delete what the run created; return a line per instance that could not be deleted."""
+        left: list[str] = []
+        for created in self.created:
+            if created.deleted:
+                continue
+            resource = tmfapis.api(created.suite.api_id).resources[created.suite.resource]
+            if "DELETE" not in resource.item_methods:
+                left.append(f"{created.url}: the API offers no DELETE for {created.suite.resource}")
+                continue
+            reply = send(self.session, "DELETE", created.url, self.redactor)
+            if reply.status in (200, 202, 204, 404):
+                created.deleted = True
+            else:
+                why = reply.problem if reply.status is None else f"DELETE answered {reply.status}"
+                left.append(self.redactor.text(f"{created.url}: {why}"))
+        return left
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,439 @@
+"""Hypothesis fuzzing of list filters: one state machine per resource, judged against an in-memory model.
+
+A machine creates instances whose filterable attributes come from small alphabets, so values collide,
+then asks equality, OR, AND, nested-path and ``fields`` queries and compares each answer with its model.
+It judges only the instances it created (all carry a unique tag, and every query filters on it), so
+other data on a shared system is ignored, and it deletes them at teardown. A mismatch fails with a
+``FilterMismatch`` that names the exact URL and the instances needed to reproduce it.
+
+Importing this module registers the Hypothesis profiles ``ci`` and ``thorough``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+from hypothesis import HealthCheck, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+import tmfapis
+
+__all__ = [
+    "FILTER_TARGETS",
+    "FilterMismatch",
+    "FilterTarget",
+    "Filterable",
+    "create_values",
+    "filter_machine",
+    "fuzz_settings",
+    "hostile_bodies",
+    "instance_body",
+    "query_value",
+    "target",
+    "valid_bodies",
+    "values_at",
+]
+
+_NETWORK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=False)
+settings.register_profile("ci", _NETWORK, max_examples=30, stateful_step_count=20, derandomize=True, database=None)
+settings.register_profile("thorough", _NETWORK, max_examples=300, stateful_step_count=50)
+
+MAX_INSTANCES = 6  # per example: enough for collisions, few enough to shrink fast
+REQUEST_TIMEOUT_S = 30
+ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
+# Values that collide on purpose: case pairs, prefixes, padding, unicode, quotes and URL-significant text.
+SPECIMENS = ("a", "A", "ab", "a b", " a", "a ", "a,b", "b", "é", "É", "日本", "it's", "x&y=z", "1+1",
+             "a+b", "50%", "%41", "'")
+# A quote followed by a comma cannot be written in a TMF630 filter, quoted or not, so it is never generated.
+VALUES = (st.sampled_from(SPECIMENS) | st.text(alphabet="aAb ,'&=+%é", min_size=1, max_size=3)).filter(
+    lambda value: "'," not in value)
+
+
+def _frozen(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Filterable:
+    """A string attribute the fuzzer sets and filters on: ``name`` or a dotted ``relatedParty.id``."""
+
+    path: str
+    element: Mapping[str, Any] = field(default_factory=_frozen)  # what else the holding object needs
+
+
+@dataclass(frozen=True, slots=True)
+class FilterTarget:
+    """One resource to fuzz: its tag attribute, the rest of a valid Create body, and what to filter."""
+
+    api_id: str
+    resource: str
+    tag: str
+    filterables: tuple[Filterable, ...]
+    base: Mapping[str, Any] = field(default_factory=_frozen)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(item.path for item in self.filterables)
+
+    def is_many(self, path: str) -> bool:
+        """True when the path runs through an array, so an instance holds one or more values."""
+        return _leaf(self.api_id, self.resource, path.split(".")[0]).get("type") == "array"
+
+    def values(self, path: str) -> st.SearchStrategy[str]:
+        """Colliding strings, or the enum of the attribute when the schema has one."""
+        enum = _leaf(self.api_id, self.resource, path).get("enum")
+        return st.sampled_from(enum) if enum else VALUES
+
+
+_REFERRED = _frozen({"@referredType": "Individual", "href": "https://example.com/party"})
+FILTER_TARGETS: tuple[FilterTarget, ...] = (
+    FilterTarget("tmf681", "communicationMessage", tag="description", filterables=(
+        Filterable("content"), Filterable("messageType"), Filterable("sender.name"),
+        Filterable("receiver.name"))),
+    FilterTarget("tmf629", "customer", tag="statusReason", filterables=(
+        Filterable("name"), Filterable("status"), Filterable("relatedParty.id", _REFERRED)),
+        base=_frozen({"engagedParty": {"id": "fuzz-party", "@referredType": "Individual"}})),
+    FilterTarget("tmf683", "partyInteraction", tag="description", filterables=(
+        Filterable("direction"), Filterable("reason"), Filterable("relatedParty.id", _REFERRED)),
+        base=_frozen({"interactionDate": {"startDateTime": "2024-05-01T10:00:00Z"}, "status": "open",
+                      "channel": [{"id": "1", "href": "https://example.com/channel/1"}]})),
+    FilterTarget("tmf622", "productOrder", tag="externalId", filterables=(
+        Filterable("description"), Filterable("priority"), Filterable("relatedParty.id", _REFERRED)),
+        base=_frozen({"productOrderItem": [{"id": "1", "action": "add"}]})),
+    FilterTarget("tmf635", "usage", tag="usageType", filterables=(
+        Filterable("description"), Filterable("status"), Filterable("relatedParty.id", _REFERRED))),
+    FilterTarget("tmf635", "usageSpecification", tag="description", filterables=(
+        Filterable("name"), Filterable("version"), Filterable("relatedParty.id", _REFERRED))),
+)
+
+
+def target(resource: str) -> FilterTarget:
+    """The fuzz target of one resource, by name (``customer``)."""
+    for item in FILTER_TARGETS:
+        if item.resource == resource:
+            return item
+    known = ", ".join(item.resource for item in FILTER_TARGETS)
+    raise KeyError(f"no fuzz target for resource {resource!r}; known: {known}") from None
+
+
+def _resolve(api_id: str, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        schema = tmfapis.api(api_id).definitions[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _create_schema(api_id: str, resource: str) -> Mapping[str, Any]:
+    return {"$ref": f"#/definitions/{tmfapis.api(api_id).resources[resource].create_schema}"}
+
+
+def _leaf(api_id: str, resource: str, path: str) -> Mapping[str, Any]:
+    schema: Mapping[str, Any] = _create_schema(api_id, resource)
+    for name in path.split("."):
+        schema = _resolve(api_id, schema)
+        if schema.get("type") == "array":
+            schema = _resolve(api_id, schema.get("items", {}))
+        schema = _resolve(api_id, schema.get("properties", {}).get(name, {}))
+    return schema
+
+
+def create_values(item: FilterTarget) -> st.SearchStrategy[dict[str, list[str]]]:
+    """Values for one instance: path -> its values (one, or one to two when the path runs through an array)."""
+    return st.fixed_dictionaries({
+        path: st.lists(item.values(path), min_size=1, max_size=2 if item.is_many(path) else 1)
+        for path in item.paths
+    })
+
+
+def instance_body(item: FilterTarget, values: Mapping[str, Sequence[str]], tag: str) -> dict[str, Any]:
+    """A Create body holding the given values and the tag, valid against the resource's Create schema."""
+    body: dict[str, Any] = json.loads(json.dumps(dict(item.base)))
+    body[item.tag] = tag
+    for filterable in item.filterables:
+        head, _, rest = filterable.path.partition(".")
+        chosen = values[filterable.path]
+        if not rest:
+            body[head] = chosen[0]
+        elif item.is_many(filterable.path):
+            body[head] = [{**filterable.element, rest: value} for value in chosen]
+        else:
+            body[head] = {**body.get(head, {}), **filterable.element, rest: chosen[0]}
+    return body
+
+
+def values_at(instance: Any, path: str) -> list[Any]:
+    """Every value a dotted path reaches, looking into arrays at any depth."""
+    current = [instance]
+    for name in path.split("."):
+        reached = []
+        for holder in current:
+            for element in holder if isinstance(holder, list) else [holder]:
+                if isinstance(element, dict) and name in element:
+                    value = element[name]
+                    reached.extend(value if isinstance(value, list) else [value])
+        current = reached
+    return current
+
+
+def query_value(values: Sequence[str], quoted: Sequence[bool]) -> str:
+    """An OR list as sent: a value with a comma or a leading quote must be quoted, others may be."""
+    def one(value: str, wanted: bool) -> str:
+        return f"'{value}'" if wanted or "," in value or value.startswith("'") else value
+    return ",".join(one(value, wanted) for value, wanted in zip(values, quoted, strict=True))
+
+
+Condition = tuple[str, tuple[str, ...], tuple[bool, ...]]  # path, OR values, which ones are quoted
+
+
+class FilterMismatch(AssertionError):
+    """A list answer that differs from the model, with the request and instances that reproduce it."""
+
+
+@dataclass(slots=True)
+class _Created:
+    number: int
+    body: dict[str, Any]
+
+
+class FilterMachineBase(RuleBasedStateMachine):
+    """Creates tagged instances and compares filtered list answers with the model; bound by ``filter_machine``."""
+
+    target: FilterTarget
+    api_root: str
+    session: requests.Session
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tag = f"ctk-fuzz-{uuid.uuid4().hex}"
+        self.model: dict[str, _Created] = {}
+
+    @property
+    def collection_url(self) -> str:
+        return f"{self.api_root}{self.target.resource}"
+
+    @precondition(lambda self: len(self.model) < MAX_INSTANCES)
+    @rule(data=st.data())
+    def create(self, data: st.DataObject) -> None:
+        values = data.draw(create_values(self.target), label="values")
+        body = instance_body(self.target, values, self.tag)
+        response = self.session.post(self.collection_url, json=body, timeout=REQUEST_TIMEOUT_S)
+        payload = _json(response)
+        if response.status_code != 201 or not isinstance(payload, dict) or "id" not in payload:
+            raise FilterMismatch(f"POST {self.collection_url} {_text(body)} answered {response.status_code} "
+                                 f"{response.text[:300]!r}; expected 201 with an id")
+        self.model[str(payload["id"])] = _Created(len(self.model) + 1, body)
+        note(f"instance {len(self.model)} is {payload['id']}")
+
+    @precondition(lambda self: self.model)
+    @rule(data=st.data())
+    def filter_equal(self, data: st.DataObject) -> None:
+        self.check([self._condition(data, data.draw(st.sampled_from(self.target.paths)), 1)])
+
+    @precondition(lambda self: self.model)
+    @rule(data=st.data())
+    def filter_any_of(self, data: st.DataObject) -> None:
+        self.check([self._condition(data, data.draw(st.sampled_from(self.target.paths)), 3)])
+
+    @precondition(lambda self: self.model)
+    @rule(data=st.data())
+    def filter_all_of(self, data: st.DataObject) -> None:
+        paths = data.draw(st.lists(st.sampled_from(self.target.paths), min_size=2, max_size=3, unique=True))
+        self.check([self._condition(data, path, 2) for path in paths])
+
+    @precondition(lambda self: self.model)
+    @rule(data=st.data())
+    def select_fields(self, data: st.DataObject) -> None:
+        names = sorted({path.split(".")[0] for path in self.target.paths})
+        fields = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True), label="fields")
+        self.check([], fields=tuple(fields))
+
+    def teardown(self) -> None:
+        left = []
+        for instance_id in self.model:
+            try:
+                response = self.session.delete(f"{self.collection_url}/{quote(instance_id, safe='')}",
+                                               timeout=REQUEST_TIMEOUT_S)
+                if response.status_code not in (200, 202, 204, 404):
+                    left.append(instance_id)
+            except requests.RequestException:
+                left.append(instance_id)
+        if left:
+            warnings.warn(f"could not delete {self.target.resource} {', '.join(left)}", stacklevel=1)
+
+    def _condition(self, data: st.DataObject, path: str, most: int) -> Condition:
+        held = sorted({value for created in self.model.values() for value in values_at(created.body, path)})
+        value = st.sampled_from(held) | self.target.values(path)
+        values = data.draw(st.lists(value, min_size=1, max_size=most), label=path)
+        quoted = data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)), label="quoted")
+        return path, tuple(values), tuple(quoted)
+
+    def check(self, conditions: list[Condition], fields: tuple[str, ...] | None = None) -> None:
+        """Send one list query and fail unless its answer about our instances equals the model's."""
+        params = [(self.target.tag, self.tag)]
+        params += [(path, query_value(values, quoted)) for path, values, quoted in conditions]
+        if fields:
+            params.append(("fields", ",".join(fields)))
+        url, items = self._get_all(params)
+        own = {str(item.get("id")): item for item in items if isinstance(item, dict)
+               and str(item.get("id")) in self.model}
+        expected = {instance_id for instance_id, created in self.model.items()
+                    if all(set(values_at(created.body, path)) & set(values) for path, values, _ in conditions)}
+        note(f"GET {url} -> instances {self._numbers(own)}")
+        problems = []
+        if set(own) != expected:
+            problems.append(f"expected instances {self._numbers(expected)}, got {self._numbers(own)}")
+        if fields:
+            problems += self._selection_problems(own, fields)
+        if problems:
+            raise FilterMismatch(self._reproduction(url, problems))
+
+    def _selection_problems(self, own: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+        """What is wrong with ``fields`` answers: unasked attributes, or asked values that differ."""
+        problems = []
+        for instance_id, item in own.items():
+            number = self.model[instance_id].number
+            extra = sorted(set(item) - ALWAYS_SELECTED - set(fields))
+            if extra:
+                problems.append(f"instance {number} has unasked attributes {extra}")
+            for path in self.target.paths:
+                sent = sorted(values_at(self.model[instance_id].body, path))
+                got = sorted(values_at(item, path))
+                if path.split(".")[0] in fields and got != sent:
+                    problems.append(f"instance {number} {path} is {got}, sent {sent}")
+        return problems
+
+    def _get_all(self, params: list[tuple[str, str]]) -> tuple[str, list[Any]]:
+        """Every item the query answers, following pages when the server returns 206."""
+        url = self._url(params)
+        response = self.session.get(url, timeout=REQUEST_TIMEOUT_S)
+        items = self._items(url, response)
+        total = response.headers.get("X-Total-Count", "")
+        while response.status_code == 206 and total.isdigit() and len(items) < int(total):
+            page_url = self._url([*params, ("offset", str(len(items)))])
+            response = self.session.get(page_url, timeout=REQUEST_TIMEOUT_S)
+            page = self._items(page_url, response)
+            if not page:
+                break
+            items += page
+        return url, items
+
+    def _items(self, url: str, response: requests.Response) -> list[Any]:
+        payload = _json(response)
+        if response.status_code not in (200, 206) or not isinstance(payload, list):
+            raise FilterMismatch(self._reproduction(url, [
+                f"answered {response.status_code} {response.text[:300]!r}; expected 200 with a JSON array"]))
+        return payload
+
+    def _url(self, params: list[tuple[str, str]]) -> str:
+        return f"{self.collection_url}?{urlencode(params, quote_via=quote, safe='')}"
+
+    def _numbers(self, ids: Any) -> list[int]:
+        return sorted(self.model[instance_id].number for instance_id in ids)
+
+    def _reproduction(self, url: str, problems: list[str]) -> str:
+        lines = [f"GET {url}", *(f"  {problem}" for problem in problems),
+                 f"Reproduce: create these instances with POST {self.collection_url}, then send the GET above."]
+        lines += [f"  instance {created.number} (was {instance_id}): {_text(created.body)}"
+                  for instance_id, created in self.model.items()]
+        return "\n".join(lines)
+
+
+def filter_machine(item: FilterTarget, api_root: str, session: requests.Session) -> type[FilterMachineBase]:
+    """A state machine class fuzzing one resource at ``api_root`` (an API root URL ending with "/")."""
+    name = f"{item.resource[0].upper()}{item.resource[1:]}FilterMachine"
+    return type(name, (FilterMachineBase,), {"target": item, "api_root": api_root, "session": session})
+
+
+def fuzz_settings() -> settings:
+    """The loaded profile, or ``ci`` when none was chosen (the default profile has no deadline fit for networks)."""
+    return settings.get_profile("ci") if settings.get_current_profile_name() == "default" else settings()
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _text(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
+# Input robustness: bodies derived from the Create schemas, valid and deliberately broken.
+
+ODD_STRINGS = ("", " ", "\x00", "\ud800", "\u202e", "\ufeff", "😀" * 3, "a" * 10_000, "'; DROP TABLE x;--",
+               "${jndi:ldap://x}", "../../etc/passwd", "<script>", "%00", "null", "1e999", "\\", '"')
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from(ODD_STRINGS) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _valid_values(api_id: str, schema: Mapping[str, Any], depth: int) -> st.SearchStrategy[Any]:
+    schema = _resolve(api_id, schema)
+    kind = schema.get("type")
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", ()))
+        optional = {} if depth > 2 else {name: _valid_values(api_id, sub, depth + 1)
+                                          for name, sub in properties.items() if name not in required}
+        return st.fixed_dictionaries({name: _valid_values(api_id, properties[name], depth + 1)
+                                      for name in sorted(required)}, optional=optional)
+    if kind == "array":
+        items = _valid_values(api_id, schema.get("items", {}), depth + 1)
+        least = schema.get("minItems", 0)
+        return st.lists(items, min_size=least, max_size=max(least, 0 if depth > 2 else 2))
+    if kind == "string" and schema.get("format") == "date-time":
+        return st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
+    if kind == "string" and schema.get("format") == "uri":
+        return st.just("https://example.com/x")
+    simple: dict[str, st.SearchStrategy[Any]] = {
+        "string": st.text(max_size=8), "integer": st.integers(-1000, 1000), "boolean": st.booleans(),
+        "number": st.floats(allow_nan=False, allow_infinity=False, width=32),
+    }
+    return simple.get(str(kind), st.text(max_size=4))
+
+
+@cache
+def valid_bodies(api_id: str, resource: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Create bodies of one resource that its Create schema accepts."""
+    return _valid_values(api_id, _create_schema(api_id, resource), 0)
+
+
+@st.composite
+def _broken_bodies(draw: st.DrawFn, api_id: str, resource: str) -> Any:
+    definition = _resolve(api_id, _create_schema(api_id, resource))
+    names = sorted(definition.get("properties", {}))
+    body = dict(draw(valid_bodies(api_id, resource)))
+    how = draw(st.sampled_from(("wrong type", "missing required", "extra junk", "odd string", "not an object")))
+    if how == "wrong type":
+        body[draw(st.sampled_from(names))] = draw(ANY_JSON)
+    elif how == "missing required" and definition.get("required"):
+        body.pop(draw(st.sampled_from(definition["required"])))
+    elif how == "extra junk":
+        junk_names = st.sampled_from(("id", "href", "@type", "__proto__", "")) | st.text(max_size=6)
+        body.update(draw(st.dictionaries(junk_names, ANY_JSON, min_size=1, max_size=3)))
+    elif how == "odd string":
+        body[draw(st.sampled_from(names))] = draw(st.sampled_from(ODD_STRINGS))
+    elif how == "not an object":
+        return draw(ANY_JSON.filter(lambda value: not isinstance(value, dict)))
+    return body
+
+
+def hostile_bodies(api_id: str, resource: str) -> st.SearchStrategy[Any]:
+    """Create bodies of one resource: valid ones, and ones with wrong types, missing or junk attributes."""
+    return valid_bodies(api_id, resource) | _broken_bodies(api_id, resource)

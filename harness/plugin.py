@@ -1,0 +1,301 @@
+"""The pytest plugin: options, the run's context (settings, HTTP session, target), fixtures and the run record.
+
+Without a base URL the run asks ``pytest_ctk_embedded_server`` for a server, started only when a
+suite first needs it. Records travel from the items (possibly on xdist workers) to the controller
+in ``report.user_properties``; the controller writes ``summary.json`` and calls ``pytest_ctk_run_done``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import urllib3
+
+import tmfapis
+from harness import hooks
+from harness.client import TimeoutSession
+from harness.collect import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
+from harness.config import ConfigError, RunSettings, settings_from
+from harness.redact import Redactor, is_secret_header
+from harness.suite import DeclarationError, SuiteDeclaration, load_declaration, payload_problem
+from harness.summary import build_summary
+
+__all__ = ["RunContext", "run_context"]
+
+REPORTER_PLUGINS = ("harness.allure_results", "harness.report")
+FOLDERS = ("N1", "N2", "E1")
+CONTEXT_KEY = pytest.StashKey["RunContext"]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ctk", "TMF conformance suites")
+    try:
+        group.addoption("--base-url", metavar="URL", default=None,
+                        help="root URL of the system under test; each suite appends its API's standard base path")
+        parser.addini("base_url", help="base url for the system under test (PYTEST_BASE_URL also works)")
+    except ValueError:
+        pass  # pytest-base-url is installed and already offers it
+    group.addoption("--api-url", action="append", default=[], metavar="API=URL",
+                    help="root of one API, e.g. tmf629=https://vendor.example/customerManagement/v4/ (repeatable)")
+    group.addoption("--ctk-config", metavar="FILE", default=None,
+                    help="YAML file with API roots, headers, payloads, timeout, verify, proxies (${ENV} expanded)")
+    group.addoption("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                    help="request header sent with every request (repeatable)")
+    group.addoption("--insecure", action="store_true", default=False, help="do not verify TLS certificates")
+    group.addoption("--keep", action="store_true", default=False, help="leave the resources the run created")
+    group.addoption("--ctk-report", metavar="DIR", default="reports/latest", help="where summary.json is written")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # Each suite must run on one worker, in order: one declaration file is one xdist scope.
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load"):
+        config.option.dist = "loadfile"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "ctk: a request of an official CTK collection (CTK tier)")
+    for api_id in tmfapis.API_IDS:
+        config.addinivalue_line("markers", f"{api_id}: tests of {tmfapis.API_NAMES[api_id]}")
+    for folder in FOLDERS:
+        config.addinivalue_line("markers", f"folder_{folder}: requests of the kit's {folder} folder")
+    for name in REPORTER_PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if not config.pluginmanager.is_registered(module):
+            config.pluginmanager.register(module, name)
+    try:
+        settings = _settings(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    context = RunContext(config=config, settings=settings)
+    config.stash[CONTEXT_KEY] = context
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(RecordCollector(context), "ctk-record-collector")
+
+
+def _base_url_option(config: pytest.Config) -> str | None:
+    """pytest-base-url's order: command line, then ini ``base_url``, then ``PYTEST_BASE_URL``."""
+    return config.getoption("base_url") or config.getini("base_url") or os.environ.get("PYTEST_BASE_URL") or None
+
+
+def _settings(config: pytest.Config) -> RunSettings:
+    declarations = _declarations(config.rootpath / "suites")
+
+    def problem(api_id: str, resource: str, payloads: tuple[Any, ...]) -> str | None:
+        declaration = declarations.get(api_id)
+        if declaration is None:
+            return None
+        try:
+            return payload_problem(declaration.resource(resource), payloads)
+        except StopIteration:
+            return f"the {api_id} suite does not create {resource}"
+
+    config_path = config.getoption("ctk_config")
+    return settings_from(
+        base_url=_base_url_option(config),
+        api_urls=config.getoption("api_url"),
+        headers=config.getoption("header"),
+        insecure=config.getoption("insecure"),
+        config_path=Path(config_path) if config_path else None,
+        payload_problem=problem,
+    )
+
+
+def _declarations(folder: Path) -> dict[str, SuiteDeclaration]:
+    found = {}
+    for path in sorted(folder.glob("*/ctk*.yaml")):
+        try:
+            declaration = load_declaration(path)
+        except DeclarationError:
+            continue  # reported as a collection error of that file
+        found[declaration.api_id] = declaration
+    return found
+
+
+@dataclass(slots=True, eq=False)
+class RunContext:
+    """What the whole run shares: settings, secrets, the HTTP session and the (possibly embedded) target."""
+
+    config: pytest.Config
+    settings: RunSettings
+    redactor: Redactor = field(init=False)
+    started: float = field(default_factory=time.time)
+    records: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    suites: dict[str, dict[str, Any]] = field(default_factory=dict)  # api id -> collection, root, planned
+    left: dict[str, list[str]] = field(default_factory=dict)
+    _session: requests.Session | None = None
+    _server: hooks.EmbeddedServer | None = None
+
+    def __post_init__(self) -> None:
+        header_values = [value for name, value in self.settings.headers.items() if is_secret_header(name)]
+        self.redactor = Redactor.from_values([*self.settings.secrets, *header_values])
+
+    @property
+    def keep(self) -> bool:
+        return bool(self.config.getoption("keep"))
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.base_url is None
+
+    def base_url(self) -> str:
+        """The configured base URL, or the embedded server's (started on first use)."""
+        if self.settings.base_url:
+            return self.settings.base_url
+        if self._server is None:
+            server = self.config.hook.pytest_ctk_embedded_server(config=self.config)
+            if server is None:
+                raise pytest.UsageError("no --base-url given and no embedded server available; pass --base-url URL")
+            self._server = server
+        return self._server.url.rstrip("/") + "/"
+
+    def api_root(self, api_id: str) -> str:
+        if api_id in self.settings.api_urls:
+            return self.settings.api_urls[api_id]
+        return self.settings.api_root(api_id, self.base_url())
+
+    def http_session(self) -> requests.Session:
+        if self._session is None:
+            session = TimeoutSession(self.settings.timeout_s)
+            session.headers.update(self.settings.headers)
+            session.verify = self.settings.verify
+            if self.settings.verify is False:
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # --insecure was asked for
+            session.proxies.update(self.settings.proxies)
+            session.trust_env = not self.embedded  # a proxy from the environment must not catch loopback traffic
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def run_context(config: pytest.Config) -> RunContext:
+    return config.stash[CONTEXT_KEY]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RecordCollector:
+    """Gathers the records in the controller (or the only process), whatever worker ran the items."""
+
+    context: RunContext
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if not isinstance(value, dict):
+                continue
+            if name == RECORD_PROPERTY and report.when == "call":
+                self.context.records.setdefault(value["api"], {})[value["index"]] = value["record"]
+                self.context.suites[value["api"]] = value["suite"]
+            elif name == CLEANUP_PROPERTY and report.when == "teardown" and value["left"]:
+                self.context.left[value["api"]] = value["left"]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    context = run_context(config)
+    settings = context.settings
+    lines = [f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}"]
+    lines += [f"api_url {api_id}: {url}" for api_id, url in sorted(settings.api_urls.items())]
+    return lines
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CtkFile | None:
+    if file_path.suffix == ".yaml" and file_path.name.startswith("ctk") and file_path.parent.parent.name == "suites":
+        return CtkFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    context = run_context(config)
+    wants_server = context.embedded and any(_is_kit_item(item) for item in items)
+    if wants_server and not config.pluginmanager.hook.pytest_ctk_embedded_server.get_hookimpls():
+        raise pytest.UsageError("no --base-url given and no embedded server available; pass --base-url URL")
+
+
+def _is_kit_item(item: pytest.Item) -> bool:
+    return isinstance(item.parent, CtkFile)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    context = run_context(config)
+    if hasattr(config, "workerinput"):
+        context.close()
+        return
+    context.close()
+    if not context.records:
+        return
+    summary = build_summary(context.records, context.suites, context.left, context.settings.base_url, context.started)
+    summary = context.redactor.value(summary)
+    report_dir = Path(config.getoption("ctk_report"))
+    if not report_dir.is_absolute():
+        report_dir = config.invocation_params.dir / report_dir
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    config.stash[SUMMARY_KEY] = (report_dir, summary)
+    config.hook.pytest_ctk_run_done(config=config, summary=summary, report_dir=report_dir)
+
+
+SUMMARY_KEY = pytest.StashKey[tuple[Path, dict[str, Any]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    stored = config.stash.get(SUMMARY_KEY, None)
+    if stored is None:
+        return
+    report_dir, summary = stored
+    terminalreporter.section("CTK run record")
+    for api_id, entry in summary["apis"].items():
+        totals = entry["totals"]
+        terminalreporter.write_line(
+            f"{api_id} {entry['collection']}: {entry['verdict']} ({totals['requests']} requests, "
+            f"{totals['failed_requests']} failed; {totals['assertions']} assertions, {totals['failed_assertions']} failed)"
+        )
+        for line in entry.get("undeleted", []):
+            terminalreporter.write_line(f"  not deleted: {line}")
+    terminalreporter.write_line(f"run record: {report_dir / 'summary.json'}")
+
+
+@pytest.fixture(scope="session")
+def base_url(request: pytest.FixtureRequest) -> str:
+    """The root URL of the system under test (the embedded server's when none was given)."""
+    return run_context(request.config).base_url()
+
+
+@pytest.fixture(scope="session")
+def api_roots(request: pytest.FixtureRequest) -> dict[str, str]:
+    """API id -> absolute API root URL ending with ``/``."""
+    context = run_context(request.config)
+    return {api_id: context.api_root(api_id) for api_id in tmfapis.API_IDS}
+
+
+@pytest.fixture(scope="session")
+def http_session(request: pytest.FixtureRequest) -> requests.Session:
+    """A ``requests.Session`` with the run's headers, TLS verification, proxies and timeout."""
+    return run_context(request.config).http_session()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    context = config.stash.get(CONTEXT_KEY, None)
+    if context is not None:
+        context.close()

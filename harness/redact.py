@@ -1,0 +1,92 @@
+"""Secret redaction shared by the run record, failure messages and every report.
+
+A header is secret when its name looks like a credential (Authorization, Cookie, X-API-Key,
+anything with token, secret, password or key in it); values expanded from ``${ENV}`` in the
+configuration are secret wherever they appear. Both are replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from harness.record import CheckResult, Exchange, RequestRecord
+
+__all__ = ["MASK", "Redactor", "is_secret_header"]
+
+MASK = "***"
+# Characters the kit sent unencoded in query values; spaces, '+', '&', '#' and '%' are encoded.
+QUERY_SAFE = "/:$'@!*,;=()~"
+SECRET_HEADER = re.compile(r"authorization|cookie|api[-_]?key|token|secret|passw|session|credential", re.IGNORECASE)
+
+
+def is_secret_header(name: str) -> bool:
+    """True for headers whose value is a credential (``Authorization``, ``X-API-Key``, ``Cookie``...)."""
+    return bool(SECRET_HEADER.search(name))
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """Replaces known secret values and secret header values by ``***``."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def from_values(cls, values: Iterable[str]) -> Redactor:
+        # Longest first, so a secret containing another is masked whole.
+        unique = set()
+        for value in filter(None, values):
+            # The forms a value takes in a URL query or a JSON body are secret too.
+            unique |= {value, quote(value, safe=""), quote(value, safe=QUERY_SAFE), quote_plus(value),
+                       json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+        return cls(tuple(sorted(unique, key=len, reverse=True)))
+
+    def text(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {name: MASK if is_secret_header(name) else self.text(value) for name, value in headers.items()}
+
+    def value(self, value: Any) -> Any:
+        """Any JSON-like value with secrets masked in every string."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(key)): self.value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(item) for item in value]
+        return value
+
+    def exchange(self, exchange: Exchange) -> Exchange:
+        optional = self._optional
+        return replace(
+            exchange,
+            url=self.text(exchange.url),
+            request_headers=self.headers(exchange.request_headers),
+            request_body=optional(exchange.request_body),
+            response_headers=self.headers(exchange.response_headers),
+            response_body=optional(exchange.response_body),
+            error=optional(exchange.error),
+        )
+
+    def check(self, check: CheckResult) -> CheckResult:
+        return replace(check, name=self.text(check.name), message=self.text(check.message))
+
+    def record(self, record: RequestRecord) -> RequestRecord:
+        return replace(
+            record,
+            url=self.text(record.url),
+            exchange=self.exchange(record.exchange) if record.exchange else None,
+            checks=[self.check(check) for check in record.checks],
+            skipped_reason=self._optional(record.skipped_reason),
+        )
+
+    def _optional(self, text: str | None) -> str | None:
+        return None if text is None else self.text(text)

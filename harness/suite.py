@@ -1,0 +1,265 @@
+"""Suite declarations: what differs between the five CTK ports, loaded from ``suites/*/ctk*.yaml``.
+
+A declaration names the API, the kit collection and, per resource, the kit's API code, the typed
+and held attributes, the default payloads (one per instance the kit creates) and the N2 steps in
+the kit's order. Everything else (N1, E1, checks, variables) is the engine's template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import yaml
+
+import tmfapis
+
+__all__ = ["DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "load_declaration"]
+
+JsonType = Literal["string", "array", "object", "number", "boolean"]
+JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "array": list,
+    "object": dict,
+    "number": (int, float),
+    "boolean": bool,
+}
+
+_NAME = {"type": "string", "minLength": 1}
+_STEP = {
+    "oneOf": [
+        {"enum": ["delete", "gone"]},
+        {
+            "type": "object",
+            "required": ["fields"],
+            "additionalProperties": False,
+            "properties": {"fields": _NAME, "check_status": {"type": "boolean"}},
+        },
+        {
+            "type": "object",
+            "required": ["filter"],
+            "additionalProperties": False,
+            "properties": {"filter": _NAME, "quote": {"enum": ["none", "name", "both"]}},
+        },
+        {
+            "type": "object",
+            "required": ["patch"],
+            "additionalProperties": False,
+            "properties": {
+                "patch": {
+                    "type": "object",
+                    "required": ["body", "typed", "compared"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "body": {"type": "object", "minProperties": 1},
+                        "typed": {"type": "array", "items": _NAME},
+                        "compared": {"type": "array", "items": _NAME},
+                    },
+                }
+            },
+        },
+    ]
+}
+DECLARATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["api", "collection", "resources"],
+    "additionalProperties": False,
+    "properties": {
+        "api": {"enum": list(tmfapis.API_IDS)},
+        "collection": _NAME,
+        "resources": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["resource", "title", "code", "typed", "held", "payloads", "steps"],
+                "additionalProperties": False,
+                "properties": {
+                    "resource": _NAME,
+                    "title": _NAME,
+                    "code": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                    "typed": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": {"enum": list(JSON_TYPES)},
+                    },
+                    "held": {"type": "array", "minItems": 1, "items": _NAME},
+                    "payloads": {"type": "array", "minItems": 1, "maxItems": 9, "items": {"type": "object"}},
+                    "steps": {"type": "array", "items": _STEP},
+                    "list_compares_values": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+
+
+class DeclarationError(Exception):
+    """A suite declaration that does not describe a runnable suite; the message names file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatchStep:
+    """The kit's PATCH of instance 01: the body sent and the subsets of attributes it checks."""
+
+    body: Mapping[str, Any]
+    typed: tuple[str, ...]
+    compared: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One N2 step: ``fields``, ``filter`` (run once per instance), ``delete``, ``gone`` or ``patch``."""
+
+    kind: Literal["fields", "filter", "delete", "gone", "patch"]
+    attribute: str | None = None
+    check_status: bool = False  # the TMF629 kit checks the status code of some field selections
+    quote: Literal["none", "name", "both"] = "none"  # where the kit wrapped the value in quotes
+    patch: PatchStep | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSuite:
+    """The kit template's parameters for one resource."""
+
+    api_id: str
+    resource: str
+    title: str
+    code: str
+    typed: Mapping[str, str]
+    held: tuple[str, ...]
+    mandatory: tuple[str, ...]
+    payloads: tuple[Mapping[str, Any], ...]
+    steps: tuple[Step, ...]
+    list_compares_values: bool = False  # whether the kit's N1 list makes the "<attr> is <value>" checks
+
+    @property
+    def instances(self) -> int:
+        return len(self.payloads)
+
+    @property
+    def filtered(self) -> tuple[str, ...]:
+        return tuple(step.attribute for step in self.steps if step.kind == "filter" and step.attribute)
+
+    def variable(self, attribute: str, instance: int) -> str:
+        """The kit's variable name, ``IDCU01`` for attribute ``id`` of instance 1."""
+        return f"{attribute.upper()}{self.code}{instance:02d}"
+
+    def with_payloads(self, payloads: tuple[Mapping[str, Any], ...]) -> ResourceSuite:
+        return ResourceSuite(
+            self.api_id, self.resource, self.title, self.code, self.typed, self.held, self.mandatory,
+            payloads, self.steps, self.list_compares_values,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteDeclaration:
+    """One CTK port: its API, the kit collection it reproduces and its resources in kit order."""
+
+    api_id: str
+    collection: str
+    resources: tuple[ResourceSuite, ...]
+    path: Path
+
+    def resource(self, name: str) -> ResourceSuite:
+        return next(suite for suite in self.resources if suite.resource == name)
+
+
+def _where(path: Path, location: Any) -> str:
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+    return f"{path}: {key or 'top level'}"
+
+
+def load_declaration(path: Path) -> SuiteDeclaration:
+    """Read and validate one suite declaration; raise ``DeclarationError`` naming file and key."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeclarationError(f"{path}: cannot read the suite declaration: {exc}") from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(DECLARATION_SCHEMA).iter_errors(data))
+    if error is not None:
+        raise DeclarationError(f"{_where(path, error.absolute_path)}: {error.message}")
+    api = tmfapis.api(data["api"])
+    resources = []
+    for index, entry in enumerate(data["resources"]):
+        resources.append(_resource(path, api, index, entry))
+    return SuiteDeclaration(data["api"], data["collection"], tuple(resources), path)
+
+
+def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -> ResourceSuite:
+    at = ("resources", index)
+    if entry["resource"] not in api.resources:
+        raise DeclarationError(
+            f"{_where(path, (*at, 'resource'))}: {entry['resource']!r} is not a resource of {api.id} "
+            f"(known: {', '.join(api.resources)})"
+        )
+    typed = dict(entry["typed"])
+    for position, attribute in enumerate(entry["held"]):
+        if attribute not in typed:
+            raise DeclarationError(f"{_where(path, (*at, 'held', position))}: {attribute!r} is not a typed attribute")
+    steps = tuple(_step(path, (*at, "steps", position), typed, raw) for position, raw in enumerate(entry["steps"]))
+    definition = api.definitions[api.resources[entry["resource"]].create_schema]
+    mandatory = tuple(dict.fromkeys([*typed, *definition.get("required", [])]))
+    suite = ResourceSuite(
+        api_id=api.id,
+        resource=entry["resource"],
+        title=entry["title"],
+        code=entry["code"],
+        typed=typed,
+        held=tuple(entry["held"]),
+        mandatory=mandatory,
+        payloads=(),
+        steps=steps,
+        list_compares_values=entry.get("list_compares_values", False),
+    )
+    payloads = tuple(entry["payloads"])
+    problem = payload_problem(suite, payloads)
+    if problem:
+        raise DeclarationError(f"{_where(path, (*at, 'payloads'))}: {problem}")
+    return suite.with_payloads(payloads)
+
+
+def _step(path: Path, at: tuple[Any, ...], typed: dict[str, str], raw: Any) -> Step:
+    if raw in ("delete", "gone"):
+        return Step(kind=raw)
+    if "patch" in raw:
+        patch = raw["patch"]
+        for key in ("typed", "compared"):
+            for position, attribute in enumerate(patch[key]):
+                if attribute not in typed:
+                    raise DeclarationError(
+                        f"{_where(path, (*at, 'patch', key, position))}: {attribute!r} is not a typed attribute"
+                    )
+        return Step(kind="patch", patch=PatchStep(dict(patch["body"]), tuple(patch["typed"]), tuple(patch["compared"])))
+    kind: Literal["fields", "filter"] = "fields" if "fields" in raw else "filter"
+    attribute = raw[kind]
+    if attribute not in typed:
+        raise DeclarationError(f"{_where(path, (*at, kind))}: {attribute!r} is not a typed attribute")
+    return Step(kind=kind, attribute=attribute, check_status=raw.get("check_status", False), quote=raw.get("quote", "none"))
+
+
+def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...]) -> str | None:
+    """Why these payloads cannot be used for ``suite`` (schema, instance count, distinct filter values), or None."""
+    if len(payloads) != suite.instances and suite.payloads:
+        return f"{suite.resource} needs {suite.instances} payloads (one per instance the kit creates), got {len(payloads)}"
+    api = tmfapis.api(suite.api_id)
+    validator = tmfapis.schema_validator(suite.api_id, api.resources[suite.resource].create_schema)
+    for number, payload in enumerate(payloads, start=1):
+        if not isinstance(payload, Mapping):
+            return f"payload {number:02d} of {suite.resource} must be a JSON object"
+        error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
+        if error is not None:
+            where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+            return f"payload {number:02d} of {suite.resource} is not a valid {api.resources[suite.resource].create_schema}: {where}: {error.message}"
+    for attribute in suite.filtered:
+        values = [payload.get(attribute) for payload in payloads]
+        sent = [value for value in values if value is not None]
+        if len(sent) != len(set(map(repr, sent))):
+            return (
+                f"payloads of {suite.resource} must differ on the filtered attribute {attribute!r} "
+                "so a filter can tell the instances apart"
+            )
+    return None

@@ -1,0 +1,396 @@
+"""The app factory: one aiohttp sub-app per API, with every route generated from ``tmfapis``.
+
+Create ignores a client-sent ``id`` and ``href``: the server always assigns a ULID and the absolute
+URL of the new instance. PATCH may repeat the current ``id``/``href`` but not change them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import math
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from aiohttp import web
+from ulid import ULID
+from yarl import URL
+
+import tmfapis
+from mockserver import query
+from mockserver.config import ServerConfig
+from mockserver.errors import ApiError, json_response, tmf_errors
+from mockserver.events import EventDispatcher, envelope
+from mockserver.resources import ResourceRules, now_text, render, rules_for
+from mockserver.seed import SeedInstances, load_seed
+from mockserver.store import ResourceStore
+
+__all__ = ["CONFIG_KEY", "EVENTS_KEY", "STORE_KEY", "create_app"]
+
+CONFIG_KEY = web.AppKey("config", ServerConfig)
+STORE_KEY = web.AppKey("store", ResourceStore)
+EVENTS_KEY = web.AppKey("events", EventDispatcher)
+HUB = "hub"
+MAX_DEPTH = 64
+MAX_MESSAGE = 300
+CREATE_MEDIA_TYPES = ("application/json",)
+PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{_short(text)} is out of range")
+    return value
+
+
+def _too_deep(value: object) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+async def read_object(request: web.Request, media_types: tuple[str, ...]) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError saying exactly what is wrong with it."""
+    if "Content-Type" in request.headers and request.content_type not in media_types:
+        raise ApiError(
+            415,
+            f"Content-Type {request.content_type!r} is not supported here; send {' or '.join(media_types)}.",
+        )
+    raw = await request.read()
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise ApiError(400, "The request body is not valid UTF-8.") from None
+    except (ValueError, RecursionError) as error:
+        raise ApiError(400, f"The request body is not valid JSON ({_short(str(error))}).") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"The request body must be a JSON object, not {type(body).__name__}.")
+    if _too_deep(body):
+        raise ApiError(400, f"The request body nests deeper than {MAX_DEPTH} levels.")
+    return body
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any]) -> None:
+    """Raise a 400 naming the attribute path of the most relevant schema violation, if any."""
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        path = ".".join(str(part) for part in error.absolute_path)
+        message = _short(error.message)
+        raise ApiError(400, f"{path}: {message}" if path else message)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch, returning a new value and leaving both arguments unchanged."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def origin(request: web.Request) -> str:
+    """Where hrefs start: ``--public-url`` if given, else the request's scheme and host."""
+    public_url = request.config_dict[CONFIG_KEY].public_url
+    return public_url.rstrip("/") if public_url else f"{request.scheme}://{request.host}"
+
+
+def parse_query(request: web.Request) -> query.ListQuery:
+    """The request's TMF630 list query, or a 400 naming the offending parameter."""
+    try:
+        return query.parse_list_query({key: request.query.getall(key) for key in request.query})
+    except query.QueryError as error:
+        raise ApiError(400, _short(str(error))) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceView:
+    """The generic handlers of one resource of one API."""
+
+    api: tmfapis.Api
+    resource: tmfapis.Resource
+    rules: ResourceRules
+
+    @property
+    def state_event(self) -> str | None:
+        """The event kind for a state change (``StateChange``, or ``StatusChange`` in TMF683)."""
+        kinds = [k for k in self.resource.events if k.endswith("Change") and k != "AttributeValueChange"]
+        return kinds[0] if kinds else None
+
+    def href(self, base: str, instance_id: str) -> str:
+        """The absolute URL of one instance."""
+        return f"{base}{self.api.base_path}{self.resource.name}/{instance_id}"
+
+    def new_instance(self, body: dict[str, Any], base: str, instance_id: str | None = None) -> dict[str, Any]:
+        """A stored instance from a validated create body: id, href, @type and server-set values."""
+        instance_id = instance_id or str(ULID())
+        fields = {key: value for key, value in body.items() if key not in ("id", "href")}
+        instance = {"id": instance_id, "href": self.href(base, instance_id), **fields}
+        instance.setdefault("@type", self.resource.entity)
+        for key, value in self.rules.defaults.items():
+            instance.setdefault(key, render(value))
+        for key, value in self.rules.forced.items():
+            instance[key] = render(value)
+        return instance
+
+    def publish(
+        self,
+        request: web.Request,
+        kind: str | None,
+        instance: dict[str, Any],
+        resource: tmfapis.Resource | None = None,
+    ) -> None:
+        """Notify the API's listeners of one event, if the resource declares that kind."""
+        resource = resource or self.resource
+        if kind is None or kind not in resource.events:
+            return
+        listeners = request.config_dict[STORE_KEY].all(self.api.id, HUB)
+        if listeners:
+            body = envelope(resource.event_type(kind), resource.name, instance)
+            request.config_dict[EVENTS_KEY].publish(body, listeners)
+
+    def _found(self, request: web.Request) -> dict[str, Any]:
+        instance_id = request.match_info["id"]
+        instance = request.config_dict[STORE_KEY].get(self.api.id, self.resource.name, instance_id)
+        if instance is None:
+            raise ApiError(404, f"No {self.resource.name} with id {instance_id!r} exists.")
+        return instance
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await read_object(request, CREATE_MEDIA_TYPES)
+        check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
+        instance = self.new_instance(body, origin(request))
+        if self.rules.effect is not None:
+            self._apply_effect(request, instance)
+        request.config_dict[STORE_KEY].put(self.api.id, self.resource.name, instance)
+        self.publish(request, "Create", instance)
+        return json_response(instance, 201, {"Location": instance["href"]})
+
+    def _apply_effect(self, request: web.Request, instance: dict[str, Any]) -> None:
+        effect = self.rules.effect
+        assert effect is not None
+        store = request.config_dict[STORE_KEY]
+        reference = instance[effect.reference]
+        target = store.get(self.api.id, effect.target, reference["id"])
+        if target is None:
+            raise ApiError(
+                404, f"{effect.reference}.id: no {effect.target} with id {reference['id']!r} exists."
+            )
+        changed = {key: render(value) for key, value in effect.changes.items()}
+        changed |= {key: instance[source] for key, source in effect.copied.items() if source in instance}
+        updated = target | changed
+        store.put(self.api.id, effect.target, updated)
+        instance[effect.reference] = reference | {"href": target["href"]}
+        target_view = ResourceView(
+            self.api, self.api.resources[effect.target], rules_for(self.api.id, effect.target)
+        )
+        state = target_view.rules.state_attribute
+        kind = (
+            target_view.state_event
+            if state and target.get(state) != updated.get(state)
+            else "AttributeValueChange"
+        )
+        self.publish(request, kind, updated, target_view.resource)
+
+    async def list(self, request: web.Request) -> web.Response:
+        page, total = request.config_dict[STORE_KEY].select(
+            self.api.id, self.resource.name, parse_query(request)
+        )
+        headers = {"X-Total-Count": str(total), "X-Result-Count": str(len(page))}
+        return json_response(page, 206 if len(page) < total else 200, headers)
+
+    async def retrieve(self, request: web.Request) -> web.Response:
+        instance = self._found(request)
+        if request.query:
+            instance = query.select_fields(instance, parse_query(request).fields)
+        return json_response(instance)
+
+    async def update(self, request: web.Request) -> web.Response:
+        current = self._found(request)
+        patch = await read_object(request, PATCH_MEDIA_TYPES)
+        for key in ("id", "href"):
+            if key in patch and patch[key] != current[key]:
+                raise ApiError(400, f"{key}: cannot be changed.")
+        merged = merge_patch(current, patch)
+        merged.setdefault("@type", self.resource.entity)
+        if self.resource.update_schema:
+            check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), merged)
+        check(tmfapis.schema_validator(self.api.id, self.resource.entity), merged)
+        state = self.rules.state_attribute
+        state_changed = state is not None and merged.get(state) != current.get(state)
+        stamp = now_text()
+        for key in self.rules.stamped_on_change + (
+            self.rules.stamped_on_state_change if state_changed else ()
+        ):
+            merged[key] = stamp
+        request.config_dict[STORE_KEY].put(self.api.id, self.resource.name, merged)
+        self.publish(request, self.state_event if state_changed else "AttributeValueChange", merged)
+        return json_response(merged)
+
+    async def delete(self, request: web.Request) -> web.Response:
+        instance = self._found(request)
+        request.config_dict[STORE_KEY].delete(self.api.id, self.resource.name, instance["id"])
+        self.publish(request, "Delete", instance)
+        return web.Response(status=204)
+
+
+@dataclass(frozen=True, slots=True)
+class HubView:
+    """``POST /hub`` and ``DELETE /hub/{id}`` of one API: event listeners, kept in the store."""
+
+    api: tmfapis.Api
+
+    async def register(self, request: web.Request) -> web.Response:
+        body = await read_object(request, CREATE_MEDIA_TYPES)
+        check(tmfapis.schema_validator(self.api.id, "EventSubscriptionInput"), body)
+        if not _is_http_url(body["callback"]):
+            raise ApiError(400, "callback: must be an absolute http or https URL.")
+        listener_query = body.get("query") or ""
+        try:
+            query.parse_filters(listener_query)
+        except query.QueryError as error:
+            raise ApiError(400, f"query: {_short(str(error))}") from None
+        listener = {"id": str(ULID()), "callback": body["callback"], "query": listener_query}
+        request.config_dict[STORE_KEY].put(self.api.id, HUB, listener)
+        return json_response(listener, 201)
+
+    async def unregister(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["id"]
+        if request.config_dict[STORE_KEY].delete(self.api.id, HUB, instance_id) is None:
+            raise ApiError(404, f"No hub listener with id {instance_id!r} exists.")
+        return web.Response(status=204)
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        url = URL(text)
+    except (ValueError, TypeError):
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
+
+
+def api_app(api: tmfapis.Api) -> web.Application:
+    """The sub-app serving one API: its resources' collection and item routes, and its hub."""
+    app = web.Application()
+    for resource in api.resources.values():
+        view = ResourceView(api, resource, rules_for(api.id, resource.name))
+        collection = {"GET": view.list, "POST": view.create}
+        item = {"GET": view.retrieve, "PATCH": view.update, "DELETE": view.delete}
+        for method in resource.collection_methods:
+            app.router.add_route(method, f"/{resource.name}", collection[method])
+        for method in resource.item_methods:
+            app.router.add_route(method, f"/{resource.name}/{{id}}", item[method])
+    hub = HubView(api)
+    app.router.add_post("/hub", hub.register)
+    app.router.add_delete("/hub/{id}", hub.unregister)
+    return app
+
+
+def seed_store(store: ResourceStore, seed: SeedInstances, base: str) -> None:
+    """Add the seed instances of every collection that is still empty (a journal may hold some)."""
+    for (api_id, name), bodies in seed.items():
+        if store.count(api_id, name):
+            continue
+        api = tmfapis.api(api_id)
+        view = ResourceView(api, api.resources[name], rules_for(api_id, name))
+        instances = [view.new_instance(body, base, body.get("id") or None) for body in bodies]
+        store.put_many(api_id, name, instances)
+
+
+def optional_middlewares(config: ServerConfig) -> list[Any]:
+    """The dev-stub middlewares the configuration asks for: latency, API key, failure rate."""
+    middlewares: list[Any] = []
+    if config.latency_ms:
+        delay = config.latency_ms / 1000
+
+        @web.middleware
+        async def add_latency(request: web.Request, handler: Handler) -> web.StreamResponse:
+            await asyncio.sleep(delay)
+            return await handler(request)
+
+        middlewares.append(add_latency)
+    if config.api_key:
+        expected = config.api_key.encode("utf-8")
+
+        @web.middleware
+        async def require_api_key(request: web.Request, handler: Handler) -> web.StreamResponse:
+            given = request.headers.get("X-API-Key", "")
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            candidates = [given] + ([token.strip()] if scheme.lower() == "bearer" else [])
+            if not any(
+                hmac.compare_digest(c.encode("utf-8", "surrogateescape"), expected) for c in candidates
+            ):
+                raise ApiError(
+                    401,
+                    "A valid API key is required in X-API-Key or Authorization: Bearer.",
+                    {"WWW-Authenticate": "Bearer"},
+                )
+            return await handler(request)
+
+        middlewares.append(require_api_key)
+    if config.fail_rate:
+        chance = random.Random()
+
+        @web.middleware
+        async def fail_sometimes(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if chance.random() < config.fail_rate:
+                raise ApiError(503, "The server is configured to fail this share of requests; retry later.")
+            return await handler(request)
+
+        middlewares.append(fail_sometimes)
+    return middlewares
+
+
+def create_app(config: ServerConfig) -> web.Application:
+    """The reference server: all five APIs at their standard base paths, configured by ``config``.
+
+    Raises ``SeedError`` (one sentence) when the seed file cannot be read or does not validate.
+    """
+    seed = load_seed(config.seed_path) if config.seed_path else {}
+    app = web.Application(
+        middlewares=[tmf_errors, *optional_middlewares(config)], client_max_size=config.max_body_bytes
+    )
+    app[CONFIG_KEY] = config
+
+    async def open_store(app: web.Application) -> AsyncIterator[None]:
+        store = ResourceStore.open(config.db_path)
+        seed_store(store, seed, config.origin() or f"http://{config.host}")
+        app[STORE_KEY] = store
+        yield
+        store.close()
+
+    async def open_events(app: web.Application) -> AsyncIterator[None]:
+        events = EventDispatcher(config.event_timeout_s, config.event_retries)
+        await events.start()
+        app[EVENTS_KEY] = events
+        yield
+        await events.close()
+
+    app.cleanup_ctx.extend([open_store, open_events])
+    for api in tmfapis.apis():
+        app.add_subapp(api.base_path.rstrip("/"), api_app(api))
+    return app

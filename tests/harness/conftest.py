@@ -1,0 +1,62 @@
+"""Fixtures to run the CTK suites as a user would: in a pytester run against a server on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mockserver
+
+REPO = Path(__file__).resolve().parents[2]
+SUITES = REPO / "suites"
+SUITE_NAMES = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
+
+
+@dataclass(frozen=True, slots=True)
+class CtkRun:
+    """One pytester run of suites: its result and the run record it wrote (None when it wrote none)."""
+
+    result: pytest.RunResult
+    summary: dict[str, Any] | None
+
+    def checks(self, api_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(request name, check) for every check of one API."""
+        assert self.summary is not None, self.result.stdout.str()
+        return [
+            (request["name"], check)
+            for request in self.summary["apis"][api_id]["requests"]
+            for check in request["checks"]
+        ]
+
+    def failed_checks(self, api_id: str) -> set[str]:
+        return {check["name"] for _, check in self.checks(api_id) if check["outcome"] == "failed" and check["tier"] == "ctk"}
+
+
+@pytest.fixture
+def reference_server() -> Iterator[mockserver.BackgroundServer]:
+    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server:
+        yield server
+
+
+@pytest.fixture
+def run_ctk(pytester: pytest.Pytester) -> Callable[..., CtkRun]:
+    """Copy the named suites into a fresh directory and run them with the harness plugin."""
+
+    def run(*args: str, suites: tuple[str, ...] = SUITE_NAMES) -> CtkRun:
+        for name in suites:
+            target = pytester.path / "suites" / name
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SUITES / name / f"{name}.yaml", target / f"{name}.yaml")
+        report = pytester.path / "report"
+        result = pytester.runpytest("-p", "harness.plugin", "-p", "no:cacheprovider", "--ctk-report", str(report), *args)
+        summary_path = report / "summary.json"
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
+        return CtkRun(result, summary)
+
+    return run

@@ -1,0 +1,212 @@
+"""The pytest plugin as a user meets it: options, configuration errors, skips, exit status, secrets, xdist."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+
+import pytest
+
+import mockserver
+from tests.harness.conftest import CtkRun
+from tests.support.fault_proxy import start_fault_proxy
+
+USAGE_ERROR = 4
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def assert_usage_error(run: CtkRun, message: str) -> None:
+    output = run.result.stderr.str() + run.result.stdout.str()
+    assert run.result.ret == USAGE_ERROR, output
+    assert message in output
+    assert "Traceback" not in output
+    assert run.summary is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--base-url", "vendor.example"], "--base-url is not an absolute http(s) URL: 'vendor.example'"),
+        (["--header", "NoColonHere"], "--header 'NoColonHere' is not of the form 'Name: value'"),
+        (["--api-url", "tmf999=http://x.example/"], "--api-url names unknown API 'tmf999'"),
+        (["--api-url", "tmf629=/relative/"], "--api-url tmf629 is not an absolute http(s) URL"),
+        (["--ctk-config", "missing.yaml"], "--ctk-config missing.yaml: cannot read it"),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors(args: list[str], message: str, run_ctk: Callable[..., CtkRun]) -> None:
+    assert_usage_error(run_ctk(*args, suites=("ctk629",)), message)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("apis:\n  tmf629:\n    urll: http://x.example/\n", "apis.tmf629: unknown key 'urll'"),
+        ("base_url: [1]\n", "base_url must be a URL string"),
+        ("headers: {X-API-Key: '${CTK_UNSET_VARIABLE}'}\n", "the environment variable CTK_UNSET_VARIABLE is not set"),
+        ("timeout: -1\n", "timeout must be a positive number of seconds"),
+        ("apis: {tmf629: {payloads: {customer: {engagedParty: {id: '1'}}}}}\n",
+         "payload 01 of customer is not a valid Customer_Create: (top level): 'name' is a required property"),
+        ("apis: {tmf681: {payloads: {communicationMessage: {content: hi, messageType: 7, receiver: [{}], sender: {}}}}}\n",
+         "messageType: 7 is not of type 'string'"),
+        ("apis: {tmf683: {payloads: {partyInteraction: {direction: in}}}}\n",
+         "partyInteraction needs 2 payloads (one per instance the kit creates), got 1"),
+        ("key: [unclosed\n", "not valid YAML at line"),
+    ],
+)
+def test_bad_config_files_are_one_line_usage_errors(
+    config: str, message: str, run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester
+) -> None:
+    (pytester.path / "ctk.yaml").write_text(config, encoding="utf-8")
+    assert_usage_error(run_ctk("--ctk-config", "ctk.yaml", suites=("ctk629", "ctk681", "ctk683")), message)
+
+
+def test_a_bad_declaration_is_a_collection_error_naming_file_and_key(
+    run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester
+) -> None:
+    path = pytester.path / "suites" / "ctk629" / "ctk629.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("api: tmf629\ncollection: C\nresources:\n  - {resource: customer, title: C, code: CU, typed: {id: text}, "
+                    "held: [id], payloads: [{}], steps: []}\n", encoding="utf-8")
+    result = pytester.runpytest("-p", "harness.plugin", "--base-url", "http://127.0.0.1:9/")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["*suites/ctk629/ctk629.yaml: resources[[]0[]].typed.id: 'text' is not one of*"])
+
+
+def test_missing_prerequisites_skip_naming_the_variable_and_its_producer(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    run = run_ctk("--base-url", reference_server.url, "--deselect", "suites/ctk629/ctk629.yaml::N1 POST /Customer", "-rs",
+                  suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    run.result.assert_outcomes(passed=4, skipped=5, deselected=1)
+    run.result.stdout.fnmatch_lines(["*IDCU01 is not set: it is produced by N1 POST /Customer, which was not run*"])
+    assert run.summary is not None and run.summary["apis"]["tmf629"]["verdict"] == "incomplete"
+
+
+def test_a_failed_create_skips_its_dependents(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "create_error") as proxy:
+        run = run_ctk("--base-url", proxy.url, "-rs", suites=("ctk629",))
+    assert run.result.ret == 1
+    run.result.assert_outcomes(failed=1, passed=4, skipped=5)
+    run.result.stdout.fnmatch_lines(["*IDCU01 is not set: it is produced by N1 POST /Customer, which failed*"])
+    assert "INTERNALERROR" not in run.result.stdout.str()
+
+
+def test_network_trouble_fails_checks_with_a_clear_message_and_the_run_goes_on(run_ctk: Callable[..., CtkRun]) -> None:
+    run = run_ctk("--base-url", f"http://127.0.0.1:{closed_port()}", suites=("ctk681",))
+    output = run.result.stdout.str()
+    assert run.result.ret == 1
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    run.result.stdout.fnmatch_lines(["*FAILED Status code is 201: expected 201, got no response: cannot connect to http://127.0.0.1:*"])
+    assert run.summary is not None
+    requests = run.summary["apis"]["tmf681"]["requests"]
+    assert requests[0]["error"].startswith("cannot connect to")
+    assert [r["name"] for r in requests][-1] == "/communicationMessage/404ID"  # the run went on to the end
+
+
+def test_spec_deviations_alone_do_not_fail_the_run(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "patch_201") as proxy:
+        run = run_ctk("--base-url", proxy.url, suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    patch = next(r for r in run.summary["apis"]["tmf629"]["requests"] if r["method"] == "PATCH")  # type: ignore[index]
+    outcomes = {(c["tier"], c["name"]): c["outcome"] for c in patch["checks"]}
+    assert outcomes[("ctk", "Status code is 200 or 201")] == "passed"
+    assert outcomes[("spec", "Status code is 200")] == "failed"
+
+
+def test_secrets_never_reach_the_run_record_or_the_terminal(
+    run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CTK_TEST_CUSTOMER", "Sekrit Customer Name")
+    (pytester.path / "ctk.yaml").write_text(
+        "headers: {X-Trace: visible}\n"
+        "apis:\n  tmf629:\n    payloads:\n      customer: {name: '${CTK_TEST_CUSTOMER}', engagedParty: {id: '1', '@referredType': Organization}}\n",
+        encoding="utf-8",
+    )
+    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False, api_key="tok-9f8e7d")) as server:
+        run = run_ctk("--base-url", server.url, "--header", "Authorization: Bearer tok-9f8e7d", "--ctk-config", "ctk.yaml",
+                      "-v", suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    text = json.dumps(run.summary) + run.result.stdout.str() + run.result.stderr.str()
+    assert "tok-9f8e7d" not in text
+    assert "Sekrit Customer Name" not in text
+    assert "name is ***" in text
+
+
+def test_api_url_overrides_the_base_url_for_one_api(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    root = f"{reference_server.url}/tmf-api/customerManagement/v4"
+    run = run_ctk("--base-url", f"http://127.0.0.1:{closed_port()}", "--api-url", f"tmf629={root}", suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None and run.summary["apis"]["tmf629"]["target"] == root + "/"
+    run.result.stdout.fnmatch_lines(["base_url: http://127.0.0.1:*", f"api_url tmf629: {root}/"])
+
+
+def test_base_url_from_the_environment_and_cleanup_of_created_resources(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_BASE_URL", reference_server.url)
+    run = run_ctk(suites=("ctk629", "ctk683"))
+    assert run.result.ret == 0, run.result.stdout.str()
+    import requests
+
+    for path in ("customerManagement/v4/customer", "partyInteraction/v4/partyInteraction"):
+        assert requests.get(f"{reference_server.url}/tmf-api/{path}", timeout=5).json() == []
+    kept = run_ctk("--keep", suites=("ctk629",))
+    assert kept.result.ret == 0
+    assert len(requests.get(f"{reference_server.url}/tmf-api/customerManagement/v4/customer", timeout=5).json()) == 1
+
+
+def test_summary_json_has_the_run_record_shape(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    run = run_ctk("--base-url", reference_server.url, suites=("ctk681",))
+    summary = run.summary
+    assert summary is not None
+    assert {"target", "started", "duration_s", "apis"} <= set(summary)
+    entry = summary["apis"]["tmf681"]
+    assert entry["totals"] == {"requests": 13, "failed_requests": 0, "assertions": entry["totals"]["assertions"],
+                               "failed_assertions": 0}
+    request = entry["requests"][0]
+    assert {"folder", "name", "description", "method", "url", "status", "duration_ms", "size_bytes", "checks"} <= set(request)
+    assert set(request["checks"][0]) == {"name", "tier", "outcome", "message"}
+
+
+def test_xdist_keeps_each_suite_on_one_worker(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    run = run_ctk("--base-url", reference_server.url, "-n", "2", suites=("ctk683", "ctk635"))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None
+    assert [len(run.summary["apis"][a]["requests"]) for a in ("tmf683", "tmf635")] == [18, 15]
+
+
+def test_a_slow_server_times_out_with_a_clear_message(run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester) -> None:
+    (pytester.path / "ctk.yaml").write_text("timeout: 0.2\n", encoding="utf-8")
+    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False, latency_ms=1000)) as server:
+        run = run_ctk("--base-url", server.url, "--ctk-config", "ctk.yaml", "-k", "404ID", suites=("ctk629",))
+    assert run.result.ret == 1
+    run.result.stdout.fnmatch_lines(["*FAILED Status code is 404: expected 404, got no response: no response from http*within 0.2s"])
+
+
+def test_what_could_not_be_deleted_is_listed(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "delete_refused") as proxy:
+        run = run_ctk("--base-url", proxy.url, suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None
+    [line] = run.summary["apis"]["tmf629"]["undeleted"]
+    assert line.startswith(proxy.url) and line.endswith("DELETE answered 405")
+    run.result.stdout.fnmatch_lines(["*not deleted: http://127.0.0.1:*/customer/*: DELETE answered 405"])

@@ -1,0 +1,154 @@
+"""The command line as a user runs it: usage errors, clean shutdown, durability under kill -9."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from served import PAYLOADS, collection_url
+
+from mockserver.__main__ import main
+
+START_TIMEOUT_S = 20
+TMF_MOCK = Path(sys.executable).with_name("tmf-mock")
+
+
+@contextmanager
+def launched(*args: str, log: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start ``python -m mockserver --port 0 ARGS`` and yield it with the URL from its first line."""
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+        assert ready, f"the server printed nothing within {START_TIMEOUT_S}s: {log.read_text()}"
+        first = process.stdout.readline()
+        assert first.startswith("listening on http://127.0.0.1:"), first + log.read_text()
+        yield process, first.split()[-1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(START_TIMEOUT_S)
+        process.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "x"], "--port: 'x' is not an integer"),
+        (["--port", "70000"], "--port: 70000 is out of range"),
+        (["--fail-rate", "2"], "--fail-rate: 2 is out of range"),
+        (["--fail-rate", "nan"], "--fail-rate: nan is out of range"),
+        (["--latency", "-1"], "--latency: -1 is out of range"),
+        (["--max-body", "0"], "--max-body: 0 is out of range"),
+        (["--public-url", "ftp://x"], "--public-url: 'ftp://x' is not an http or https URL"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--port", "0", "--seed", "missing.json"], "seed file missing.json cannot be read"),
+        (["--port", "0", "--seed", "bad.yaml"], "seed file bad.yaml is not valid JSON or YAML"),
+        (["--port", "0", "--db", "."], "cannot use the database ."),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    (tmp_path / "bad.yaml").write_text("a: [", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1, stderr
+    assert stderr.startswith("tmf-mock: error: ")
+    assert message in stderr
+
+
+@pytest.mark.parametrize("args", [["--port", "x"], ["--port", "0", "--seed", "missing.json"]])
+def test_usage_errors_reach_the_user_without_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("tmf-mock: error: ")
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(TMF_MOCK), "--help"], capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
+    )
+    assert result.returncode == 0
+    assert "--fail-rate" in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_shuts_down_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
+    log = tmp_path / "server.log"
+    with launched(log=log) as (process, url):
+        assert requests.get(collection_url(url, "tmf629", "customer")).status_code == 200
+        process.send_signal(signum)
+        assert process.wait(START_TIMEOUT_S) == 0
+    assert "Traceback" not in log.read_text()
+    assert "GET /tmf-api/customerManagement/v4/customer" in log.read_text()
+
+
+def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    db = tmp_path / "journal.sqlite"
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def write(url: str) -> None:
+        with requests.Session() as http:
+            while not stop.is_set():
+                try:
+                    response = http.post(
+                        collection_url(url, "tmf629", "customer"),
+                        json=PAYLOADS[("tmf629", "customer")],
+                        timeout=5,
+                    )
+                except requests.RequestException:
+                    return  # the server died mid-request: that write was never acknowledged
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["id"])
+
+    with launched("--db", str(db), "--no-access-log", log=tmp_path / "first.log") as (process, url):
+        writers = [threading.Thread(target=write, args=(url,)) for _ in range(8)]
+        for writer in writers:
+            writer.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(START_TIMEOUT_S)
+        stop.set()
+        for writer in writers:
+            writer.join(START_TIMEOUT_S)
+    assert len(acknowledged) >= 200
+
+    with launched("--db", str(db), "--no-access-log", log=tmp_path / "second.log") as (process, url):
+        stored = [c["id"] for c in requests.get(collection_url(url, "tmf629", "customer")).json()]
+    assert set(acknowledged) <= set(stored)
+    assert len(stored) == len(set(stored))

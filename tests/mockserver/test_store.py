@@ -1,0 +1,105 @@
+"""The store and merge patch as units: index-narrowed selection, paging, journal reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver import query
+from mockserver.app import merge_patch
+from mockserver.store import ResourceStore
+
+
+def people(count: int) -> list[dict[str, Any]]:
+    return [{"id": f"p{n:04}", "name": f"person {n}", "team": f"t{n % 3}"} for n in range(count)]
+
+
+def test_equality_filter_checks_only_the_indexed_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ResourceStore()
+    store.put_many("tmf629", "customer", people(2000))
+    checked: list[str] = []
+    real_matches = query.matches
+
+    def counting(instance: dict[str, Any], filters: tuple[query.Filter, ...]) -> bool:
+        checked.append(instance["id"])
+        return real_matches(instance, filters)
+
+    monkeypatch.setattr(query, "matches", counting)
+    page, total = store.select("tmf629", "customer", query.parse_list_query({"name": ["person 1234"]}))
+    assert [item["id"] for item in page] == ["p1234"]
+    assert total == 1
+    assert checked == ["p1234"]
+
+
+def test_selection_keeps_creation_order_then_sorts_pages_and_selects_fields() -> None:
+    store = ResourceStore()
+    store.put_many("tmf629", "customer", people(10))
+    by_team = query.parse_list_query({"team": ["t1"]})
+    assert [i["id"] for i in store.select("tmf629", "customer", by_team)[0]] == ["p0001", "p0004", "p0007"]
+    asked = query.parse_list_query(
+        {"team": ["t1,t2"], "sort": ["-name"], "offset": ["1"], "limit": ["2"], "fields": ["team"]}
+    )
+    page, total = store.select("tmf629", "customer", asked)
+    assert total == 6
+    assert page == [{"id": "p0007", "team": "t1"}, {"id": "p0005", "team": "t2"}]
+
+
+def test_replacing_and_deleting_keep_the_index_true() -> None:
+    store = ResourceStore()
+    store.put_many("tmf629", "customer", people(3))
+    by_name = query.parse_list_query({"name": ["person 1"]})
+    assert store.select("tmf629", "customer", by_name)[1] == 1
+    store.put("tmf629", "customer", {"id": "p0001", "name": "renamed"})
+    assert store.select("tmf629", "customer", by_name)[1] == 0
+    assert store.select("tmf629", "customer", query.parse_list_query({"name": ["renamed"]}))[1] == 1
+    assert store.delete("tmf629", "customer", "p0001") == {"id": "p0001", "name": "renamed"}
+    assert store.delete("tmf629", "customer", "p0001") is None
+    assert store.select("tmf629", "customer", query.parse_list_query({"name": ["renamed"]}))[1] == 0
+    assert [i["id"] for i in store.all("tmf629", "customer")] == ["p0000", "p0002"]
+
+
+def test_journal_reloads_the_same_instances_in_the_same_order(tmp_path: Path) -> None:
+    db = tmp_path / "journal.sqlite"
+    first = ResourceStore.open(db)
+    first.put_many("tmf629", "customer", people(5))
+    first.put("tmf629", "customer", {"id": "p0002", "name": "ünïcode"})
+    first.delete("tmf629", "customer", "p0003")
+    first.put("tmf681", "hub", {"id": "h1", "callback": "http://127.0.0.1:9/"})
+    first.close()
+    second = ResourceStore.open(db)
+    assert second.all("tmf629", "customer") == [
+        people(5)[0],
+        people(5)[1],
+        {"id": "p0002", "name": "ünïcode"},
+        people(5)[4],
+    ]
+    assert second.get("tmf681", "hub", "h1") == {"id": "h1", "callback": "http://127.0.0.1:9/"}
+    second.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "patch", "result"),
+    [  # the examples of RFC 7386, appendix A
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
+        ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+        ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
+        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+        (["a", "b"], ["c", "d"], ["c", "d"]),
+        ({"a": "b"}, ["c"], ["c"]),
+        ({"a": "foo"}, None, None),
+        ({"a": "foo"}, "bar", "bar"),
+        ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+        ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ],
+)
+def test_merge_patch_follows_rfc_7386(target: Any, patch: Any, result: Any) -> None:
+    original = repr(target)
+    assert merge_patch(target, patch) == result
+    assert repr(target) == original

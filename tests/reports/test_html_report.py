@@ -1,0 +1,188 @@
+"""The HTML certification report, built from handmade run records, and its rebuild command."""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from report_samples import HOSTILE, REPO, ElementCollector, elements
+
+from harness.report import REPORT_FILE, SUMMARY_FILE, render_report, write_report
+
+
+def api_section(document: str, api_id: str) -> dict[str, str]:
+    (section,) = elements(document, "section", data_api=api_id)
+    return section
+
+
+def test_passing_run_shows_passed_verdicts_and_totals(passing_summary: dict[str, Any]) -> None:
+    document = render_report(passing_summary)
+    assert elements(document, "body")[0]["data-verdict"] == "passed"
+    communication = api_section(document, "tmf681")
+    assert communication["data-verdict"] == "passed"
+    assert (communication["data-requests"], communication["data-assertions"]) == ("3", "6")
+    assert (communication["data-failed-requests"], communication["data-failed-assertions"]) == ("0", "0")
+    assert [row["data-api"] for row in elements(document, "tr", class_="pass")] == ["tmf681", "tmf629"]
+    assert not elements(document, data_outcome="failed")
+    # passed folders are collapsed
+    folders = elements(document, "details", class_="folder")
+    assert len(folders) == 3 and not any("open" in folder for folder in folders)
+    for text in (
+        "TMF681 Communication",
+        "CTK-Communication-4.0.0",
+        "Tue 24 Nov 2026 09:00:00 UTC",
+        "http://127.0.0.1:8080",
+        "This operation runs POST /communicationMessage",
+        "name is Geekhaven Club",
+    ):
+        assert html.escape(text) in document, text
+
+
+def test_figures_match_the_newman_report(passing_summary: dict[str, Any]) -> None:
+    document = render_report(passing_summary)
+    # three requests of 2048 bytes and 12.5 ms each, as Newman shows data received and average time
+    figures = {"data-received": "6.00KB", "average-response-time": "12ms", "run-duration": "38ms"}
+    for figure, value in figures.items():
+        section = document[document.index('data-api="tmf681"') :]
+        start = section.index(f'data-figure="{figure}"')
+        assert f"<b>{value}</b>" in section[start : start + 200], figure
+
+
+def test_failing_run_shows_each_failure_with_expected_and_actual(failing_summary: dict[str, Any]) -> None:
+    document = render_report(failing_summary)
+    assert elements(document, "body")[0]["data-verdict"] == "failed"
+    communication = api_section(document, "tmf681")
+    assert communication["data-verdict"] == "failed"
+    assert communication["data-failed-requests"] == "2"
+    assert communication["data-failed-assertions"] == "2"
+    assert communication["data-deviations"] == "1"
+    assert api_section(document, "tmf629")["data-verdict"] == "passed"
+    assert [row["data-api"] for row in elements(document, "tr", class_="fail")] == ["tmf681"]
+    failed_checks = elements(document, "tr", data_outcome="failed")
+    assert [check["data-tier"] for check in failed_checks] == ["ctk", "spec", "ctk"]
+    assert 'Status code is 201<pre class="message">expected status 201, got 200</pre>' in document
+    # folders holding a failure open themselves and stand out; the all-passed folder stays closed
+    tmf681_folders = elements(document, "details", class_="folder")[:3]
+    folders = {folder["data-folder"]: folder for folder in tmf681_folders}
+    assert "open" in folders["N1"] and "fail" in folders["N1"]["class"].split()
+    assert "open" in folders["N2"] and "open" not in folders["E1"]
+    outcomes = [request["data-outcome"] for request in elements(document, "article", class_="request")]
+    assert outcomes == ["failed", "failed", "skipped", "passed", "passed"]
+
+
+def test_transport_errors_and_skips_are_spelled_out(failing_summary: dict[str, Any]) -> None:
+    document = render_report(failing_summary)
+    assert "Transport error: connection refused" in document
+    assert "Skipped: IDCM01 is missing: POST /communicationMessage did not produce it" in document
+    (refused,) = elements(document, "article", data_outcome="failed", data_status="")
+    assert refused["data-failed-checks"] == "1"
+
+
+def test_a_spec_deviation_alone_does_not_fail_a_request(passing_summary: dict[str, Any]) -> None:
+    request = passing_summary["apis"]["tmf629"]["requests"][0]
+    request["checks"].append(
+        {"name": "Body is a Customer", "tier": "spec", "outcome": "failed", "message": "x"}
+    )
+    document = render_report(passing_summary)
+    assert api_section(document, "tmf629")["data-deviations"] == "1"
+    assert elements(document, "article", data_outcome="deviation")
+    assert elements(document, "body")[0]["data-verdict"] == "passed"
+
+
+def test_hostile_strings_are_escaped_everywhere(hostile_summary: dict[str, Any]) -> None:
+    document = render_report(hostile_summary)
+    tags = {tag for tag, _ in _all_tags(document)}
+    assert "script" not in tags and "img" not in tags
+    assert not [name for _, attrs in _all_tags(document) for name in attrs if name.startswith("on")]
+    assert HOSTILE not in document
+    assert html.escape(HOSTILE) in document
+    assert not [a for a in elements(document, "a") if not a["href"].startswith("#")]
+
+
+def test_no_external_resources(failing_summary: dict[str, Any]) -> None:
+    document = render_report(failing_summary)
+    tags = _all_tags(document)
+    assert not [tag for tag, _ in tags if tag in {"link", "script", "img", "iframe", "object"}]
+    assert not [attrs for _, attrs in tags if "src" in attrs]
+    assert "@import" not in document and "url(" not in document
+    assert "default-src 'none'" in document
+
+
+def test_totals_are_counted_when_the_record_lacks_them(failing_summary: dict[str, Any]) -> None:
+    block = failing_summary["apis"]["tmf681"]
+    del block["totals"], block["verdict"]
+    communication = api_section(render_report(failing_summary), "tmf681")
+    assert communication["data-verdict"] == "failed"
+    assert (communication["data-requests"], communication["data-assertions"]) == ("4", "4")
+    assert (communication["data-failed-requests"], communication["data-failed-assertions"]) == ("2", "2")
+
+
+def test_extra_blocks_of_the_record_are_shown(passing_summary: dict[str, Any]) -> None:
+    passing_summary["apis"]["tmf681"]["spec"] = {
+        "verdict": "deviations",
+        "deviations": [{"check": "PATCH answers 200", "got": 201}],
+    }
+    passing_summary["harness_version"] = "0.1.0"
+    document = render_report(passing_summary)
+    for text in ("spec", "deviations", "PATCH answers 200", "201", "harness_version"):
+        assert f">{text}<" in document, text
+
+
+def test_write_report_puts_the_file_next_to_the_summary(
+    tmp_path: Path, passing_summary: dict[str, Any]
+) -> None:
+    path = write_report(passing_summary, tmp_path)
+    assert path == tmp_path / REPORT_FILE
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def rebuild(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.report", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+
+
+def test_rebuild_command_writes_the_report(tmp_path: Path, failing_summary: dict[str, Any]) -> None:
+    (tmp_path / SUMMARY_FILE).write_text(json.dumps(failing_summary), encoding="utf-8")
+    result = rebuild(str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / REPORT_FILE)
+    assert (tmp_path / REPORT_FILE).read_text(encoding="utf-8") == render_report(failing_summary)
+
+
+def test_rebuild_command_gives_one_line_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad-json").mkdir()
+    (tmp_path / "bad-json" / SUMMARY_FILE).write_text("{not json", encoding="utf-8")
+    (tmp_path / "bad-shape").mkdir()
+    (tmp_path / "bad-shape" / SUMMARY_FILE).write_text(
+        '{"apis": {"tmf681": {"requests": {}}}}', encoding="utf-8"
+    )
+    (tmp_path / "empty").mkdir()
+    cases = {
+        (): "usage: python -m harness.report DIR",
+        (str(tmp_path / "nowhere"),): "is not a directory",
+        (str(tmp_path / "empty"),): "summary.json does not exist",
+        (str(tmp_path / "bad-json"),): "is not valid JSON",
+        (str(tmp_path / "bad-shape"),): "apis.tmf681.requests should be a list, not dict",
+    }
+    for args, expected in cases.items():
+        result = rebuild(*args)
+        assert result.returncode == 2, args
+        assert expected in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert not (tmp_path / "bad-json" / REPORT_FILE).exists()
+
+
+def _all_tags(document: str) -> list[tuple[str, dict[str, str]]]:
+    collector = ElementCollector()
+    collector.feed(document)
+    return collector.elements

@@ -1,0 +1,214 @@
+"""The reports of real runs of the five suites: against the reference server with secrets given in every way
+the harness accepts, and against a faulty server. Checks the Allure report, the HTML report and that no
+secret reaches any output file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_samples import REPO, check_steps, chromium, elements, generate_allure_report
+
+CANARY_BEARER = "canary-bearer-7f3a9c"
+CANARY_API_KEY = "canary-apikey-51d2e8"
+CANARY_ENV = "canary-env-c04b6e"
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteRun:
+    """Where one run of the suites left its outputs, and what it printed."""
+
+    directory: Path
+    report_dir: Path
+    allure_dir: Path
+    junit: Path
+    exit_code: int
+    output: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+def run_suites(directory: Path, *options: str, env: dict[str, str] | None = None) -> SuiteRun:
+    """Run the five suites as a vendor would, with Allure, JUnit and debug logs all switched on."""
+    directory.mkdir(parents=True, exist_ok=True)
+    run = SuiteRun(
+        directory, directory / "ctk-report", directory / "allure-results", directory / "junit.xml", 0, ""
+    )
+    command = [
+        sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-rA", "-v",
+        "--ctk-report", str(run.report_dir), "--alluredir", str(run.allure_dir), "--junitxml", str(run.junit),
+        "-o", "junit_logging=all", "--log-level", "DEBUG",
+        "--log-file", str(directory / "run.log"), "--log-file-level", "DEBUG", *options,
+    ]  # fmt: skip
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CTK_"))}
+    result = subprocess.run(
+        command,
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**clean_env, **(env or {})},
+    )
+    output = result.stdout + result.stderr
+    (directory / "terminal.txt").write_text(output, encoding="utf-8")
+    assert (run.report_dir / "summary.json").exists(), output[-3000:]
+    return SuiteRun(run.directory, run.report_dir, run.allure_dir, run.junit, result.returncode, output)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """The suites against the embedded reference server, given a secret as a header, an API key and an ${ENV}."""
+    directory = tmp_path_factory.mktemp("reference-run")
+    config = directory / "ctk-config.yaml"
+    config.write_text('headers:\n  X-Tenant: "${CTK_CANARY_TENANT}"\n', encoding="utf-8")
+    return run_suites(
+        directory,
+        "--header", f"Authorization: Bearer {CANARY_BEARER}",
+        "--header", f"X-API-Key: {CANARY_API_KEY}",
+        "--ctk-config", str(config),
+        env={"CTK_CANARY_TENANT": CANARY_ENV},
+    )  # fmt: skip
+
+
+class FaultyHandler(BaseHTTPRequestHandler):
+    """A vendor server gone wrong: every call answers 200 with an empty JSON object."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def faulty_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def faulty_run(tmp_path_factory: pytest.TempPathFactory, faulty_server: str) -> SuiteRun:
+    """The suites against the faulty server, with TMF635 pointed at a closed port (connection refused)."""
+    refused = "http://127.0.0.1:9/usageManagement/v4/"
+    return run_suites(
+        tmp_path_factory.mktemp("faulty-run"), "--base-url", faulty_server, "--api-url", f"tmf635={refused}"
+    )
+
+
+def output_files(run: SuiteRun) -> list[Path]:
+    return [path for path in run.directory.rglob("*") if path.is_file() and path.name != "ctk-config.yaml"]
+
+
+def test_reference_run_passes_and_writes_every_report(reference_run: SuiteRun) -> None:
+    assert reference_run.exit_code == 0, reference_run.output[-3000:]
+    summary = reference_run.summary
+    assert sorted(summary["apis"]) == ["tmf622", "tmf629", "tmf635", "tmf681", "tmf683"]
+    assert (reference_run.report_dir / "report.html").exists()
+    assert {"environment.properties", "executor.json", "categories.json"} <= {
+        path.name for path in reference_run.allure_dir.iterdir()
+    }
+
+
+def test_no_secret_reaches_any_output_file(reference_run: SuiteRun, tmp_path: Path) -> None:
+    generate_allure_report(reference_run.allure_dir, reference_run.directory)
+    files = output_files(reference_run)
+    assert len(files) > 20  # results, attachments, summary, HTML, JUnit, log, terminal, generated report
+    assert any(path.suffix == ".xml" for path in files) and any(path.name == "run.log" for path in files)
+    for canary in (CANARY_BEARER, CANARY_API_KEY, CANARY_ENV):
+        leaks = [str(path) for path in files if canary.encode() in path.read_bytes()]
+        assert not leaks, f"{canary} leaked into {leaks}"
+    # the secrets were sent, so the redaction is what kept them out
+    attachments = [p.read_text(encoding="utf-8") for p in reference_run.allure_dir.glob("*-attachment.txt")]
+    assert any("Authorization: ***" in text and "X-Tenant: ***" in text for text in attachments)
+
+
+def allure_tests_by_request(run: SuiteRun, workdir: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each kit request of the run record paired with its test in the generated Allure report."""
+    tests = generate_allure_report(run.allure_dir, workdir).values()
+    by_api: dict[str, list[dict[str, Any]]] = {}
+    for test in sorted(tests, key=lambda t: t["start"]):
+        (tag,) = [t for t in test["groupedLabels"]["tag"] if t.startswith("tmf")]
+        by_api.setdefault(tag, []).append(test)
+    pairs = []
+    for api_id, block in run.summary["apis"].items():
+        assert len(by_api.get(api_id, [])) == len(block["requests"]), api_id
+        pairs += list(zip(block["requests"], by_api[api_id], strict=True))
+    return pairs
+
+
+@pytest.mark.parametrize("run_name", ["reference_run", "faulty_run"])
+def test_allure_report_has_a_test_per_request_and_a_step_per_check(
+    run_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    run: SuiteRun = request.getfixturevalue(run_name)
+    pairs = allure_tests_by_request(run, tmp_path)
+    assert len(pairs) == sum(block["totals"]["requests"] for block in run.summary["apis"].values())
+    for kit_request, test in pairs:
+        assert test["name"] == kit_request["name"]
+        assert test["groupedLabels"]["feature"] == [kit_request["folder"]]
+        assert check_steps(test) == [(c["name"], c["outcome"]) for c in kit_request["checks"]]
+        failed_ctk = any(c["outcome"] == "failed" and c["tier"] == "ctk" for c in kit_request["checks"])
+        expected = "skipped" if kit_request["skipped"] else "failed" if failed_ctk else "passed"
+        assert test["status"] == expected, kit_request["name"]
+
+
+def test_faulty_run_failures_are_categorised(faulty_run: SuiteRun, tmp_path: Path) -> None:
+    assert faulty_run.exit_code == 1, faulty_run.output[-3000:]
+    categories: dict[str, set[str]] = {}
+    for _, test in allure_tests_by_request(faulty_run, tmp_path):
+        if test["status"] == "failed":
+            (api_id,) = [tag for tag in test["groupedLabels"]["tag"] if tag.startswith("tmf")]
+            categories.setdefault(api_id, set()).update(c["name"] for c in test.get("categories", []))
+    assert categories["tmf681"] == {"CTK failure"}
+    assert categories["tmf635"] == {"Transport error"}
+
+
+@pytest.mark.parametrize("run_name", ["reference_run", "faulty_run"])
+def test_html_report_in_chromium_matches_the_run_record(
+    run_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    run: SuiteRun = request.getfixturevalue(run_name)
+    page = run.report_dir / "report.html"
+    dom = chromium(page, tmp_path / "profile", "--dump-dom")
+    screenshot = REPO / "reports" / "screenshots" / f"{run_name.replace('_', '-')}.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    chromium(page, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,2000")
+    for api_id, block in run.summary["apis"].items():
+        (section,) = elements(dom, "section", data_api=api_id)
+        totals = block["totals"]
+        assert section["data-verdict"] == block["verdict"].lower()
+        assert section["data-requests"] == str(totals["requests"])
+        assert section["data-failed-requests"] == str(totals["failed_requests"])
+        assert section["data-assertions"] == str(totals["assertions"])
+        assert section["data-failed-assertions"] == str(totals["failed_assertions"])
+    verdicts = {block["verdict"] for block in run.summary["apis"].values()}
+    assert elements(dom, "body")[0]["data-verdict"] == ("passed" if run_name == "reference_run" else "failed")
+    assert len(verdicts) == 1  # the reference server passes all five, the faulty server fails all five
