@@ -10,12 +10,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import jsonschema
+
+import tmfapis
 from harness.client import Reply, excerpt
 from harness.record import CheckResult, Tier
 from harness.suite import JSON_TYPES, ResourceSuite
 
 __all__ = [
     "body_includes",
+    "body_matches",
     "held_values",
     "instance_checks",
     "instances_of",
@@ -118,26 +122,31 @@ def _typed(reply: Reply, instance: Any, attribute: str, json_type: str) -> Check
 
 
 def held_values(
-    reply: Reply, suite: ResourceSuite, instance_number: int, held: Mapping[str, Any], attributes: Iterable[str] | None = None
+    reply: Reply,
+    suite: ResourceSuite,
+    instance_number: int,
+    held: Mapping[str, Any],
+    attributes: Iterable[str] | None = None,
+    tier: Tier = "ctk",
 ) -> list[CheckResult]:
     """``<attr> is <held value>`` for one created instance, found in the response by its id."""
     attributes = list(suite.held if attributes is None else attributes)
     names = [f"{attribute} is {_plain(held.get(attribute))}" for attribute in attributes]
     if not reply.json_ok:
-        return [failed(name, f"no instance to compare: {reply.problem}") for name in names]
+        return [failed(name, f"no instance to compare: {reply.problem}", tier) for name in names]
     wanted_id = held.get("id")
     found = next((item for item in instances_of(reply) if isinstance(item, dict) and item.get("id") == wanted_id), None)
     if found is None:
         variable = suite.variable("id", instance_number)
         message = f"the created instance {variable} (id {show(wanted_id)}) is not in the response"
-        return [failed(name, message) for name in names]
+        return [failed(name, message, tier) for name in names]
     results = []
     for attribute, name in zip(attributes, names, strict=True):
         expected, actual = held.get(attribute), found.get(attribute)
         if actual == expected:
-            results.append(passed(name))
+            results.append(passed(name, tier))
         else:
-            results.append(failed(name, f"expected {attribute} {show(expected)}, got {show(actual)}"))
+            results.append(failed(name, f"expected {attribute} {show(expected)}, got {show(actual)}", tier))
     return results
 
 
@@ -149,6 +158,23 @@ def not_expected(reply: Reply, suite: ResourceSuite, other_number: int, other_id
     if any(isinstance(item, dict) and item.get("id") == other_id for item in instances_of(reply)):
         return failed(name, f"the filter returned the other created instance (id {show(other_id)}), whose value differs")
     return passed(name)
+
+
+def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False) -> CheckResult:
+    """``Body matches the <Entity> schema``: the body (every item of a list) validates against the spec's definition."""
+    name = f"Body matches the {definition} schema"
+    if not reply.json_ok:
+        return failed(name, f"no body to validate: {reply.problem}", tier)
+    if listed and not isinstance(reply.body, list):
+        return failed(name, f"expected a JSON array of {definition}, got {show(reply.body)}", tier)
+    validator = tmfapis.schema_validator(api_id, definition)
+    for position, instance in enumerate(reply.body if listed else [reply.body]):
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+            item = f"item {position}: " if listed else ""
+            return failed(name, f"expected a valid {definition}; {item}{where}: {error.message}", tier)
+    return passed(name, tier)
 
 
 def _plain(value: Any) -> str:

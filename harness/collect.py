@@ -10,6 +10,7 @@ import pytest
 
 from harness.engine import KitRequest, SuiteRun, plan
 from harness.record import RequestRecord
+from harness.spec import deviation_text, spec_items, strict_mode
 from harness.suite import DeclarationError, SuiteDeclaration, load_declaration
 
 __all__ = ["CLEANUP_PROPERTY", "RECORD_PROPERTY", "CtkFailure", "CtkFile", "CtkItem"]
@@ -23,13 +24,13 @@ class CtkFailure(Exception):
 
 
 class CtkFile(pytest.File):
-    """A suite declaration (``suites/ctk681/ctk681.yaml``) collected into its kit requests."""
+    """A suite declaration (``suites/ctk681/ctk681.yaml``) collected into its kit requests, then its spec scenarios."""
 
     declaration: SuiteDeclaration
     run: SuiteRun | None = None
-    last_item: CtkItem | None = None
+    last_item: pytest.Item | None = None  # the last item run, kit or spec: file teardown reports through it
 
-    def collect(self) -> Iterator[CtkItem]:
+    def collect(self) -> Iterator[pytest.Item]:
         try:
             self.declaration = load_declaration(self.path)
         except DeclarationError as exc:
@@ -45,6 +46,7 @@ class CtkFile(pytest.File):
                            pytest.mark.xdist_group(api_id)):
                 item.add_marker(marker)
             yield item
+        yield from spec_items(self, self.declaration)
 
     def setup(self) -> None:
         from harness.plugin import run_context
@@ -106,6 +108,8 @@ class CtkItem(pytest.Item):
         self._publish(run, record)
         if record.ctk_failed:
             raise CtkFailure(failure_text(record))
+        if record.failed and strict_mode(self.config):
+            raise CtkFailure(deviation_text(self.request.title, [record]))
 
     def _publish(self, run: SuiteRun, record: RequestRecord) -> None:
         self.record = record

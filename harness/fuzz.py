@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
-from hypothesis import HealthCheck, note, settings
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
@@ -45,8 +45,9 @@ __all__ = [
     "values_at",
 ]
 
-_NETWORK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=False)
-settings.register_profile("ci", _NETWORK, max_examples=30, stateful_step_count=20, derandomize=True, database=None)
+_NETWORK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=False,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])  # explain replays too much
+settings.register_profile("ci", _NETWORK, max_examples=25, stateful_step_count=15, derandomize=True, database=None)
 settings.register_profile("thorough", _NETWORK, max_examples=300, stateful_step_count=50)
 
 MAX_INSTANCES = 6  # per example: enough for collisions, few enough to shrink fast
@@ -192,6 +193,27 @@ def query_value(values: Sequence[str], quoted: Sequence[bool]) -> str:
     return ",".join(one(value, wanted) for value, wanted in zip(values, quoted, strict=True))
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A query value taken from the instances: the ``index``-th value held at the path, maybe twisted."""
+
+    index: int
+    twist: str = "same"  # or "swapcase", "shorter", "longer": near misses that catch sloppy matching
+
+    def resolve(self, held: Sequence[str]) -> str:
+        value = held[self.index % len(held)]
+        if self.twist == "swapcase":
+            return value.swapcase()
+        if self.twist == "shorter" and len(value) > 1:
+            return value[:-1]
+        return value + "b" if self.twist in ("shorter", "longer") else value
+
+
+Pick = Held | str  # a value held by an instance (or a near miss of one), or a fresh value
+PICKS: st.SearchStrategy[Pick] = st.builds(
+    Held, st.integers(0, 2 * MAX_INSTANCES - 1), st.sampled_from(("same", "swapcase", "shorter", "longer"))
+) | VALUES
+OR_LIST = st.lists(st.tuples(PICKS, st.booleans()), min_size=1, max_size=3)  # (value, quoted) pairs
 Condition = tuple[str, tuple[str, ...], tuple[bool, ...]]  # path, OR values, which ones are quoted
 
 
@@ -206,7 +228,7 @@ class _Created:
 
 
 class FilterMachineBase(RuleBasedStateMachine):
-    """Creates tagged instances and compares filtered list answers with the model; bound by ``filter_machine``."""
+    """Creates tagged instances and compares list answers with the model; ``filter_machine`` adds the rules."""
 
     target: FilterTarget
     api_root: str
@@ -221,10 +243,8 @@ class FilterMachineBase(RuleBasedStateMachine):
     def collection_url(self) -> str:
         return f"{self.api_root}{self.target.resource}"
 
-    @precondition(lambda self: len(self.model) < MAX_INSTANCES)
-    @rule(data=st.data())
-    def create(self, data: st.DataObject) -> None:
-        values = data.draw(create_values(self.target), label="values")
+    def create(self, values: Mapping[str, Sequence[str]]) -> None:
+        """POST one tagged instance holding the values and add it to the model."""
         body = instance_body(self.target, values, self.tag)
         response = self.session.post(self.collection_url, json=body, timeout=REQUEST_TIMEOUT_S)
         payload = _json(response)
@@ -234,28 +254,11 @@ class FilterMachineBase(RuleBasedStateMachine):
         self.model[str(payload["id"])] = _Created(len(self.model) + 1, body)
         note(f"instance {len(self.model)} is {payload['id']}")
 
-    @precondition(lambda self: self.model)
-    @rule(data=st.data())
-    def filter_equal(self, data: st.DataObject) -> None:
-        self.check([self._condition(data, data.draw(st.sampled_from(self.target.paths)), 1)])
-
-    @precondition(lambda self: self.model)
-    @rule(data=st.data())
-    def filter_any_of(self, data: st.DataObject) -> None:
-        self.check([self._condition(data, data.draw(st.sampled_from(self.target.paths)), 3)])
-
-    @precondition(lambda self: self.model)
-    @rule(data=st.data())
-    def filter_all_of(self, data: st.DataObject) -> None:
-        paths = data.draw(st.lists(st.sampled_from(self.target.paths), min_size=2, max_size=3, unique=True))
-        self.check([self._condition(data, path, 2) for path in paths])
-
-    @precondition(lambda self: self.model)
-    @rule(data=st.data())
-    def select_fields(self, data: st.DataObject) -> None:
-        names = sorted({path.split(".")[0] for path in self.target.paths})
-        fields = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True), label="fields")
-        self.check([], fields=tuple(fields))
+    def condition(self, path: str, picks: Sequence[tuple[Pick, bool]]) -> Condition:
+        """The filter on ``path`` that the picks stand for, with held values looked up in the model."""
+        held = sorted({value for created in self.model.values() for value in values_at(created.body, path)})
+        values = tuple(pick.resolve(held) if isinstance(pick, Held) else pick for pick, _ in picks)
+        return path, values, tuple(quoted for _, quoted in picks)
 
     def teardown(self) -> None:
         left = []
@@ -270,14 +273,7 @@ class FilterMachineBase(RuleBasedStateMachine):
         if left:
             warnings.warn(f"could not delete {self.target.resource} {', '.join(left)}", stacklevel=1)
 
-    def _condition(self, data: st.DataObject, path: str, most: int) -> Condition:
-        held = sorted({value for created in self.model.values() for value in values_at(created.body, path)})
-        value = st.sampled_from(held) | self.target.values(path)
-        values = data.draw(st.lists(value, min_size=1, max_size=most), label=path)
-        quoted = data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)), label="quoted")
-        return path, tuple(values), tuple(quoted)
-
-    def check(self, conditions: list[Condition], fields: tuple[str, ...] | None = None) -> None:
+    def check(self, conditions: Sequence[Condition], fields: Sequence[str] = ()) -> None:
         """Send one list query and fail unless its answer about our instances equals the model's."""
         params = [(self.target.tag, self.tag)]
         params += [(path, query_value(values, quoted)) for path, values, quoted in conditions]
@@ -297,7 +293,7 @@ class FilterMachineBase(RuleBasedStateMachine):
         if problems:
             raise FilterMismatch(self._reproduction(url, problems))
 
-    def _selection_problems(self, own: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    def _selection_problems(self, own: dict[str, Any], fields: Sequence[str]) -> list[str]:
         """What is wrong with ``fields`` answers: unasked attributes, or asked values that differ."""
         problems = []
         for instance_id, item in own.items():
@@ -350,8 +346,42 @@ class FilterMachineBase(RuleBasedStateMachine):
 
 def filter_machine(item: FilterTarget, api_root: str, session: requests.Session) -> type[FilterMachineBase]:
     """A state machine class fuzzing one resource at ``api_root`` (an API root URL ending with "/")."""
-    name = f"{item.resource[0].upper()}{item.resource[1:]}FilterMachine"
-    return type(name, (FilterMachineBase,), {"target": item, "api_root": api_root, "session": session})
+    paths = st.sampled_from(item.paths)
+    has_instances = precondition(lambda machine: bool(machine.model))
+
+    class FilterMachine(FilterMachineBase):
+        target = item
+
+        @precondition(lambda machine: len(machine.model) < MAX_INSTANCES)
+        @rule(values=create_values(item))
+        def add_instance(self, values: dict[str, list[str]]) -> None:
+            self.create(values)
+
+        @has_instances
+        @rule(path=paths, pick=st.tuples(PICKS, st.booleans()))
+        def filter_equal(self, path: str, pick: tuple[Pick, bool]) -> None:
+            self.check([self.condition(path, [pick])])
+
+        @has_instances
+        @rule(path=paths, picks=OR_LIST)
+        def filter_any_of(self, path: str, picks: list[tuple[Pick, bool]]) -> None:
+            self.check([self.condition(path, picks)])
+
+        @has_instances
+        @rule(conditions=st.lists(st.tuples(paths, OR_LIST), min_size=2, max_size=3, unique_by=lambda c: c[0]))
+        def filter_all_of(self, conditions: list[tuple[str, list[tuple[Pick, bool]]]]) -> None:
+            self.check([self.condition(path, picks) for path, picks in conditions])
+
+        @has_instances
+        @rule(fields=st.lists(st.sampled_from(sorted({path.split(".")[0] for path in item.paths})),
+                              min_size=1, max_size=2, unique=True))
+        def select_fields(self, fields: list[str]) -> None:
+            self.check([], fields=fields)
+
+    FilterMachine.__name__ = FilterMachine.__qualname__ = f"{item.resource[0].upper()}{item.resource[1:]}Filters"
+    FilterMachine.api_root = api_root
+    FilterMachine.session = session
+    return FilterMachine
 
 
 def fuzz_settings() -> settings:

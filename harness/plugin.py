@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,13 +25,15 @@ from harness import hooks
 from harness.client import TimeoutSession
 from harness.collect import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
 from harness.config import ConfigError, RunSettings, settings_from
-from harness.redact import Redactor, is_secret_header
+from harness.redact import RedactingFilter, Redactor, is_secret_header
+from harness.spec import start_callback_listener
 from harness.suite import DeclarationError, SuiteDeclaration, load_declaration, payload_problem
 from harness.summary import build_summary
 
 __all__ = ["RunContext", "run_context"]
 
 REPORTER_PLUGINS = ("harness.allure_results", "harness.report")
+URL_LOGGER = "urllib3.connectionpool"  # logs every request line, query string included
 FOLDERS = ("N1", "N2", "E1")
 CONTEXT_KEY = pytest.StashKey["RunContext"]()
 
@@ -56,17 +59,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--insecure", action="store_true", default=False, help="do not verify TLS certificates")
     group.addoption("--keep", action="store_true", default=False, help="leave the resources the run created")
     group.addoption("--ctk-report", metavar="DIR", default="reports/latest", help="where summary.json is written")
+    group.addoption("--callback-host", metavar="HOST", default=None,
+                    help="address the system under test can reach this machine on, for hub event callbacks "
+                         "(automatic on 127.0.0.1 for a loopback server); spec-tier deviations fail the run with --strict")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     # Each suite must run on one worker, in order: one declaration file is one xdist scope.
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load"):
+    # (xdist workers do not see a loadgroup chosen here, so its group suffixes would be missing.)
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load", "loadgroup"):
         config.option.dist = "loadfile"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ctk: a request of an official CTK collection (CTK tier)")
+    config.addinivalue_line("markers", "spec: a spec-tier scenario beyond the kits (deviations fail only with --strict)")
     for api_id in tmfapis.API_IDS:
         config.addinivalue_line("markers", f"{api_id}: tests of {tmfapis.API_NAMES[api_id]}")
     for folder in FOLDERS:
@@ -84,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     context = RunContext(config=config, settings=settings)
     config.stash[CONTEXT_KEY] = context
+    if config.getoption("callback_host"):
+        start_callback_listener(config, config.getoption("callback_host"))  # a host it cannot bind is a usage error
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(RecordCollector(context), "ctk-record-collector")
 
@@ -140,10 +150,13 @@ class RunContext:
     left: dict[str, list[str]] = field(default_factory=dict)
     _session: requests.Session | None = None
     _server: hooks.EmbeddedServer | None = None
+    log_filter: RedactingFilter = field(init=False)
 
     def __post_init__(self) -> None:
         header_values = [value for name, value in self.settings.headers.items() if is_secret_header(name)]
         self.redactor = Redactor.from_values([*self.settings.secrets, *header_values])
+        self.log_filter = RedactingFilter(self.redactor)
+        logging.getLogger(URL_LOGGER).addFilter(self.log_filter)
 
     @property
     def keep(self) -> bool:
@@ -182,6 +195,7 @@ class RunContext:
         return self._session
 
     def close(self) -> None:
+        logging.getLogger(URL_LOGGER).removeFilter(self.log_filter)
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -271,6 +285,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"{api_id} {entry['collection']}: {entry['verdict']} ({totals['requests']} requests, "
             f"{totals['failed_requests']} failed; {totals['assertions']} assertions, {totals['failed_assertions']} failed)"
         )
+        spec = entry.get("spec")
+        if spec and spec["checks"]:
+            terminalreporter.write_line(f"  spec tier: {spec['verdict']} ({spec['checks']} checks, {spec['deviations']} deviations)")
         for line in entry.get("undeleted", []):
             terminalreporter.write_line(f"  not deleted: {line}")
     terminalreporter.write_line(f"run record: {report_dir / 'summary.json'}")

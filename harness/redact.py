@@ -8,6 +8,7 @@ configuration are secret wherever they appear. Both are replaced by ``***``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from urllib.parse import quote, quote_plus
 
 from harness.record import CheckResult, Exchange, RequestRecord
 
-__all__ = ["MASK", "Redactor", "is_secret_header"]
+__all__ = ["MASK", "RedactingFilter", "Redactor", "is_secret_header"]
 
 MASK = "***"
 # Characters the kit sent unencoded in query values; spaces, '+', '&', '#' and '%' are encoded.
@@ -90,3 +91,18 @@ class Redactor:
 
     def _optional(self, text: str | None) -> str | None:
         return None if text is None else self.text(text)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in log records (urllib3 logs request lines, query strings included)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.redactor.text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True

@@ -6,7 +6,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["build_summary", "verdict"]
+__all__ = ["SPEC_FOLDER", "build_summary", "spec_block", "verdict"]
+
+SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
 
 
 def verdict(requests: list[dict[str, Any]], planned: int) -> str:
@@ -16,6 +18,13 @@ def verdict(requests: list[dict[str, Any]], planned: int) -> str:
     if len(requests) < planned or any(request.get("skipped") for request in requests):
         return "incomplete"
     return "passed"
+
+
+def spec_block(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The spec-tier result beside the CTK verdict: its checks, failed ones, and conforms or deviates."""
+    spec = [check for request in requests for check in request["checks"] if check["tier"] == "spec"]
+    deviations = sum(check["outcome"] == "failed" for check in spec)
+    return {"checks": len(spec), "deviations": deviations, "verdict": "deviates" if deviations else "conforms"}
 
 
 def _ctk_checks(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -33,22 +42,24 @@ def build_summary(
     base_url: str | None,
     started: float,
 ) -> dict[str, Any]:
-    """``{target, started, duration_s, apis: {api id: {collection, verdict, totals, requests}}}``."""
+    """``{target, started, duration_s, apis: {api id: {collection, verdict, totals, spec, requests}}}``."""
     apis: dict[str, Any] = {}
     for api_id in sorted(records, key=_api_order):
         requests = [records[api_id][index] for index in sorted(records[api_id])]
-        checks = [check for request in requests for check in _ctk_checks(request)]
+        kit_requests = [request for request in requests if request.get("folder") != SPEC_FOLDER]
+        checks = [check for request in kit_requests for check in _ctk_checks(request)]
         suite = suites.get(api_id, {})
         entry: dict[str, Any] = {
             "collection": suite.get("collection", ""),
             "target": suite.get("root", ""),
-            "verdict": verdict(requests, suite.get("planned", len(requests))),
+            "verdict": verdict(kit_requests, suite.get("planned", len(kit_requests))),
             "totals": {
-                "requests": len(requests),
-                "failed_requests": sum(map(_ctk_failed, requests)),
+                "requests": len(kit_requests),
+                "failed_requests": sum(map(_ctk_failed, kit_requests)),
                 "assertions": len(checks),
                 "failed_assertions": sum(check["outcome"] == "failed" for check in checks),
             },
+            "spec": spec_block(requests),
             "requests": requests,
         }
         if left.get(api_id):

@@ -230,8 +230,8 @@ class ResourceView:
         return json_response(instance)
 
     async def update(self, request: web.Request) -> web.Response:
-        current = self._found(request)
         patch = await read_object(request, PATCH_MEDIA_TYPES)
+        current = self._found(request)  # read after the last await, so no other write comes between
         for key in ("id", "href"):
             if key in patch and patch[key] != current[key]:
                 raise ApiError(400, f"{key}: cannot be changed.")

@@ -6,7 +6,8 @@ The rules, as the reference server applies them:
   filter ``attr=value`` on any attribute. A dotted name follows nested objects and arrays:
   ``relatedParty.id=42`` matches when any element of the ``relatedParty`` array has ``id`` 42, and
   arrays are crossed at any depth (a path ending on an array matches any of its elements).
-- A comma-separated value means OR (``state=a,b``). Several parameters, or the same one repeated,
+- A comma-separated value means OR (``state=a,b``); an empty value or element stands for the empty
+  string (``name=`` finds instances whose name is ""). Several parameters, or the same one repeated,
   mean AND (``state=a&name=b``, ``state.ne=a&state.ne=b``).
 - An element of the value wrapped in single quotes is taken literally, commas included, and matches
   the unquoted text: ``orderDate='2021-06-03T16:23:29.481Z'`` equals

@@ -2,70 +2,102 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.fuzz import FILTER_TARGETS, FilterMismatch, FilterTarget, filter_machine, target
 from mockserver import query
 
 Fault = Callable[[pytest.MonkeyPatch], None]
+Matcher = Callable[[dict[str, Any], tuple[query.Filter, ...]], bool]
 CI = settings.get_profile("ci")
+# Finding a bug is the generate phase of the ci profile; shrinking is checked once, by the reproduction test.
+CI_SEARCH = settings(CI, phases=[Phase.explicit, Phase.generate])
+ORIGINAL_MATCHES = query.matches
 
 
-def _leaf_texts(instance: dict[str, Any], rule: query.Filter) -> list[str]:
-    return [value for value in query.leaves(instance, rule.path) if isinstance(value, str)]
-
-
-def _matcher(accepts: Callable[[str, str], bool]) -> Callable[[dict[str, Any], tuple[query.Filter, ...]], bool]:
+def _text_matcher(accepts: Callable[[str, str], bool]) -> Matcher:
     def matches(instance: dict[str, Any], filters: tuple[query.Filter, ...]) -> bool:
-        return all(any(accepts(held, asked) for held in _leaf_texts(instance, rule) for asked in rule.values)
+        return all(any(isinstance(held, str) and accepts(held, asked)
+                       for held in query.leaves(instance, rule.path) for asked in rule.values)
                    for rule in filters)
     return matches
 
 
-def _only(choose: Callable[[tuple[query.Filter, ...]], tuple[query.Filter, ...]]) -> Fault:
-    original = query.matches
-
-    def plant(monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(query, "matches", lambda instance, filters: original(instance, choose(filters)))
-    return plant
+def _some_filters(choose: Callable[[tuple[query.Filter, ...]], tuple[query.Filter, ...]]) -> Matcher:
+    return lambda instance, filters: ORIGINAL_MATCHES(instance, choose(filters))
 
 
-def _any_filter(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = query.matches
-    monkeypatch.setattr(query, "matches",
-                        lambda instance, filters: any(original(instance, (rule,)) for rule in filters))
+def _any_filter(instance: dict[str, Any], filters: tuple[query.Filter, ...]) -> bool:
+    return any(ORIGINAL_MATCHES(instance, (rule,)) for rule in filters)
 
 
-FAULTS: dict[str, Fault] = {
-    "case-insensitive match": lambda mp: mp.setattr(query, "matches", _matcher(lambda h, a: h.lower() == a.lower())),
-    "prefix match": lambda mp: mp.setattr(query, "matches", _matcher(lambda held, asked: held.startswith(asked))),
-    "second filter ignored": _only(lambda filters: filters[:1]),
+MATCHER_FAULTS: dict[str, Matcher] = {
+    "case-insensitive match": _text_matcher(lambda held, asked: held.casefold() == asked.casefold()),
+    "prefix match": _text_matcher(lambda held, asked: held.startswith(asked)),
+    "second filter ignored": _some_filters(lambda filters: filters[:1]),
     "OR applied where AND asked": _any_filter,
-    "nested path ignored": _only(lambda filters: tuple(rule for rule in filters if len(rule.path) == 1)),
-    "quotes not stripped": lambda mp: mp.setattr(query, "split_values", lambda text: tuple(text.split(","))),
+    "nested path ignored": _some_filters(lambda filters: tuple(rule for rule in filters if len(rule.path) == 1)),
 }
+
+
+def _plant(monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    monkeypatch.setattr(query.EqualityIndex, "candidates", lambda self, filters: None)  # the matcher decides
+    if fault == "quotes not stripped":
+        monkeypatch.setattr(query, "split_values", lambda text: tuple(text.split(",")))
+    else:
+        monkeypatch.setattr(query, "matches", MATCHER_FAULTS[fault])
 
 
 def _run(item: FilterTarget, api_roots: dict[str, str], http: requests.Session, chosen: settings) -> None:
     run_state_machine_as_test(filter_machine(item, api_roots[item.api_id], http), settings=chosen)
 
 
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("fault", [*MATCHER_FAULTS, "quotes not stripped"])
 def test_fuzzer_finds_planted_bug(fault: str, monkeypatch: pytest.MonkeyPatch, api_roots: dict[str, str],
                                   http: requests.Session) -> None:
-    monkeypatch.setattr(query.EqualityIndex, "candidates", lambda self, filters: None)  # the matcher decides
-    FAULTS[fault](monkeypatch)
-    with pytest.raises(FilterMismatch):
-        _run(target("customer"), api_roots, http, CI)
+    _plant(monkeypatch, fault)
+    with pytest.raises(FilterMismatch, match="expected instances"):
+        _run(target("customer"), api_roots, http, CI_SEARCH)
 
 
 @pytest.mark.parametrize("item", FILTER_TARGETS, ids=lambda item: item.resource)
 def test_fuzzer_passes_against_reference_server(item: FilterTarget, api_roots: dict[str, str],
                                                 http: requests.Session) -> None:
     _run(item, api_roots, http, CI)
+
+
+def _answer(http: requests.Session, url: str, numbers: dict[str, int]) -> list[int]:
+    response = http.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    return sorted(numbers[item["id"]] for item in response.json() if item["id"] in numbers)
+
+
+def test_failure_shrinks_to_a_reproducible_request(monkeypatch: pytest.MonkeyPatch, api_roots: dict[str, str],
+                                                   http: requests.Session) -> None:
+    _plant(monkeypatch, "case-insensitive match")
+    with pytest.raises(FilterMismatch) as failure:
+        _run(target("customer"), api_roots, http, CI)
+    message = str(failure.value)
+    url = re.search(r"^GET (\S+)", message, re.MULTILINE)
+    answers = re.search(r"expected instances (\[.*?\]), got (\[.*?\])", message)
+    bodies = re.findall(r"^  instance (\d+) \(was \S+\): (\{.*\})$", message, re.MULTILINE)
+    assert url and answers and url.group(1).startswith(f"{api_roots['tmf629']}customer?statusReason="), message
+    assert 1 <= len(bodies) <= 2, message  # shrunk: one instance and a case variant of its value suffice
+
+    numbers = {}  # following the printed recipe reproduces the failure, and the fixed server answers as expected
+    for number, body in bodies:
+        created = http.post(f"{api_roots['tmf629']}customer", json=json.loads(body), timeout=10)
+        numbers[created.json()["id"]] = int(number)
+    assert str(_answer(http, url.group(1), numbers)) == answers.group(2)
+    monkeypatch.undo()
+    assert str(_answer(http, url.group(1), numbers)) == answers.group(1)
+    for instance_id in numbers:
+        http.delete(f"{api_roots['tmf629']}customer/{instance_id}", timeout=10)

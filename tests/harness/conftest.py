@@ -46,7 +46,7 @@ def reference_server() -> Iterator[mockserver.BackgroundServer]:
 
 @pytest.fixture
 def run_ctk(pytester: pytest.Pytester) -> Callable[..., CtkRun]:
-    """Copy the named suites into a fresh directory and run them with the harness plugin."""
+    """Copy the named suites into a fresh directory and run their CTK tier (``-m ctk``) with the harness plugin."""
 
     def run(*args: str, suites: tuple[str, ...] = SUITE_NAMES) -> CtkRun:
         for name in suites:
@@ -54,7 +54,9 @@ def run_ctk(pytester: pytest.Pytester) -> Callable[..., CtkRun]:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy(SUITES / name / f"{name}.yaml", target / f"{name}.yaml")
         report = pytester.path / "report"
-        result = pytester.runpytest("-p", "harness.plugin", "-p", "no:cacheprovider", "--ctk-report", str(report), *args)
+        result = pytester.runpytest(
+            "-p", "harness.plugin", "-p", "no:cacheprovider", "-m", "ctk", "--ctk-report", str(report), *args
+        )
         summary_path = report / "summary.json"
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
         return CtkRun(result, summary)

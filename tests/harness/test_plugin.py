@@ -84,7 +84,7 @@ def test_missing_prerequisites_skip_naming_the_variable_and_its_producer(
     run = run_ctk("--base-url", reference_server.url, "--deselect", "suites/ctk629/ctk629.yaml::N1 POST /Customer", "-rs",
                   suites=("ctk629",))
     assert run.result.ret == 0, run.result.stdout.str()
-    run.result.assert_outcomes(passed=4, skipped=5, deselected=1)
+    run.result.assert_outcomes(passed=4, skipped=5, deselected=8)  # 7 spec-tier items by -m ctk
     run.result.stdout.fnmatch_lines(["*IDCU01 is not set: it is produced by N1 POST /Customer, which was not run*"])
     assert run.summary is not None and run.summary["apis"]["tmf629"]["verdict"] == "incomplete"
 
@@ -112,16 +112,18 @@ def test_network_trouble_fails_checks_with_a_clear_message_and_the_run_goes_on(r
     assert [r["name"] for r in requests][-1] == "/communicationMessage/404ID"  # the run went on to the end
 
 
+@pytest.mark.parametrize(("fault", "deviation"), [("patch_201", "Status code is 200"),
+                                                  ("patch_ignored", "status is Approved")])
 def test_spec_deviations_alone_do_not_fail_the_run(
-    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+    fault: str, deviation: str, run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:
-    with start_fault_proxy(reference_server.url, "patch_201") as proxy:
+    with start_fault_proxy(reference_server.url, fault) as proxy:
         run = run_ctk("--base-url", proxy.url, suites=("ctk629",))
     assert run.result.ret == 0, run.result.stdout.str()
     patch = next(r for r in run.summary["apis"]["tmf629"]["requests"] if r["method"] == "PATCH")  # type: ignore[index]
     outcomes = {(c["tier"], c["name"]): c["outcome"] for c in patch["checks"]}
     assert outcomes[("ctk", "Status code is 200 or 201")] == "passed"
-    assert outcomes[("spec", "Status code is 200")] == "failed"
+    assert outcomes[("spec", deviation)] == "failed"
 
 
 def test_secrets_never_reach_the_run_record_or_the_terminal(
@@ -186,8 +188,9 @@ def test_summary_json_has_the_run_record_shape(
 def test_xdist_keeps_each_suite_on_one_worker(
     run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:
-    run = run_ctk("--base-url", reference_server.url, "-n", "2", suites=("ctk683", "ctk635"))
+    run = run_ctk("--base-url", reference_server.url, "-n", "2", "--dist", "loadgroup", suites=("ctk683", "ctk635"))
     assert run.result.ret == 0, run.result.stdout.str()
+    run.result.assert_outcomes(passed=33)  # nothing skipped: variables flowed within each suite
     assert run.summary is not None
     assert [len(run.summary["apis"][a]["requests"]) for a in ("tmf683", "tmf635")] == [18, 15]
 
@@ -210,3 +213,52 @@ def test_what_could_not_be_deleted_is_listed(
     [line] = run.summary["apis"]["tmf629"]["undeleted"]
     assert line.startswith(proxy.url) and line.endswith("DELETE answered 405")
     run.result.stdout.fnmatch_lines(["*not deleted: http://127.0.0.1:*/customer/*: DELETE answered 405"])
+
+
+def test_reporter_hooks_see_every_request_inside_its_test_and_the_run_once(
+    run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester, reference_server: mockserver.BackgroundServer
+) -> None:
+    pytester.makeconftest('''
+        import json, pathlib
+        SEEN = pathlib.Path("seen.jsonl")
+
+        def pytest_ctk_request_done(item, record):
+            # Inside the test: the item is running, its report does not exist yet.
+            with SEEN.open("a") as out:
+                out.write(json.dumps([item.nodeid, record.name, record.ctk_failed, record.skipped_reason]) + "\\n")
+
+        def pytest_ctk_run_done(config, summary, report_dir):
+            pathlib.Path("run_done.json").write_text(json.dumps([str(report_dir), sorted(summary["apis"])]))
+    ''')
+    with start_fault_proxy(reference_server.url, "create_error") as proxy:
+        run = run_ctk("--base-url", proxy.url, suites=("ctk629",))
+    seen = [json.loads(line) for line in (pytester.path / "seen.jsonl").read_text().splitlines()]
+    assert len(seen) == 10
+    assert seen[0][1:3] == ["/Customer", True]  # the failed create is reported too
+    assert sum(1 for entry in seen if entry[3]) == 5  # and the skipped requests
+    report_dir, apis = json.loads((pytester.path / "run_done.json").read_text())
+    assert apis == ["tmf629"] and report_dir.endswith("report")
+    assert run.result.ret == 1
+
+
+def test_secrets_are_masked_in_logs(run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester,
+                                    reference_server: mockserver.BackgroundServer,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTK_TEST_NAME", "Hidden Club Name")
+    (pytester.path / "ctk.yaml").write_text(
+        "apis: {tmf629: {payloads: {customer: {name: '${CTK_TEST_NAME}', "
+        "engagedParty: {id: '1', '@referredType': Organization}}}}}\n", encoding="utf-8")
+    with start_fault_proxy(reference_server.url, "changed_value") as proxy:  # failures show the captured log
+        run = run_ctk("--base-url", proxy.url, "--ctk-config", "ctk.yaml", "--log-level", "DEBUG", suites=("ctk629",))
+    output = run.result.stdout.str()
+    assert "urllib3.connectionpool" in output  # the log was shown...
+    assert "Hidden" not in output  # ...without the secret, raw or URL-encoded
+
+
+def test_a_tls_failure_fails_checks_with_a_clear_message(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    tls_url = reference_server.url.replace("http://", "https://")  # a plain HTTP server: the handshake fails
+    run = run_ctk("--base-url", tls_url, "-k", "404ID", suites=("ctk622",))
+    assert run.result.ret == 1
+    run.result.stdout.fnmatch_lines(["*FAILED Status code is 404: expected 404, got no response: TLS error talking to https://*"])

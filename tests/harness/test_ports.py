@@ -38,8 +38,8 @@ def test_five_suites_pass_with_the_kits_requests_and_check_names(
         assert entry["collection"] == kit["collection"]
         assert entry["verdict"] == "passed"
         ours = entry["requests"]
-        assert [(r["folder"], r["method"], r["name"]) for r in ours] == [
-            (r["folder"], r["method"], r["name"]) for r in kit["requests"]
+        assert [(r["folder"], r["method"], r["name"], r["description"]) for r in ours] == [
+            (r["folder"], r["method"], r["name"], r["description"]) for r in kit["requests"]
         ]
         for mine, theirs in zip(ours, kit["requests"], strict=True):
             expected = [t["name"] for t in theirs["tests"]]

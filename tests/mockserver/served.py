@@ -48,6 +48,11 @@ PATCHES: dict[tuple[str, str], dict[str, Any]] = {
 CRUD_RESOURCES = sorted(PAYLOADS)
 
 
+def picked(instance: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of ``instance`` named in ``like`` (absent ones as None), to compare with ``like``."""
+    return {key: instance.get(key) for key in like}
+
+
 def collection_url(base: str, api_id: str, resource: str) -> str:
     """The absolute URL of a resource's collection on a server at ``base``."""
     return f"{base}{tmfapis.api(api_id).base_path}{resource}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from served import CRUD_RESOURCES, PATCHES, PAYLOADS, Running, collection_url
+from served import CRUD_RESOURCES, PATCHES, PAYLOADS, Running, collection_url, picked
 from ulid import ULID
 
 import tmfapis
@@ -25,7 +25,7 @@ def test_every_resource_goes_through_its_whole_life(server: Running, api_id: str
     ULID.from_str(created["id"])
     assert created["href"] == f"{url}/{created['id']}"
     assert created["@type"] == tmfapis.api(api_id).resources[resource].entity
-    assert PAYLOADS[(api_id, resource)].items() <= created.items()
+    assert picked(created, PAYLOADS[(api_id, resource)]) == PAYLOADS[(api_id, resource)]
 
     listed = server.http.get(url)
     assert listed.status_code == 200
@@ -41,7 +41,7 @@ def test_every_resource_goes_through_its_whole_life(server: Running, api_id: str
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert patched.status_code == 200, patched.text
-    assert PATCHES[(api_id, resource)].items() <= patched.json().items()
+    assert picked(patched.json(), PATCHES[(api_id, resource)]) == PATCHES[(api_id, resource)]
     assert server.http.get(created["href"]).json() == patched.json()
 
     assert server.http.delete(created["href"]).status_code == 204
@@ -80,7 +80,7 @@ def test_client_id_and_href_are_ignored_and_type_is_kept(server: Running) -> Non
 def test_server_sets_managed_attributes(
     server: Running, api_id: str, resource: str, expected: dict[str, Any]
 ) -> None:
-    assert expected.items() <= server.create(api_id, resource).items()
+    assert picked(server.create(api_id, resource), expected) == expected
 
 
 def test_product_order_gets_an_order_date_even_if_the_client_sends_a_state(server: Running) -> None:

@@ -175,6 +175,7 @@ def test_numbers_compare_by_value() -> None:
     assert query.matches(big, parse_filters("n=12345678901234567891"))
     assert not query.matches(big, parse_filters("n=12345678901234567890")), "integers compare exactly"
     assert not query.matches({"n": 1e308}, parse_filters("n=1e999")), "out of range is not a number"
+    assert not query.matches({"n": 1}, parse_filters("n=" + "1" * 5000)), "too long to convert"
 
 
 def test_missing_and_null_never_equal() -> None:
@@ -301,7 +302,9 @@ def test_fields_whole_attribute_wins_over_its_parts() -> None:
 
 
 def test_unknown_fields_are_absent() -> None:
-    selected = query.select_fields(ORDER, ("nothing", "state.sub", "billingAccount.nothing", "note"))
+    selected = query.select_fields(
+        ORDER, ("nothing", "state.sub", "billingAccount.nothing", "relatedParty.nothing", "note")
+    )
     assert selected == {"id": "o1", "href": "http://h/o1", "@type": "ProductOrder", "note": None}
 
 

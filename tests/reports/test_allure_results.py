@@ -24,22 +24,22 @@ def test_kit_request(request, key):
 """
 
 
-def run_project(directory: Path) -> Path:
-    """Run the small project with --alluredir and return the results directory."""
+def run_project(directory: Path, *options: str) -> None:
+    """Run the small project, where two of the four kit requests fail their CTK checks."""
     directory.mkdir()
     (directory / "conftest.py").write_text(PROJECT.read_text(encoding="utf-8"), encoding="utf-8")
     (directory / "test_kit.py").write_text(TESTS, encoding="utf-8")
-    results = directory / "allure-results"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--alluredir", str(results)]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options]
     run = subprocess.run(command, check=False, cwd=directory, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 1, run.stdout + run.stderr  # two kit requests fail their CTK checks
+    assert run.returncode == 1, run.stdout + run.stderr
     assert "2 failed, 2 passed" in run.stdout, run.stdout
-    return results
 
 
 @pytest.fixture(scope="module")
 def allure_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_project(tmp_path_factory.mktemp("allure") / "project")
+    results = tmp_path_factory.mktemp("allure") / "allure-results"
+    run_project(results.parent / "project", "--alluredir", str(results))
+    return results
 
 
 def results_by_key(results: Path) -> dict[str, dict[str, Any]]:
@@ -127,28 +127,9 @@ def test_run_files_written_at_the_end(allure_dir: Path) -> None:
 
 
 def test_nothing_written_without_alluredir(tmp_path: Path) -> None:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    (directory / "conftest.py").write_text(PROJECT.read_text(encoding="utf-8"), encoding="utf-8")
-    (directory / "test_kit.py").write_text(TESTS, encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        check=False,
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "2 failed, 2 passed" in run.stdout, run.stdout + run.stderr
-    assert sorted(p.name for p in directory.iterdir()) == [
-        "conftest.py",
-        "ctk-report",
-        "test_kit.py",
-    ] or sorted(p.name for p in directory.iterdir() if p.name != "__pycache__") == [
-        "conftest.py",
-        "ctk-report",
-        "test_kit.py",
-    ]
+    run_project(tmp_path / "project")
+    written = {path.name for path in tmp_path.rglob("*") if "__pycache__" not in path.parts}
+    assert written == {"project", "conftest.py", "test_kit.py", "ctk-report", "summary.json"}
 
 
 def test_allure3_report_has_one_test_per_request_and_one_step_per_check(

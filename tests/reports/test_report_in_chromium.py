@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_samples import REPO, chromium, elements
+from report_samples import REPO, chromium, elements, tool_or_skip
 
 from harness.report import write_report
 
@@ -76,3 +76,15 @@ def test_chromium_runs_no_vendor_markup(tmp_path: Path, hostile_summary: dict[st
     dom = render(hostile_summary, tmp_path, "hostile")
     assert not elements(dom, "script") and not elements(dom, "img")
     assert len(elements(dom, "section", class_="api")) == 2
+
+
+def test_a_missing_tool_skips_locally_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-browser"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="scripts/install-test-tools.sh"):
+        tool_or_skip(missing, "Chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-such-browser"):
+        tool_or_skip(missing, "Chromium")

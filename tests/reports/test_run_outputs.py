@@ -21,6 +21,7 @@ from report_samples import REPO, check_steps, chromium, elements, generate_allur
 CANARY_BEARER = "canary-bearer-7f3a9c"
 CANARY_API_KEY = "canary-apikey-51d2e8"
 CANARY_ENV = "canary-env-c04b6e"
+VISIBLE = "visible-trace-9e1f"  # a plain header value: the scan must find it, or it could not find a leak
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
         directory,
         "--header", f"Authorization: Bearer {CANARY_BEARER}",
         "--header", f"X-API-Key: {CANARY_API_KEY}",
+        "--header", f"X-Trace: {VISIBLE}",
         "--ctk-config", str(config),
         env={"CTK_CANARY_TENANT": CANARY_ENV},
     )  # fmt: skip
@@ -142,6 +144,7 @@ def test_no_secret_reaches_any_output_file(reference_run: SuiteRun, tmp_path: Pa
     files = output_files(reference_run)
     assert len(files) > 20  # results, attachments, summary, HTML, JUnit, log, terminal, generated report
     assert any(path.suffix == ".xml" for path in files) and any(path.name == "run.log" for path in files)
+    assert [path for path in files if VISIBLE.encode() in path.read_bytes()]
     for canary in (CANARY_BEARER, CANARY_API_KEY, CANARY_ENV):
         leaks = [str(path) for path in files if canary.encode() in path.read_bytes()]
         assert not leaks, f"{canary} leaked into {leaks}"

@@ -133,6 +133,12 @@ def patch_201(exchange: Exchange) -> None:
         exchange.status = 201
 
 
+def patch_ignored(exchange: Exchange) -> None:
+    """PATCH answers 200 with the instance unchanged."""
+    if exchange.method == "PATCH":
+        exchange.method, exchange.body = "GET", b""
+
+
 def relative_href(exchange: Exchange) -> None:
     """hrefs are relative, as one certified vendor served them: not a defect, the suites must pass."""
     def edit(item: dict[str, Any]) -> None:
@@ -145,9 +151,9 @@ def relative_href(exchange: Exchange) -> None:
 FAULTS: dict[str, Callable[[Exchange], None]] = {
     fault.__name__: fault
     for fault in (create_error, wrong_status, missing_href, changed_value, filter_ignored, delete_noop, delete_refused, html_body, server_error,
-                  wrong_type, patch_201, relative_href)
+                  wrong_type, patch_201, patch_ignored, relative_href)
 }
-REQUEST_FAULTS = {"filter_ignored", "delete_noop"}
+REQUEST_FAULTS = {"filter_ignored", "delete_noop", "patch_ignored"}
 
 
 @dataclass(slots=True)

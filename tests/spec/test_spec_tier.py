@@ -1,0 +1,127 @@
+"""The spec tier passes against the reference server and reports each planted spec defect as a deviation.
+
+A deviation leaves the CTK verdict and the exit status alone, unless pytest's ``--strict`` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+import mockserver
+import tmfapis
+from harness.spec import SCENARIOS, marker_attribute, patch_attribute
+from tests.spec.conftest import SuiteRun
+from tests.spec.spec_faults import start_spec_fault_proxy
+from tests.support.fault_proxy import start_fault_proxy
+
+ALL_SUITES = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
+
+FAULT_CASES = [
+    # fault, suite, api, spec checks that must fail (the kit's checks do not see these defects)
+    ("fields_extra_no_id", "ctk681", "tmf681", {
+        "fields=description returns only id, href, @type and description", "fields=description keeps id"}),
+    ("patch_ignored", "ctk681", "tmf681", {
+        "PATCH of description is visible on the next GET", "PATCH answer shows description"}),
+    ("no_paging_headers", "ctk681", "tmf681", {"X-Total-Count is 3", "X-Result-Count is 2", "X-Result-Count is 1"}),
+    ("patch_201", "ctk681", "tmf681", {"Status code is 200"}),
+    ("text_errors", "ctk681", "tmf681", {"Body matches the Error schema"}),
+    ("delete_noop", "ctk629", "tmf629", {"Status code is 404"}),
+    ("wrong_href", "ctk629", "tmf629", {"href resolves to the instance"}),
+    ("hub_refused", "ctk629", "tmf629", {"Status code is 201", "Body matches the EventSubscription schema"}),
+    ("lost_callbacks", "ctk681", "tmf681", {"CommunicationMessageCreateEvent received for the created instance"}),
+]
+
+
+def test_the_spec_tier_passes_against_the_reference_server(
+    run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    run = run_suites("--base-url", reference_server.url, "-rxs", suites=ALL_SUITES)
+    output = run.result.stdout.str()
+    assert run.result.ret == 0, output
+    assert "xfail" not in output and "skipped" not in output, output
+    for api in tmfapis.apis():
+        entry = run.summary["apis"][api.id]
+        assert entry["verdict"] == "passed"
+        assert entry["spec"]["verdict"] == "conforms" and entry["spec"]["checks"] > 0, entry["spec"]
+        names = {name for name, _ in run.spec_checks(api.id)}
+        checked = {check["name"] for _, check in run.spec_checks(api.id)}
+        for resource in api.resources.values():
+            assert f"/{resource.name}/{{unknown id}}" in names, (api.id, resource.name)
+            assert f"{resource.event_type('Create')} received for the created instance" in checked
+            assert f"Body matches the {resource.entity} schema" in checked
+
+
+def test_every_resource_of_the_five_apis_gets_every_scenario_it_allows() -> None:
+    for api in tmfapis.apis():
+        for resource in api.resources.values():
+            names = {scenario.name for scenario in SCENARIOS if scenario.applies(api, resource)}
+            assert {"create", "fields", "paging", "errors", "hub"} <= names, (api.id, resource.name)
+            assert ("patch" in names) == ("PATCH" in resource.item_methods)
+            assert ("delete" in names) == ("DELETE" in resource.item_methods)
+            assert marker_attribute(api, resource) is not None
+            assert "PATCH" not in resource.item_methods or patch_attribute(api, resource) is not None
+
+
+@pytest.mark.parametrize(("fault", "suite", "api_id", "expected"), FAULT_CASES, ids=[case[0] for case in FAULT_CASES])
+def test_a_planted_spec_defect_is_a_deviation_that_leaves_the_ctk_verdict_alone(
+    fault: str,
+    suite: str,
+    api_id: str,
+    expected: set[str],
+    run_suites: Callable[..., SuiteRun],
+    reference_server: mockserver.BackgroundServer,
+) -> None:
+    with start_spec_fault_proxy(reference_server.url, fault) as url:
+        run = run_suites("--base-url", url, suites=(suite,))
+    output = run.result.stdout.str()
+    assert run.result.ret == 0, output
+    entry = run.summary["apis"][api_id]
+    assert entry["verdict"] == "passed", output
+    assert entry["spec"]["verdict"] == "deviates" and entry["spec"]["deviations"] > 0
+    assert expected <= run.deviations(api_id), sorted(run.deviations(api_id))
+    outcomes = run.result.parseoutcomes()
+    assert outcomes.get("xfailed", 0) > 0 and "failed" not in outcomes, outcomes
+
+
+def test_strict_makes_a_spec_deviation_fail_the_run(
+    run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_spec_fault_proxy(reference_server.url, "fields_extra_no_id") as url:
+        run = run_suites("--base-url", url, "--strict", suites=("ctk681",))
+    output = run.result.stdout.str()
+    assert run.result.ret == 1, output
+    assert run.summary["apis"]["tmf681"]["verdict"] == "passed"
+    assert "DEVIATION fields=description keeps id: expected every instance to keep its id" in output
+    assert "Traceback" not in output
+
+
+def test_the_kit_requests_carry_a_schema_check_that_catches_a_wrong_body(
+    run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "wrong_type") as proxy:
+        run = run_suites("--base-url", proxy.url, "-m", "not spec", suites=("ctk683",))
+    kit_failures = {
+        (request["folder"], check["name"])
+        for request in run.summary["apis"]["tmf683"]["requests"]
+        for check in request["checks"]
+        if check["tier"] == "spec" and check["outcome"] == "failed"
+    }
+    assert ("N1", "Body matches the PartyInteraction schema") in kit_failures, kit_failures
+
+
+def test_markers_select_one_tier(run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer) -> None:
+    kit_only = run_suites("--base-url", reference_server.url, "-m", "not spec", suites=("ctk629",))
+    folders = {request["folder"] for request in kit_only.summary["apis"]["tmf629"]["requests"]}
+    assert "SPEC" not in folders and kit_only.summary["apis"]["tmf629"]["verdict"] == "passed"
+    spec_only = run_suites("--base-url", reference_server.url, "-m", "spec", suites=("ctk629",))
+    entry = spec_only.summary["apis"]["tmf629"]
+    assert {request["folder"] for request in entry["requests"]} == {"SPEC"}
+    assert entry["spec"]["verdict"] == "conforms" and spec_only.result.ret == 0, spec_only.result.stdout.str()
+
+
+def test_a_callback_host_that_cannot_be_bound_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("-p", "harness.plugin", "--callback-host", "no-such-host.invalid")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--callback-host no-such-host.invalid: cannot listen for event callbacks there" in result.stderr.str()
