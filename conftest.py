@@ -6,7 +6,7 @@ import pytest
 
 from harness.hooks import EmbeddedServer
 
-pytest_plugins = ["harness.plugin", "pytester"]
+pytest_plugins = ["harness.plugin", "pytester", "harness.fuzz"]
 
 
 def pytest_ctk_embedded_server(config: pytest.Config) -> EmbeddedServer:

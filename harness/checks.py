@@ -79,7 +79,10 @@ def body_includes(reply: Reply, suite: ResourceSuite, attribute: str, held: Iter
     name = f"Body includes value held on {attribute}"
     if not reply.json_ok:
         return failed(name, f"no body to search: {reply.problem}")
-    missing = [values[attribute] for values in held if attribute in values and not _contains(reply.text, values[attribute])]
+    held = list(held)
+    if any(attribute not in values for values in held):
+        return failed(name, f"no value is held on {attribute}: the create's answer did not carry one")
+    missing = [values[attribute] for values in held if not _contains(reply.text, values[attribute])]
     if missing:
         return failed(name, f"expected the body to include {', '.join(show(value) for value in missing)}; it does not")
     return passed(name)

@@ -72,10 +72,10 @@ def send(
         return _failed(method, url, data, redactor, started, f"no response from {url} within {timeout}s")
     except requests.exceptions.ConnectionError as exc:
         return _failed(method, url, data, redactor, started, f"cannot connect to {url}: {_reason(exc)}")
-    except requests.exceptions.RequestException as exc:
+    except (requests.exceptions.RequestException, ValueError, OSError) as exc:
         return _failed(method, url, data, redactor, started, f"request to {url} failed: {_reason(exc)}")
     duration_ms = (time.perf_counter() - started) * 1000
-    text = response.content.decode(response.encoding or "utf-8", errors="replace")
+    text = _decode(response)
     parsed, problem = _parse(response, text)
     exchange = Exchange(
         method=method,
@@ -91,6 +91,13 @@ def send(
     )
     # The checks see the raw text (held values may be secrets); records are redacted when built.
     return Reply(redactor.exchange(exchange), response.status_code, text, parsed, problem)
+
+
+def _decode(response: requests.Response) -> str:
+    try:
+        return response.content.decode(response.encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return response.content.decode("utf-8", errors="replace")
 
 
 def _parse(response: requests.Response, text: str) -> tuple[Any, str | None]:

@@ -204,6 +204,9 @@ def settings_from(
     for scheme, proxy in proxies.items():
         check_url(proxy, f"{where}: proxies.{scheme}")
 
+    for url in [base_url or file_base, *roots.values(), *proxies.values()]:
+        if isinstance(url, str) and urlsplit(url).password:
+            secrets.append(urlsplit(url).password or "")  # credentials written into a URL
     return RunSettings(
         base_url=with_slash(base_url or file_base) if (base_url or file_base) else None,
         api_urls=roots,

@@ -198,7 +198,7 @@ class SuiteRun:
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
         if request.kind == "delete" and reply.status in (200, 202, 204):
             for created in self.created:
-                if created.suite is request.suite and created.id == self.values(request.suite, 1).get("id"):
+                if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
         record = RequestRecord(
             api_id=self.declaration.api_id,
@@ -239,9 +239,10 @@ class SuiteRun:
                 values[attribute] = sent[attribute]
             elif attribute in answer:
                 values[attribute] = answer[attribute]
-        if isinstance(answer.get("id"), str) and answer["id"]:
-            self.created.append(Created(request.suite, answer["id"], f"{self.api_root}{request.suite.resource}/"
-                                        f"{quote(answer['id'], safe=PATH_SAFE)}"))
+        if answer.get("id") not in (None, ""):
+            text = _text(answer["id"])
+            url = f"{self.api_root}{request.suite.resource}/{quote(text, safe=PATH_SAFE)}"
+            self.created.append(Created(request.suite, text, url))
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind = request.suite, request.kind

@@ -6,7 +6,8 @@ It judges only the instances it created (all carry a unique tag, and every query
 other data on a shared system is ignored, and it deletes them at teardown. A mismatch fails with a
 ``FilterMismatch`` that names the exact URL and the instances needed to reproduce it.
 
-Importing this module registers the Hypothesis profiles ``ci`` and ``thorough``.
+Importing this module registers the Hypothesis profile ``thorough``; ``ci`` is Hypothesis's own. Under
+either, ``fuzz_settings()`` gives the fuzzer's bounds (examples, steps per example, no deadline).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import tmfapis
 
 __all__ = [
     "FILTER_TARGETS",
+    "FUZZ_PROFILES",
     "FilterMismatch",
     "FilterTarget",
     "Filterable",
@@ -45,13 +47,19 @@ __all__ = [
     "values_at",
 ]
 
+# Profiles: ``thorough`` is ours; ``ci`` is Hypothesis's own (loaded automatically under CI), left as it is so
+# other property tests keep their budget. The fuzzer takes its bounds per profile name from FUZZ_PROFILES.
 _NETWORK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=False,
                     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])  # explain replays too much
-settings.register_profile("ci", _NETWORK, max_examples=25, stateful_step_count=15, derandomize=True, database=None)
 settings.register_profile("thorough", _NETWORK, max_examples=300, stateful_step_count=50)
+FUZZ_PROFILES = {
+    "default": settings(_NETWORK, max_examples=25, stateful_step_count=15, derandomize=True, database=None),
+    "thorough": settings.get_profile("thorough"),
+}
+FUZZ_PROFILES["ci"] = FUZZ_PROFILES["default"]
 
 MAX_INSTANCES = 6  # per example: enough for collisions, few enough to shrink fast
-REQUEST_TIMEOUT_S = 30
+TIMEOUT_S = 30  # when the session has no timeout of its own (the harness's session has ``timeout_s``)
 ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
 # Values that collide on purpose: case pairs, prefixes, padding, unicode, quotes and URL-significant text.
 SPECIMENS = ("a", "A", "ab", "a b", " a", "a ", "a,b", "b", "é", "É", "日本", "it's", "x&y=z", "1+1",
@@ -90,6 +98,10 @@ class FilterTarget:
     def is_many(self, path: str) -> bool:
         """True when the path runs through an array, so an instance holds one or more values."""
         return _leaf(self.api_id, self.resource, path.split(".")[0]).get("type") == "array"
+
+    def plain_values(self) -> dict[str, list[str]]:
+        """One simple value per path (an enum's first value where the schema has one), for a fixed instance."""
+        return {path: [(_leaf(self.api_id, self.resource, path).get("enum") or ["a"])[0]] for path in self.paths}
 
     def values(self, path: str) -> st.SearchStrategy[str]:
         """Colliding strings, or the enum of the attribute when the schema has one."""
@@ -245,14 +257,24 @@ class FilterMachineBase(RuleBasedStateMachine):
 
     def create(self, values: Mapping[str, Sequence[str]]) -> None:
         """POST one tagged instance holding the values and add it to the model."""
+        __tracebackhide__ = True
         body = instance_body(self.target, values, self.tag)
-        response = self.session.post(self.collection_url, json=body, timeout=REQUEST_TIMEOUT_S)
+        response = self.send("POST", self.collection_url, json=body)
         payload = _json(response)
         if response.status_code != 201 or not isinstance(payload, dict) or "id" not in payload:
             raise FilterMismatch(f"POST {self.collection_url} {_text(body)} answered {response.status_code} "
                                  f"{response.text[:300]!r}; expected 201 with an id")
         self.model[str(payload["id"])] = _Created(len(self.model) + 1, body)
         note(f"instance {len(self.model)} is {payload['id']}")
+
+    def send(self, method: str, url: str, **options: Any) -> requests.Response:
+        """One request with the session's timeout (or ours); network trouble fails with the request named."""
+        __tracebackhide__ = True
+        options.setdefault("timeout", getattr(self.session, "timeout_s", TIMEOUT_S))
+        try:
+            return self.session.request(method, url, **options)
+        except requests.RequestException as error:
+            raise FilterMismatch(f"{method} {url} failed: {error}") from error
 
     def condition(self, path: str, picks: Sequence[tuple[Pick, bool]]) -> Condition:
         """The filter on ``path`` that the picks stand for, with held values looked up in the model."""
@@ -264,17 +286,17 @@ class FilterMachineBase(RuleBasedStateMachine):
         left = []
         for instance_id in self.model:
             try:
-                response = self.session.delete(f"{self.collection_url}/{quote(instance_id, safe='')}",
-                                               timeout=REQUEST_TIMEOUT_S)
+                response = self.send("DELETE", f"{self.collection_url}/{quote(instance_id, safe='')}")
                 if response.status_code not in (200, 202, 204, 404):
                     left.append(instance_id)
-            except requests.RequestException:
+            except FilterMismatch:
                 left.append(instance_id)
         if left:
             warnings.warn(f"could not delete {self.target.resource} {', '.join(left)}", stacklevel=1)
 
     def check(self, conditions: Sequence[Condition], fields: Sequence[str] = ()) -> None:
         """Send one list query and fail unless its answer about our instances equals the model's."""
+        __tracebackhide__ = True  # the failure message says it all
         params = [(self.target.tag, self.tag)]
         params += [(path, query_value(values, quoted)) for path, values, quoted in conditions]
         if fields:
@@ -288,6 +310,9 @@ class FilterMachineBase(RuleBasedStateMachine):
         problems = []
         if set(own) != expected:
             problems.append(f"expected instances {self._numbers(expected)}, got {self._numbers(own)}")
+            nameless = sum(1 for item in items if not isinstance(item, dict) or "id" not in item)
+            if nameless:
+                problems.append(f"{nameless} answered items have no id, so they cannot be told apart")
         if fields:
             problems += self._selection_problems(own, fields)
         if problems:
@@ -310,13 +335,14 @@ class FilterMachineBase(RuleBasedStateMachine):
 
     def _get_all(self, params: list[tuple[str, str]]) -> tuple[str, list[Any]]:
         """Every item the query answers, following pages when the server returns 206."""
+        __tracebackhide__ = True
         url = self._url(params)
-        response = self.session.get(url, timeout=REQUEST_TIMEOUT_S)
+        response = self.send("GET", url)
         items = self._items(url, response)
         total = response.headers.get("X-Total-Count", "")
         while response.status_code == 206 and total.isdigit() and len(items) < int(total):
             page_url = self._url([*params, ("offset", str(len(items)))])
-            response = self.session.get(page_url, timeout=REQUEST_TIMEOUT_S)
+            response = self.send("GET", page_url)
             page = self._items(page_url, response)
             if not page:
                 break
@@ -324,6 +350,7 @@ class FilterMachineBase(RuleBasedStateMachine):
         return url, items
 
     def _items(self, url: str, response: requests.Response) -> list[Any]:
+        __tracebackhide__ = True
         payload = _json(response)
         if response.status_code not in (200, 206) or not isinstance(payload, list):
             raise FilterMismatch(self._reproduction(url, [
@@ -385,8 +412,8 @@ def filter_machine(item: FilterTarget, api_root: str, session: requests.Session)
 
 
 def fuzz_settings() -> settings:
-    """The loaded profile, or ``ci`` when none was chosen (the default profile has no deadline fit for networks)."""
-    return settings.get_profile("ci") if settings.get_current_profile_name() == "default" else settings()
+    """The fuzzer's bounds for the loaded profile (``ci`` when none was chosen); other profiles apply as they are."""
+    return FUZZ_PROFILES.get(settings.get_current_profile_name()) or settings()
 
 
 def _json(response: requests.Response) -> Any:
@@ -445,11 +472,13 @@ def valid_bodies(api_id: str, resource: str) -> st.SearchStrategy[dict[str, Any]
 
 
 @st.composite
-def _broken_bodies(draw: st.DrawFn, api_id: str, resource: str) -> Any:
+def hostile_bodies(draw: st.DrawFn, api_id: str, resource: str) -> bytes:
+    """Create request bodies as sent: valid ones, wrong types, missing or junk attributes, odd strings, non-JSON."""
     definition = _resolve(api_id, _create_schema(api_id, resource))
     names = sorted(definition.get("properties", {}))
-    body = dict(draw(valid_bodies(api_id, resource)))
-    how = draw(st.sampled_from(("wrong type", "missing required", "extra junk", "odd string", "not an object")))
+    body: Any = dict(draw(valid_bodies(api_id, resource)))
+    how = draw(st.sampled_from(("valid", "wrong type", "missing required", "extra junk", "odd string",
+                                "not an object", "not JSON")))
     if how == "wrong type":
         body[draw(st.sampled_from(names))] = draw(ANY_JSON)
     elif how == "missing required" and definition.get("required"):
@@ -460,10 +489,7 @@ def _broken_bodies(draw: st.DrawFn, api_id: str, resource: str) -> Any:
     elif how == "odd string":
         body[draw(st.sampled_from(names))] = draw(st.sampled_from(ODD_STRINGS))
     elif how == "not an object":
-        return draw(ANY_JSON.filter(lambda value: not isinstance(value, dict)))
-    return body
-
-
-def hostile_bodies(api_id: str, resource: str) -> st.SearchStrategy[Any]:
-    """Create bodies of one resource: valid ones, and ones with wrong types, missing or junk attributes."""
-    return valid_bodies(api_id, resource) | _broken_bodies(api_id, resource)
+        body = draw(ANY_JSON.filter(lambda value: not isinstance(value, dict)))
+    elif how == "not JSON":
+        return draw(st.binary(max_size=40) | st.sampled_from((b"{", b"\xff\xfe{}", b'{"a": 1,}', b"[" * 5000)))
+    return json.dumps(body, allow_nan=True).encode()  # as a careless client writes it: NaN, escaped surrogates

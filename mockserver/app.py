@@ -6,25 +6,21 @@ URL of the new instance. PATCH may repeat the current ``id``/``href`` but not ch
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import json
-import math
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 from aiohttp import web
 from ulid import ULID
 from yarl import URL
 
 import tmfapis
 from mockserver import query
+from mockserver.body import check, merge_patch, read_object, short
 from mockserver.config import ServerConfig
 from mockserver.errors import ApiError, json_response, tmf_errors
 from mockserver.events import EventDispatcher, envelope
+from mockserver.middlewares import optional_middlewares
 from mockserver.resources import ResourceRules, now_text, render, rules_for
 from mockserver.seed import SeedInstances, load_seed
 from mockserver.store import ResourceStore
@@ -35,82 +31,8 @@ CONFIG_KEY = web.AppKey("config", ServerConfig)
 STORE_KEY = web.AppKey("store", ResourceStore)
 EVENTS_KEY = web.AppKey("events", EventDispatcher)
 HUB = "hub"
-MAX_DEPTH = 64
-MAX_MESSAGE = 300
 CREATE_MEDIA_TYPES = ("application/json",)
 PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{_short(text)} is out of range")
-    return value
-
-
-def _too_deep(value: object) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return False
-
-
-async def read_object(request: web.Request, media_types: tuple[str, ...]) -> dict[str, Any]:
-    """The request body as a JSON object, or an ApiError saying exactly what is wrong with it."""
-    if "Content-Type" in request.headers and request.content_type not in media_types:
-        raise ApiError(
-            415,
-            f"Content-Type {request.content_type!r} is not supported here; send {' or '.join(media_types)}.",
-        )
-    raw = await request.read()
-    try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
-    except UnicodeDecodeError:
-        raise ApiError(400, "The request body is not valid UTF-8.") from None
-    except (ValueError, RecursionError) as error:
-        raise ApiError(400, f"The request body is not valid JSON ({_short(str(error))}).") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, f"The request body must be a JSON object, not {type(body).__name__}.")
-    if _too_deep(body):
-        raise ApiError(400, f"The request body nests deeper than {MAX_DEPTH} levels.")
-    return body
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
-
-
-def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any]) -> None:
-    """Raise a 400 naming the attribute path of the most relevant schema violation, if any."""
-    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
-    if error is not None:
-        path = ".".join(str(part) for part in error.absolute_path)
-        message = _short(error.message)
-        raise ApiError(400, f"{path}: {message}" if path else message)
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 merge patch, returning a new value and leaving both arguments unchanged."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def origin(request: web.Request) -> str:
@@ -124,7 +46,7 @@ def parse_query(request: web.Request) -> query.ListQuery:
     try:
         return query.parse_list_query({key: request.query.getall(key) for key in request.query})
     except query.QueryError as error:
-        raise ApiError(400, _short(str(error))) from None
+        raise ApiError(400, short(str(error))) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +195,7 @@ class HubView:
         try:
             query.parse_filters(listener_query)
         except query.QueryError as error:
-            raise ApiError(400, f"query: {_short(str(error))}") from None
+            raise ApiError(400, f"query: {short(str(error))}") from None
         listener = {"id": str(ULID()), "callback": body["callback"], "query": listener_query}
         request.config_dict[STORE_KEY].put(self.api.id, HUB, listener)
         return json_response(listener, 201)
@@ -319,50 +241,6 @@ def seed_store(store: ResourceStore, seed: SeedInstances, base: str) -> None:
         view = ResourceView(api, api.resources[name], rules_for(api_id, name))
         instances = [view.new_instance(body, base, body.get("id") or None) for body in bodies]
         store.put_many(api_id, name, instances)
-
-
-def optional_middlewares(config: ServerConfig) -> list[Any]:
-    """The dev-stub middlewares the configuration asks for: latency, API key, failure rate."""
-    middlewares: list[Any] = []
-    if config.latency_ms:
-        delay = config.latency_ms / 1000
-
-        @web.middleware
-        async def add_latency(request: web.Request, handler: Handler) -> web.StreamResponse:
-            await asyncio.sleep(delay)
-            return await handler(request)
-
-        middlewares.append(add_latency)
-    if config.api_key:
-        expected = config.api_key.encode("utf-8")
-
-        @web.middleware
-        async def require_api_key(request: web.Request, handler: Handler) -> web.StreamResponse:
-            given = request.headers.get("X-API-Key", "")
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            candidates = [given] + ([token.strip()] if scheme.lower() == "bearer" else [])
-            if not any(
-                hmac.compare_digest(c.encode("utf-8", "surrogateescape"), expected) for c in candidates
-            ):
-                raise ApiError(
-                    401,
-                    "A valid API key is required in X-API-Key or Authorization: Bearer.",
-                    {"WWW-Authenticate": "Bearer"},
-                )
-            return await handler(request)
-
-        middlewares.append(require_api_key)
-    if config.fail_rate:
-        chance = random.Random()
-
-        @web.middleware
-        async def fail_sometimes(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if chance.random() < config.fail_rate:
-                raise ApiError(503, "The server is configured to fail this share of requests; retry later.")
-            return await handler(request)
-
-        middlewares.append(fail_sometimes)
-    return middlewares
 
 
 def create_app(config: ServerConfig) -> web.Application:

@@ -4,67 +4,29 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import requests
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
+from planted import FAULTS, page_by_two, plant
 
-from harness.fuzz import FILTER_TARGETS, FilterMismatch, FilterTarget, filter_machine, target
-from mockserver import query
+from harness.fuzz import FILTER_TARGETS, FUZZ_PROFILES, FilterMismatch, FilterTarget, filter_machine, target
 
-Fault = Callable[[pytest.MonkeyPatch], None]
-Matcher = Callable[[dict[str, Any], tuple[query.Filter, ...]], bool]
-CI = settings.get_profile("ci")
-# Finding a bug is the generate phase of the ci profile; shrinking is checked once, by the reproduction test.
+CI = FUZZ_PROFILES["ci"]
+# Finding a bug is the generate phase of the ci bounds; shrinking is checked once, by the reproduction test.
 CI_SEARCH = settings(CI, phases=[Phase.explicit, Phase.generate])
-ORIGINAL_MATCHES = query.matches
-
-
-def _text_matcher(accepts: Callable[[str, str], bool]) -> Matcher:
-    def matches(instance: dict[str, Any], filters: tuple[query.Filter, ...]) -> bool:
-        return all(any(isinstance(held, str) and accepts(held, asked)
-                       for held in query.leaves(instance, rule.path) for asked in rule.values)
-                   for rule in filters)
-    return matches
-
-
-def _some_filters(choose: Callable[[tuple[query.Filter, ...]], tuple[query.Filter, ...]]) -> Matcher:
-    return lambda instance, filters: ORIGINAL_MATCHES(instance, choose(filters))
-
-
-def _any_filter(instance: dict[str, Any], filters: tuple[query.Filter, ...]) -> bool:
-    return any(ORIGINAL_MATCHES(instance, (rule,)) for rule in filters)
-
-
-MATCHER_FAULTS: dict[str, Matcher] = {
-    "case-insensitive match": _text_matcher(lambda held, asked: held.casefold() == asked.casefold()),
-    "prefix match": _text_matcher(lambda held, asked: held.startswith(asked)),
-    "second filter ignored": _some_filters(lambda filters: filters[:1]),
-    "OR applied where AND asked": _any_filter,
-    "nested path ignored": _some_filters(lambda filters: tuple(rule for rule in filters if len(rule.path) == 1)),
-}
-
-
-def _plant(monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
-    monkeypatch.setattr(query.EqualityIndex, "candidates", lambda self, filters: None)  # the matcher decides
-    if fault == "quotes not stripped":
-        monkeypatch.setattr(query, "split_values", lambda text: tuple(text.split(",")))
-    else:
-        monkeypatch.setattr(query, "matches", MATCHER_FAULTS[fault])
 
 
 def _run(item: FilterTarget, api_roots: dict[str, str], http: requests.Session, chosen: settings) -> None:
     run_state_machine_as_test(filter_machine(item, api_roots[item.api_id], http), settings=chosen)
 
 
-@pytest.mark.parametrize("fault", [*MATCHER_FAULTS, "quotes not stripped"])
+@pytest.mark.parametrize("fault", FAULTS)
 def test_fuzzer_finds_planted_bug(fault: str, monkeypatch: pytest.MonkeyPatch, api_roots: dict[str, str],
                                   http: requests.Session) -> None:
-    _plant(monkeypatch, fault)
-    with pytest.raises(FilterMismatch, match="expected instances"):
+    plant(monkeypatch, fault)
+    with pytest.raises(FilterMismatch, match="expected instances|unasked attributes"):
         _run(target("customer"), api_roots, http, CI_SEARCH)
 
 
@@ -72,6 +34,12 @@ def test_fuzzer_finds_planted_bug(fault: str, monkeypatch: pytest.MonkeyPatch, a
 def test_fuzzer_passes_against_reference_server(item: FilterTarget, api_roots: dict[str, str],
                                                 http: requests.Session) -> None:
     _run(item, api_roots, http, CI)
+
+
+def test_fuzzer_follows_pages(monkeypatch: pytest.MonkeyPatch, api_roots: dict[str, str],
+                              http: requests.Session) -> None:
+    page_by_two(monkeypatch)
+    _run(target("customer"), api_roots, http, CI)
 
 
 def _answer(http: requests.Session, url: str, numbers: dict[str, int]) -> list[int]:
@@ -82,7 +50,7 @@ def _answer(http: requests.Session, url: str, numbers: dict[str, int]) -> list[i
 
 def test_failure_shrinks_to_a_reproducible_request(monkeypatch: pytest.MonkeyPatch, api_roots: dict[str, str],
                                                    http: requests.Session) -> None:
-    _plant(monkeypatch, "case-insensitive match")
+    plant(monkeypatch, "case-insensitive match")
     with pytest.raises(FilterMismatch) as failure:
         _run(target("customer"), api_roots, http, CI)
     message = str(failure.value)

@@ -61,3 +61,8 @@ def test_redactor_masks_secret_headers_values_and_encoded_forms() -> None:
     assert masked.exchange is not None and masked.exchange.request_headers == {
         "Authorization": MASK, "X-API-Key": MASK, "Accept": "application/json"}
     assert masked.checks[0].name == f"name is {MASK}"
+
+
+def test_passwords_in_urls_are_secrets() -> None:
+    result = settings(base_url="https://user:pa55word@vendor.example")
+    assert "pa55word" in result.secrets  # type: ignore[attr-defined]

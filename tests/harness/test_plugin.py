@@ -262,3 +262,28 @@ def test_a_tls_failure_fails_checks_with_a_clear_message(
     run = run_ctk("--base-url", tls_url, "-k", "404ID", suites=("ctk622",))
     assert run.result.ret == 1
     run.result.stdout.fnmatch_lines(["*FAILED Status code is 404: expected 404, got no response: TLS error talking to https://*"])
+
+
+def test_without_a_base_url_or_an_embedded_server_the_run_says_so(run_ctk: Callable[..., CtkRun]) -> None:
+    assert_usage_error(run_ctk(suites=("ctk629",)), "no --base-url given and no embedded server available")
+
+
+def test_without_a_base_url_the_embedded_server_hook_is_used_lazily(
+    run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest('''
+        import pathlib
+        import mockserver
+        from harness.hooks import EmbeddedServer
+
+        def pytest_ctk_embedded_server(config):
+            pathlib.Path("started").write_text("yes")
+            server = mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False))
+            return EmbeddedServer(url=server.url, stop=server.stop)
+    ''')
+    run = run_ctk("-k", "404ID", suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert (pytester.path / "started").exists()
+    (pytester.path / "started").unlink()
+    assert run_ctk("--collect-only", suites=("ctk629",)).result.ret == 0
+    assert not (pytester.path / "started").exists()  # nothing ran, so no server was started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,8 @@ def test_cancel_product_order_allows_only_create_and_read(server: Running, metho
 
 
 def test_sqlite_keeps_every_write_across_restarts(tmp_path: Path, memory_config: ServerConfig) -> None:
-    config = replace(memory_config, db_path=tmp_path / "keep.sqlite")
+    db_path = tmp_path / "keep.sqlite"
+    config = replace(memory_config, db_path=db_path)
     with start_background(config) as first, requests.Session() as http:
         running = Running(first.url, first.config, http)
         kept = running.create("tmf629", "customer")
@@ -237,5 +239,5 @@ def test_sqlite_keeps_every_write_across_restarts(tmp_path: Path, memory_config:
         customers = requests.get(collection_url(second.url, "tmf629", "customer")).json()
         assert [(c["id"], c["name"]) for c in customers] == [(kept["id"], "Renamed")]
         assert requests.delete(collection_url(second.url, "tmf629", f"hub/{hub['id']}")).status_code == 204
-    with sqlite3.connect(config.db_path) as journal:
+    with closing(sqlite3.connect(db_path)) as journal:
         assert journal.execute("PRAGMA journal_mode").fetchone() == ("wal",)

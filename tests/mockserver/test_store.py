@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mockserver import query
-from mockserver.app import merge_patch
+from mockserver.body import merge_patch
 from mockserver.store import ResourceStore
 
 

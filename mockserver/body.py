@@ -1,0 +1,89 @@
+"""Request bodies: strict JSON objects, schema checks naming the attribute, RFC 7386 merge patch."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import jsonschema
+from aiohttp import web
+
+from mockserver.errors import ApiError
+
+__all__ = ["MAX_DEPTH", "check", "merge_patch", "read_object", "short"]
+
+MAX_DEPTH = 64
+MAX_MESSAGE = 300
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{short(text)} is out of range")
+    return value
+
+
+def _too_deep(value: object) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+async def read_object(request: web.Request, media_types: tuple[str, ...]) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError saying exactly what is wrong with it."""
+    if "Content-Type" in request.headers and request.content_type not in media_types:
+        raise ApiError(
+            415,
+            f"Content-Type {request.content_type!r} is not supported here; send {' or '.join(media_types)}.",
+        )
+    raw = await request.read()
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise ApiError(400, "The request body is not valid UTF-8.") from None
+    except (ValueError, RecursionError) as error:
+        raise ApiError(400, f"The request body is not valid JSON ({short(str(error))}).") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"The request body must be a JSON object, not {type(body).__name__}.")
+    if _too_deep(body):
+        raise ApiError(400, f"The request body nests deeper than {MAX_DEPTH} levels.")
+    return body
+
+
+def short(text: str) -> str:
+    """The text, cut to a length fit for an error message."""
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any]) -> None:
+    """Raise a 400 naming the attribute path of the most relevant schema violation, if any."""
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        path = ".".join(str(part) for part in error.absolute_path)
+        message = short(error.message)
+        raise ApiError(400, f"{path}: {message}" if path else message)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch, returning a new value and leaving both arguments unchanged."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
