@@ -146,10 +146,13 @@ class ResourceView:
         return json_response(page, 206 if len(page) < total else 200, headers)
 
     async def retrieve(self, request: web.Request) -> web.Response:
-        instance = self._found(request)
         if request.query:
-            instance = query.select_fields(instance, parse_query(request).fields)
-        return json_response(instance)
+            return json_response(query.select_fields(self._found(request), parse_query(request).fields))
+        store = request.config_dict[STORE_KEY]
+        encoded = store.get_encoded(self.api.id, self.resource.name, request.match_info["id"])
+        if encoded is None:
+            self._found(request)  # answers the 404
+        return json_response(None, encoded=encoded)
 
     async def update(self, request: web.Request) -> web.Response:
         patch = await read_object(request, PATCH_MEDIA_TYPES)

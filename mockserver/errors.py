@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from aiohttp import web
+
+from mockserver.store import encode_json
 
 __all__ = ["ApiError", "error_response", "json_response", "tmf_errors"]
 
@@ -25,10 +26,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """A JSON response in UTF-8 with non-ASCII text kept as is (the kits look for raw values)."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = web.Response(body=text.encode("utf-8"), status=status, headers=headers)
+def json_response(
+    body: object, status: int = 200, headers: dict[str, str] | None = None, *, encoded: bytes | None = None
+) -> web.Response:
+    """A JSON response of ``body`` (``encode_json``), or of its ``encoded`` form when already rendered."""
+    response = web.Response(
+        body=encode_json(body) if encoded is None else encoded, status=status, headers=headers
+    )
     response.headers["Content-Type"] = JSON_CONTENT_TYPE
     return response
 

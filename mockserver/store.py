@@ -18,9 +18,14 @@ from typing import Any
 
 from mockserver import query
 
-__all__ = ["Journal", "ResourceStore"]
+__all__ = ["Journal", "ResourceStore", "encode_json"]
 
 Instance = dict[str, Any]
+
+
+def encode_json(body: object) -> bytes:
+    """JSON in UTF-8 with non-ASCII text kept as is (the kits look for raw values in the body)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Journal:
@@ -71,6 +76,7 @@ class Collection:
     instances: dict[str, Instance] = field(default_factory=dict)
     position: dict[str, int] = field(default_factory=dict)
     index: query.EqualityIndex = field(default_factory=query.EqualityIndex)
+    encoded: dict[str, bytes] = field(default_factory=dict)  # each instance as its response body
 
 
 class ResourceStore:
@@ -109,6 +115,8 @@ class ResourceStore:
         else:
             coll.position[instance_id] = next(self._counter)
         coll.instances[instance_id] = instance
+        # rendered once per write so that GET by id, the hot path, only sends bytes
+        coll.encoded[instance_id] = encode_json(instance)
         coll.index.add(instance_id, instance)
 
     def count(self, api_id: str, collection: str) -> int:
@@ -118,6 +126,10 @@ class ResourceStore:
     def get(self, api_id: str, collection: str, instance_id: str) -> Instance | None:
         """One instance by id, or None; callers must not modify it."""
         return self._collection(api_id, collection).instances.get(instance_id)
+
+    def get_encoded(self, api_id: str, collection: str, instance_id: str) -> bytes | None:
+        """One instance as its JSON response body (``encode_json``), or None."""
+        return self._collection(api_id, collection).encoded.get(instance_id)
 
     def all(self, api_id: str, collection: str) -> list[Instance]:
         """Every instance of a collection, in creation order."""
@@ -144,6 +156,7 @@ class ResourceStore:
             self._journal.delete(api_id, collection, instance_id)
         del coll.instances[instance_id]
         del coll.position[instance_id]
+        coll.encoded.pop(instance_id, None)
         coll.index.remove(instance_id, instance)
         return instance
 
