@@ -51,8 +51,7 @@ PAGED_INSTANCES = 3
 PAGE_SIZE = 2
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 UNREACHABLE_CALLBACK = "http://listener.invalid/tmf-events"  # RFC 2606: never resolves
-RECORD_INDEX_BASE = 100_000  # spec records sort after every kit request of the API
-RECORDS_PER_ITEM = 100
+RECORD_INDEX_BASE = 100_000  # scenario records sort after every kit request of the API
 PATH_SAFE = "-._~:@!$'()*+,;="
 # Attributes a field selection always keeps (TMF630), beside the asked ones.
 ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
@@ -153,7 +152,8 @@ class ScenarioRun:
     redactor: Redactor
     payloads: Mapping[str, tuple[Mapping[str, Any], ...]]
     listener: CallbackListener | None = None
-    records: list[RequestRecord] = field(default_factory=list)
+    records: list[RequestRecord] = field(default_factory=list)  # one per exchange, in order
+    key: int | None = None  # the exchange the scenario is about, shown when nothing failed
     created: list[tuple[tmfapis.Resource, str]] = field(default_factory=list)  # (resource, item URL)
 
     # -- HTTP --------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class ScenarioRun:
             reply.exchange.request_body = self.redactor.text(raw)
         return reply
 
-    def record(self, name: str, reply: Reply, results: list[CheckResult]) -> None:
+    def record(self, name: str, reply: Reply, results: list[CheckResult], key: bool = False) -> None:
         """Keep one exchange of the scenario with its checks (all of tier spec)."""
         exchange = reply.exchange
         spec_results = [CheckResult(r.name, "spec", r.outcome, r.message) for r in results]
@@ -190,6 +190,26 @@ class ScenarioRun:
             checks=spec_results,
         )
         self.records.append(self.redactor.record(record))
+        if key:
+            self.key = len(self.records) - 1
+
+    def scenario_record(self) -> RequestRecord | None:
+        """The whole scenario as one record: every check (failures name their exchange) and the telling exchange."""
+        if not self.records:
+            return None
+        failing = next((record for record in self.records if record.failed), None)
+        shown = failing or self.records[self.key if self.key is not None else -1]
+        results = [
+            check if check.outcome == "passed" else
+            CheckResult(check.name, check.tier, check.outcome, f"{_exchange_line(record)}: {check.message}")
+            for record in self.records for check in record.checks
+        ]
+        steps = "; ".join(_exchange_line(record) for record in self.records)
+        return RequestRecord(
+            api_id=shown.api_id, collection=shown.collection, folder=SPEC_FOLDER, name=shown.name,
+            description=f"{self.scenario.description}. Exchanges: {steps}", method=shown.method, url=shown.url,
+            exchange=shown.exchange, checks=results,
+        )
 
     # -- instances ---------------------------------------------------------------------------------
 
@@ -243,6 +263,11 @@ class ScenarioRun:
         self.created = [(resource, known) for resource, known in self.created if known != url]
 
 
+def _exchange_line(record: RequestRecord) -> str:
+    status = record.exchange.status if record.exchange and record.exchange.status is not None else "no response"
+    return f"{record.method} {record.name} -> {status}"
+
+
 class ScenarioSkipped(Exception):
     """The scenario cannot run on this resource (no payload can be built)."""
 
@@ -279,6 +304,7 @@ def create_and_read(run: ScenarioRun) -> None:
     """POST answers 201 with id and href, href resolves, GET by id and the list validate."""
     resource = run.resource
     instance = run.create(resource, f"/{resource.name}", _tag("create"))
+    run.key = len(run.records) - 1
     if instance is None:
         return
     href = instance.get("href")
@@ -310,7 +336,8 @@ def field_selection(run: ScenarioRun) -> None:
     selection = f"fields={quote(attribute, safe=QUERY_SAFE)}"
     reply = run.send("GET", run.url(resource, query=f"{selection}&{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}"))
     run.record(f"/{resource.name}?fields={attribute}&{attribute}={{marker}}", reply,
-               [checks.status_is(reply, (200, 206), tier="spec"), *_selected_only(reply, attribute, instance, listed=True)])
+               [checks.status_is(reply, (200, 206), tier="spec"), *_selected_only(reply, attribute, instance, listed=True)],
+               key=True)
     reply = run.send("GET", run.url(resource, instance["id"], selection))
     run.record(f"/{resource.name}/{{id}}?fields={attribute}", reply,
                [checks.status_is(reply, (200,), tier="spec"), *_selected_only(reply, attribute, instance, listed=False)])
@@ -363,7 +390,7 @@ def merge_patch(run: ScenarioRun) -> None:
     patch = json.dumps({attribute: value})
     reply = run.send("PATCH", url, content_type=MERGE_PATCH, raw=patch)
     answered = reply.body.get(attribute) if isinstance(reply.body, dict) else None
-    run.record(f"/{resource.name}/{{id}}", reply, [
+    run.record(f"/{resource.name}/{{id}}", key=True, reply=reply, results=[
         checks.status_is(reply, (200,), tier="spec"),
         checks.passed(f"PATCH answer shows {attribute}", "spec") if answered == value else
         checks.failed(f"PATCH answer shows {attribute}", f"expected {attribute} {checks.show(value)}, got {checks.show(answered)}", "spec"),
@@ -387,7 +414,7 @@ def delete_then_gone(run: ScenarioRun) -> None:
         return
     url = run.url(resource, instance["id"])
     reply = run.send("DELETE", url)
-    run.record(f"/{resource.name}/{{id}}", reply, [checks.status_is(reply, (204,), tier="spec")])
+    run.record(f"/{resource.name}/{{id}}", reply, [checks.status_is(reply, (204,), tier="spec")], key=True)
     if reply.status in (200, 202, 204):
         run.forget(url)
     reply = run.send("GET", url)
@@ -425,7 +452,7 @@ def paging(run: ScenarioRun) -> None:
             checks.passed(slice_name, "spec") if len(page) == expected and len(fresh) == expected else
             checks.failed(slice_name, f"expected {expected} distinct tagged instances, got {len(page)} items: {checks.show(page)}", "spec"),
         ]
-        run.record(f"/{resource.name}?{attribute}={{marker}}&offset={offset}&limit={PAGE_SIZE}", reply, results)
+        run.record(f"/{resource.name}?{attribute}={{marker}}&offset={offset}&limit={PAGE_SIZE}", reply, results, key=offset == 0)
     name = "The pages together hold each tagged instance once"
     last = run.records[-1]
     missing = sorted(set(ids) - set(seen))
@@ -455,7 +482,7 @@ def error_bodies(run: ScenarioRun) -> None:
     resource = run.resource
     reply = run.send("GET", run.url(resource, f"spec-unknown-{uuid.uuid4()}"))
     run.record(f"/{resource.name}/{{unknown id}}", reply, [
-        checks.status_is(reply, (404,), tier="spec"), checks.body_matches(reply, run.api.id, "Error", tier="spec")])
+        checks.status_is(reply, (404,), tier="spec"), checks.body_matches(reply, run.api.id, "Error", tier="spec")], key=True)
     reply = run.send("POST", run.url(resource), content_type="application/json", raw='{"malformed": ')
     run.record(f"/{resource.name} (malformed JSON)", reply, [
         checks.status_is(reply, (400,), tier="spec"), checks.body_matches(reply, run.api.id, "Error", tier="spec")])
@@ -479,7 +506,7 @@ def hub_and_events(run: ScenarioRun) -> None:
     reply = run.send("POST", hub, {"callback": callback})
     registered = reply.body if isinstance(reply.body, dict) else {}
     run.record("/hub", reply, [checks.status_is(reply, (201,), tier="spec"),
-                               checks.body_matches(reply, run.api.id, "EventSubscription", tier="spec")])
+                               checks.body_matches(reply, run.api.id, "EventSubscription", tier="spec")], key=True)
     hub_id = registered.get("id")
     try:
         if listener is not None and isinstance(hub_id, str):
@@ -639,7 +666,7 @@ class SpecItem(pytest.Item):
         self.scenario = scenario
         self.resource = resource
         self.position = position
-        self.records: list[RequestRecord] = []
+        self.record: RequestRecord | None = None
 
     def runtest(self) -> None:
         from harness.collect import CtkFile
@@ -677,14 +704,15 @@ class SpecItem(pytest.Item):
     def _publish(self, run: ScenarioRun, suite_run: Any) -> None:
         from harness.collect import RECORD_PROPERTY
 
-        self.records = run.records
+        record = run.scenario_record()
+        self.record = record
+        if record is None:
+            return
         suite = {"collection": suite_run.declaration.collection, "root": suite_run.api_root,
                  "planned": len(suite_run.requests)}
-        for number, record in enumerate(run.records):
-            index = RECORD_INDEX_BASE + self.position * RECORDS_PER_ITEM + number
-            self.user_properties.append((RECORD_PROPERTY, {"api": record.api_id, "index": index, "suite": suite,
-                                                           "record": record.to_json()}))
-            self.ihook.pytest_ctk_request_done(item=self, record=record)
+        self.user_properties.append((RECORD_PROPERTY, {"api": record.api_id, "index": RECORD_INDEX_BASE + self.position,
+                                                       "suite": suite, "record": record.to_json()}))
+        self.ihook.pytest_ctk_request_done(item=self, record=record)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SpecDeviation):
