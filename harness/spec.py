@@ -364,7 +364,8 @@ def _selected_only(reply: Reply, attribute: str, instance: Mapping[str, Any], li
         results.append(checks.passed(has_id, "spec"))
     expected = instance.get(attribute)
     if listed and not mine:
-        results.append(checks.failed(has_value, f"expected the created instance (id {instance['id']!r}) in the answer; it is not", "spec"))
+        why = "no item carries an id to find it by" if no_id == len(items) else "it is not there"
+        results.append(checks.failed(has_value, f"expected the created instance (id {instance['id']!r}) in the answer; {why}", "spec"))
     elif not listed and not mine and items and isinstance(items[0], dict):
         mine = items  # the id check above already reports a missing id
         actual = items[0].get(attribute)

@@ -79,6 +79,12 @@ def _no_paging_headers(exchange: Exchange) -> None:
         exchange.status = 200
 
 
+def _no_paging(exchange: Exchange) -> None:
+    parts = urlsplit(exchange.path)
+    kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in ("offset", "limit")]
+    exchange.path = parts.path + (f"?{urlencode(kept)}" if kept else "")
+
+
 def _patch_201(exchange: Exchange) -> None:
     if exchange.method == "PATCH" and exchange.status == 200:
         exchange.status = 201
@@ -136,6 +142,8 @@ SPEC_FAULTS: dict[str, SpecFault] = {
     "patch_ignored": SpecFault(on_request=_patch_as_read),
     # Lists carry no X-Total-Count / X-Result-Count (and answer 200 for a partial page).
     "no_paging_headers": SpecFault(on_answer=_no_paging_headers),
+    # offset and limit are ignored: every page is the whole list.
+    "paging_ignored": SpecFault(on_request=_no_paging),
     # PATCH answers 201, as the certified TMF629 vendor did.
     "patch_201": SpecFault(on_answer=_patch_201),
     # 4xx answers carry plain text instead of a TMF Error.

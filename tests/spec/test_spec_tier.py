@@ -28,6 +28,8 @@ FAULT_CASES = [
     ("patch_ignored", "ctk681", "tmf681", {
         "PATCH of description is visible on the next GET", "PATCH answer shows description"}),
     ("no_paging_headers", "ctk681", "tmf681", {"X-Total-Count is 3", "X-Result-Count is 2", "X-Result-Count is 1"}),
+    ("paging_ignored", "ctk629", "tmf629", {
+        "offset=0&limit=2 returns 2 of the 3 tagged instances", "The pages together hold each tagged instance once"}),
     ("patch_201", "ctk681", "tmf681", {"Status code is 200"}),
     ("text_errors", "ctk681", "tmf681", {"Body matches the Error schema"}),
     ("delete_noop", "ctk629", "tmf629", {"Status code is 404"}),
@@ -86,6 +88,19 @@ def test_a_planted_spec_defect_is_a_deviation_that_leaves_the_ctk_verdict_alone(
     assert expected <= run.deviations(api_id), sorted(run.deviations(api_id))
     outcomes = run.result.parseoutcomes()
     assert outcomes.get("xfailed", 0) > 0 and "failed" not in outcomes, outcomes
+
+
+@pytest.mark.parametrize(("fault", "expected"), [
+    ("missing_href", {"Response has id and href"}),
+    ("server_error", {"GET by id returns the instance", "PATCH of description is visible on the next GET"}),
+])
+def test_kit_level_faults_are_also_spec_deviations(
+    fault: str, expected: set[str], run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, fault) as proxy:
+        run = run_suites("--base-url", proxy.url, suites=("ctk681",))
+    assert expected <= run.deviations("tmf681"), sorted(run.deviations("tmf681"))
+    assert "Traceback" not in run.result.stdout.str()
 
 
 def test_strict_makes_a_spec_deviation_fail_the_run(
