@@ -693,7 +693,7 @@ class SpecItem(pytest.Item):
             skipped = str(exc)
         finally:
             run.cleanup()
-            self._publish(run, suite_run)
+            self._publish(run, suite_run, skipped)
         if skipped:
             pytest.skip(skipped)
         text = deviation_text(self.name, run.records)
@@ -702,13 +702,14 @@ class SpecItem(pytest.Item):
                 raise SpecDeviation(text)
             pytest.xfail(text)
 
-    def _publish(self, run: ScenarioRun, suite_run: Any) -> None:
+    def _publish(self, run: ScenarioRun, suite_run: Any, skipped: str | None) -> None:
         from harness.collect import RECORD_PROPERTY
 
         record = run.scenario_record()
         self.record = record
         if record is None:
             return
+        record.skipped_reason = skipped
         suite = {"collection": suite_run.declaration.collection, "root": suite_run.api_root,
                  "planned": len(suite_run.requests)}
         self.user_properties.append((RECORD_PROPERTY, {"api": record.api_id, "index": RECORD_INDEX_BASE + self.position,

@@ -190,12 +190,17 @@ def test_allure_report_has_a_test_per_request_and_a_step_per_check(
 def test_faulty_run_failures_are_categorised(faulty_run: SuiteRun, tmp_path: Path) -> None:
     assert faulty_run.exit_code == 1, faulty_run.output[-3000:]
     categories: dict[str, set[str]] = {}
-    for _, test in allure_tests_by_request(faulty_run, tmp_path):
+    deviations: list[set[str]] = []
+    for record, test in allure_tests_by_request(faulty_run, tmp_path):
+        deviated = any(c["outcome"] == "failed" for c in record["checks"])
+        if record["folder"] == "SPEC" and deviated and not record["skipped"]:
+            deviations.append({c["name"] for c in test.get("categories", [])})
         if test["status"] == "failed":
             (api_id,) = [tag for tag in test["groupedLabels"]["tag"] if tag.startswith("tmf")]
             categories.setdefault(api_id, set()).update(c["name"] for c in test.get("categories", []))
     assert categories["tmf681"] == {"CTK failure"}
     assert categories["tmf635"] == {"Transport error"}
+    assert deviations and all(names == {"Spec deviation"} for names in deviations)
 
 
 @pytest.mark.parametrize("run_name", ["reference_run", "faulty_run"])
