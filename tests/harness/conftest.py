@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import mockserver
+from tests.support.suite_runs import REPO, SUITES, copy_suites, reference_server
 
-REPO = Path(__file__).resolve().parents[2]
-SUITES = REPO / "suites"
+__all__ = ["REPO", "SUITES", "SUITE_NAMES", "CtkRun", "reference_server", "run_ctk"]
+
 SUITE_NAMES = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
 
 
@@ -35,13 +33,11 @@ class CtkRun:
         ]
 
     def failed_checks(self, api_id: str) -> set[str]:
-        return {check["name"] for _, check in self.checks(api_id) if check["outcome"] == "failed" and check["tier"] == "ctk"}
-
-
-@pytest.fixture
-def reference_server() -> Iterator[mockserver.BackgroundServer]:
-    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server:
-        yield server
+        return {
+            check["name"]
+            for _, check in self.checks(api_id)
+            if check["outcome"] == "failed" and check["tier"] == "ctk"
+        }
 
 
 @pytest.fixture
@@ -49,10 +45,7 @@ def run_ctk(pytester: pytest.Pytester) -> Callable[..., CtkRun]:
     """Copy the named suites into a fresh directory and run their CTK tier (``-m ctk``) with the harness plugin."""
 
     def run(*args: str, suites: tuple[str, ...] = SUITE_NAMES) -> CtkRun:
-        for name in suites:
-            target = pytester.path / "suites" / name
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy(SUITES / name / f"{name}.yaml", target / f"{name}.yaml")
+        copy_suites(pytester.path, suites)
         report = pytester.path / "report"
         result = pytester.runpytest(
             "-p", "harness.plugin", "-p", "no:cacheprovider", "-m", "ctk", "--ctk-report", str(report), *args

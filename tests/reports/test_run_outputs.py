@@ -8,15 +8,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from report_samples import REPO, check_steps, chromium, elements, generate_allure_report
+
+from tests.support.loopback import serve_in_thread
 
 CANARY_BEARER = "canary-bearer-7f3a9c"
 CANARY_API_KEY = "canary-apikey-51d2e8"
@@ -105,15 +106,8 @@ class FaultyHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def faulty_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_in_thread(FaultyHandler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import mockserver
+from tests.support.suite_runs import copy_suites, reference_server
 
-SUITES = Path(__file__).resolve().parents[2] / "suites"
+__all__ = ["SuiteRun", "reference_server", "run_suites"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,22 +35,15 @@ class SuiteRun:
 
 
 @pytest.fixture
-def reference_server() -> Iterator[mockserver.BackgroundServer]:
-    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server:
-        yield server
-
-
-@pytest.fixture
 def run_suites(pytester: pytest.Pytester) -> Callable[..., SuiteRun]:
     """Copy the named suites into a fresh directory and run them with the harness plugin."""
 
     def run(*args: str, suites: tuple[str, ...]) -> SuiteRun:
-        for name in suites:
-            target = pytester.path / "suites" / name
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy(SUITES / name / f"{name}.yaml", target / f"{name}.yaml")
+        copy_suites(pytester.path, suites)
         report = pytester.path / "report"
-        result = pytester.runpytest("-p", "harness.plugin", "-p", "no:cacheprovider", "--ctk-report", str(report), *args)
+        result = pytester.runpytest(
+            "-p", "harness.plugin", "-p", "no:cacheprovider", "--ctk-report", str(report), *args
+        )
         summary_path = report / "summary.json"
         assert summary_path.exists(), result.stdout.str()
         return SuiteRun(result, json.loads(summary_path.read_text(encoding="utf-8")))

@@ -1,1 +1,1 @@
-"""Test support: a fault proxy that plants vendor defects in front of the reference server."""
+"""Test support: loopback servers, the fault proxy that plants vendor defects and the suite-run fixtures."""

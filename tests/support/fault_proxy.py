@@ -1,25 +1,46 @@
 """A loopback HTTP proxy in front of the reference server that plants one vendor defect.
 
-Faults (``FAULTS``): each mimics a defect seen in real vendor servers and must be caught by the
-suite check that names it. ``start_fault_proxy(upstream, fault)`` runs it in a thread on a free port.
+A fault may alter the request on its way in and the answer on its way out; in between the request goes
+to the reference server unless the request hook answers it. Faults (``FAULTS``): each mimics a defect
+seen in real vendor servers and must be caught by the suite check that names it.
+``start_fault_proxy(upstream, fault)`` runs one in a thread on a free port.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
-__all__ = ["FAULTS", "FaultProxy", "start_fault_proxy"]
+from tests.support.loopback import serve_in_thread
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server", "date"}
+__all__ = [
+    "FAULTS",
+    "Exchange",
+    "Fault",
+    "FaultProxy",
+    "Hook",
+    "edit_instances",
+    "keep_query",
+    "start_fault_proxy",
+    "start_proxy",
+]
+
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "server",
+    "date",
+}
 
 
 @dataclass(slots=True)
@@ -30,27 +51,46 @@ class Exchange:
     path: str  # path and query
     body: bytes
     status: int = 0
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     payload: bytes = b""
-    forward: bool = True
+    forward: bool = True  # False: the request hook's status, headers and payload are the answer
+    client_method: str = field(init=False)  # as the client sent them, whatever the request hook forwards
+    client_path: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client_method, self.client_path = self.method, self.path
 
 
-def _json_edit(exchange: Exchange, edit: Callable[[Any], Any]) -> None:
+Hook = Callable[[Exchange], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One planted defect: what it does to the request on its way in and to the answer on its way out."""
+
+    on_request: Hook | None = None
+    on_answer: Hook | None = None
+
+
+def edit_instances(exchange: Exchange, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``edit`` to each instance of a JSON answer (one object or a list); leave other bodies alone."""
     try:
         data = json.loads(exchange.payload)
     except ValueError:
         return
-    exchange.payload = json.dumps(edit(data), ensure_ascii=False).encode()
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict):
+            edit(item)
+    exchange.payload = json.dumps(data, ensure_ascii=False).encode()
 
 
-def _each_instance(edit: Callable[[dict[str, Any]], None]) -> Callable[[Any], Any]:
-    def apply(data: Any) -> Any:
-        for item in data if isinstance(data, list) else [data]:
-            if isinstance(item, dict):
-                edit(item)
-        return data
-
-    return apply
+def keep_query(exchange: Exchange, keep: Callable[[str], bool], *, blank_values: bool = True) -> None:
+    """Forward only the query parameters whose name ``keep`` accepts."""
+    parts = urlsplit(exchange.path)
+    kept = [
+        (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=blank_values) if keep(key)
+    ]
+    exchange.path = parts.path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def create_error(exchange: Exchange) -> None:
@@ -68,7 +108,7 @@ def wrong_status(exchange: Exchange) -> None:
 
 def missing_href(exchange: Exchange) -> None:
     """Instances come back without href."""
-    _json_edit(exchange, _each_instance(lambda item: item.pop("href", None)))
+    edit_instances(exchange, lambda item: item.pop("href", None))
 
 
 def changed_value(exchange: Exchange) -> None:
@@ -81,14 +121,12 @@ def changed_value(exchange: Exchange) -> None:
             if isinstance(item.get(attribute), str):
                 item[attribute] = item[attribute] + " (changed)"
 
-    _json_edit(exchange, _each_instance(edit))
+    edit_instances(exchange, edit)
 
 
 def filter_ignored(exchange: Exchange) -> None:
     """Filters are dropped: every list request answers the whole collection."""
-    parts = urlsplit(exchange.path)
-    kept = [(key, value) for key, value in parse_qsl(parts.query) if key in ("fields", "offset", "limit", "sort")]
-    exchange.path = parts.path + (f"?{urlencode(kept)}" if kept else "")
+    keep_query(exchange, lambda key: key in ("fields", "offset", "limit", "sort"), blank_values=False)
 
 
 def delete_noop(exchange: Exchange) -> None:
@@ -100,8 +138,7 @@ def delete_noop(exchange: Exchange) -> None:
 def delete_refused(exchange: Exchange) -> None:
     """DELETE is refused with a 405."""
     if exchange.method == "DELETE":
-        exchange.forward, exchange.status = False, 405
-        exchange.payload = b'{"code":"405","reason":"Method not allowed"}'
+        exchange.status, exchange.payload = 405, b'{"code":"405","reason":"Method not allowed"}'
 
 
 def html_body(exchange: Exchange) -> None:
@@ -119,12 +156,13 @@ def server_error(exchange: Exchange) -> None:
 
 def wrong_type(exchange: Exchange) -> None:
     """Array attributes (receiver, channel, productOrderItem...) come back as single objects."""
+
     def edit(item: dict[str, Any]) -> None:
         for key, value in item.items():
             if isinstance(value, list) and value:
                 item[key] = value[0]
 
-    _json_edit(exchange, _each_instance(edit))
+    edit_instances(exchange, edit)
 
 
 def patch_201(exchange: Exchange) -> None:
@@ -141,28 +179,39 @@ def patch_ignored(exchange: Exchange) -> None:
 
 def relative_href(exchange: Exchange) -> None:
     """hrefs are relative, as one certified vendor served them: not a defect, the suites must pass."""
+
     def edit(item: dict[str, Any]) -> None:
         if isinstance(item.get("href"), str):
             item["href"] = urlsplit(item["href"]).path.lstrip("/")
 
-    _json_edit(exchange, _each_instance(edit))
+    edit_instances(exchange, edit)
 
 
-FAULTS: dict[str, Callable[[Exchange], None]] = {
-    fault.__name__: fault
-    for fault in (create_error, wrong_status, missing_href, changed_value, filter_ignored, delete_noop, delete_refused, html_body, server_error,
-                  wrong_type, patch_201, patch_ignored, relative_href)
+# delete_refused acts on the answer: the DELETE reaches the reference server, the client is told 405.
+_REQUEST_HOOKS = (filter_ignored, delete_noop, patch_ignored)
+_ANSWER_HOOKS = (
+    create_error,
+    wrong_status,
+    missing_href,
+    changed_value,
+    delete_refused,
+    html_body,
+    server_error,
+    wrong_type,
+    patch_201,
+    relative_href,
+)
+FAULTS: dict[str, Fault] = {hook.__name__: Fault(on_request=hook) for hook in _REQUEST_HOOKS} | {
+    hook.__name__: Fault(on_answer=hook) for hook in _ANSWER_HOOKS
 }
-REQUEST_FAULTS = {"filter_ignored", "delete_noop", "patch_ignored"}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FaultProxy:
     url: str
-    server: ThreadingHTTPServer
 
 
-def _handler(upstream: str, fault: Callable[[Exchange], None], before: bool) -> type[BaseHTTPRequestHandler]:
+def _handler(upstream: str, fault: Fault) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -170,21 +219,23 @@ def _handler(upstream: str, fault: Callable[[Exchange], None], before: bool) -> 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             exchange = Exchange(self.command, self.path, self.rfile.read(length) if length else b"")
-            if before:
-                fault(exchange)
+            if fault.on_request:
+                fault.on_request(exchange)
             if exchange.forward:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
-                answer = requests.request(exchange.method, upstream + exchange.path, data=exchange.body or None,
-                                          headers=headers, timeout=10)
-                exchange.status = exchange.status or answer.status_code
-                exchange.headers = exchange.headers or {
-                    k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS
-                }
-                exchange.payload = exchange.payload or answer.content
-                if not before:
-                    fault(exchange)
+                answer = requests.request(
+                    exchange.method,
+                    upstream + exchange.path,
+                    data=exchange.body or None,
+                    headers=headers,
+                    timeout=10,
+                )
+                exchange.status, exchange.payload = answer.status_code, answer.content
+                exchange.headers = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
+            if fault.on_answer:
+                fault.on_answer(exchange)
             self.send_response(exchange.status)
-            for key, value in (exchange.headers or {}).items():
+            for key, value in exchange.headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(exchange.payload)))
             self.end_headers()
@@ -196,15 +247,14 @@ def _handler(upstream: str, fault: Callable[[Exchange], None], before: bool) -> 
 
 
 @contextmanager
+def start_proxy(upstream: str, fault: Fault) -> Iterator[str]:
+    """Run a proxy planting ``fault`` in front of ``upstream`` on a free loopback port; yield its URL."""
+    with serve_in_thread(_handler(upstream.rstrip("/"), fault)) as url:
+        yield url
+
+
+@contextmanager
 def start_fault_proxy(upstream: str, fault: str) -> Iterator[FaultProxy]:
-    """Run a proxy planting ``fault`` in front of ``upstream`` on a free loopback port."""
-    handler = _handler(upstream.rstrip("/"), FAULTS[fault], before=fault in REQUEST_FAULTS)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield FaultProxy(f"http://127.0.0.1:{server.server_address[1]}", server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """Run a proxy planting the kit-level ``fault`` (a name in ``FAULTS``) in front of ``upstream``."""
+    with start_proxy(upstream, FAULTS[fault]) as url:
+        yield FaultProxy(url)
