@@ -31,6 +31,7 @@ CONFIG_KEY = web.AppKey("config", ServerConfig)
 STORE_KEY = web.AppKey("store", ResourceStore)
 EVENTS_KEY = web.AppKey("events", EventDispatcher)
 HUB = "hub"
+MAX_REQUEST_LINE = 64 * 1024  # bytes of a request line or header the parser accepts
 CREATE_MEDIA_TYPES = ("application/json",)
 PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
 
@@ -253,7 +254,10 @@ def create_app(config: ServerConfig) -> web.Application:
     """
     seed = load_seed(config.seed_path) if config.seed_path else {}
     app = web.Application(
-        middlewares=[tmf_errors, *optional_middlewares(config)], client_max_size=config.max_body_bytes
+        middlewares=[tmf_errors, *optional_middlewares(config)],
+        client_max_size=config.max_body_bytes,
+        # long filter lists must reach the app (and its TMF errors), not the parser's plain-text 400
+        handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
     )
     app[CONFIG_KEY] = config
 

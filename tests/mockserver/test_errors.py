@@ -165,6 +165,9 @@ HOSTILE_REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("GET", CUSTOMERS + "?name=%00", {}, None),
     ("GET", CUSTOMERS + "?=x&&&=", {}, None),
     ("GET", CUSTOMERS + "?name=" + "," * 3000, {}, None),
+    ("GET", CUSTOMERS + "?name=" + "x" * 30_000, {}, None),  # past aiohttp's default 8 KiB line
+    ("GET", CUSTOMERS + "?limit=" + "9" * 30_000, {}, None),
+    ("GET", CUSTOMERS, {"X-Filler": "y" * 30_000}, None),
     ("GET", CUSTOMERS + "?name.zz=1", {}, None),
     ("GET", CUSTOMERS + "/%00", {}, None),
     ("GET", CUSTOMERS + "/' OR 1=1 --", {}, None),
