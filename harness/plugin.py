@@ -28,7 +28,7 @@ from harness.config import ConfigError, RunSettings, settings_from
 from harness.redact import RedactingFilter, Redactor, is_secret_header
 from harness.spec import start_callback_listener
 from harness.suite import DeclarationError, SuiteDeclaration, load_declaration, payload_problem
-from harness.summary import build_summary
+from harness.summary import SPEC_FOLDER, build_summary, ctk_failed
 
 __all__ = ["RunContext", "run_context"]
 
@@ -221,8 +221,20 @@ class RecordCollector:
             if name == RECORD_PROPERTY and report.when == "call":
                 self.context.records.setdefault(value["api"], {})[value["index"]] = value["record"]
                 self.context.suites[value["api"]] = value["suite"]
+                if value["record"]["folder"] != SPEC_FOLDER:
+                    self._progress(value["api"], value["suite"])
             elif name == CLEANUP_PROPERTY and report.when == "teardown" and value["left"]:
                 self.context.left[value["api"]] = value["left"]
+
+    def _progress(self, api_id: str, suite: dict[str, Any]) -> None:
+        """Under xdist, one line per API once all its kit requests ran (alone, pytest's line per file does it)."""
+        kit = [r for r in self.context.records[api_id].values() if r["folder"] != SPEC_FOLDER]
+        reporter = self.context.config.pluginmanager.get_plugin("terminalreporter")
+        if len(kit) != suite["planned"] or reporter is None or not self.context.config.getoption("numprocesses", None):
+            return
+        failed = sum(map(ctk_failed, kit))
+        reporter.write("\n")  # xdist's dots do not end their line
+        reporter.write_line(f"{api_id} {suite['collection']}: {len(kit)}/{suite['planned']} kit requests run, {failed} failed")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -6,14 +6,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SPEC_FOLDER", "build_summary", "spec_block", "verdict"]
+__all__ = ["SPEC_FOLDER", "build_summary", "ctk_failed", "spec_block", "verdict"]
 
 SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
 
 
 def verdict(requests: list[dict[str, Any]], planned: int) -> str:
     """failed when a CTK-tier check failed; incomplete when requests were skipped or not run; else passed."""
-    if any(_ctk_failed(request) for request in requests):
+    if any(ctk_failed(request) for request in requests):
         return "failed"
     if len(requests) < planned or any(request.get("skipped") for request in requests):
         return "incomplete"
@@ -31,7 +31,8 @@ def _ctk_checks(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [check for check in request["checks"] if check["tier"] == "ctk"]
 
 
-def _ctk_failed(request: dict[str, Any]) -> bool:
+def ctk_failed(request: dict[str, Any]) -> bool:
+    """Whether a recorded request failed a CTK-tier check."""
     return any(check["outcome"] == "failed" for check in _ctk_checks(request))
 
 
@@ -55,7 +56,7 @@ def build_summary(
             "verdict": verdict(kit_requests, suite.get("planned", len(kit_requests))),
             "totals": {
                 "requests": len(kit_requests),
-                "failed_requests": sum(map(_ctk_failed, kit_requests)),
+                "failed_requests": sum(map(ctk_failed, kit_requests)),
                 "assertions": len(checks),
                 "failed_assertions": sum(check["outcome"] == "failed" for check in checks),
             },

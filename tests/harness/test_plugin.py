@@ -193,6 +193,11 @@ def test_xdist_keeps_each_suite_on_one_worker(
     run.result.assert_outcomes(passed=33)  # nothing skipped: variables flowed within each suite
     assert run.summary is not None
     assert [len(run.summary["apis"][a]["requests"]) for a in ("tmf683", "tmf635")] == [18, 15]
+    # xdist prints no line per file, so the harness prints one per API when its kit requests are done
+    run.result.stdout.fnmatch_lines_random([
+        "tmf683 CTK-Party_Interaction-4.0.0: 18/18 kit requests run, 0 failed",
+        "tmf635 CTK-Usage-4.0.0: 15/15 kit requests run, 0 failed",
+    ])
 
 
 def test_a_slow_server_times_out_with_a_clear_message(run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester) -> None:
