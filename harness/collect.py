@@ -91,18 +91,7 @@ class CtkItem(pytest.Item):
         request = self.request
         reason = run.missing_prerequisite(request)
         if reason is not None:
-            run.outcomes[request.index] = "skipped"
-            record = RequestRecord(
-                api_id=run.declaration.api_id,
-                collection=run.declaration.collection,
-                folder=request.folder,
-                name=request.name,
-                description=request.description,
-                method=request.method,
-                url=run.api_root + request.suite.resource,
-                skipped_reason=reason,
-            )
-            self._publish(run, record)
+            self._publish(run, run.skip(request, reason))
             pytest.skip(reason)
         record = run.run(request)
         self._publish(run, record)

@@ -200,7 +200,17 @@ class SuiteRun:
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
-        record = RequestRecord(
+        record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
+        self.outcomes[request.index] = "failed" if record.ctk_failed else "passed"
+        return record
+
+    def skip(self, request: KitRequest, reason: str) -> RequestRecord:
+        """The record of a request not sent because ``reason`` (a missing prerequisite)."""
+        self.outcomes[request.index] = "skipped"
+        return self.redactor.record(self._record(request, self.api_root + request.suite.resource, skipped_reason=reason))
+
+    def _record(self, request: KitRequest, url: str, **outcome: Any) -> RequestRecord:
+        return RequestRecord(
             api_id=self.declaration.api_id,
             collection=self.declaration.collection,
             folder=request.folder,
@@ -208,12 +218,8 @@ class SuiteRun:
             description=request.description,
             method=request.method,
             url=url,
-            exchange=reply.exchange,
-            checks=results,
+            **outcome,
         )
-        record = self.redactor.record(record)
-        self.outcomes[request.index] = "failed" if record.ctk_failed else "passed"
-        return record
 
     def _schema_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         """The spec-tier schema check of a JSON answer: the entity (every item of a list), or the TMF Error."""
