@@ -102,15 +102,7 @@ class CtkItem(pytest.Item):
 
     def _publish(self, run: SuiteRun, record: RequestRecord) -> None:
         self.record = record
-        self.user_properties.append(
-            (RECORD_PROPERTY, {
-                "api": run.declaration.api_id,
-                "index": self.request.index,
-                "suite": {"collection": run.declaration.collection, "root": run.api_root, "planned": len(run.requests)},
-                "record": record.to_json(),
-            })
-        )
-        self.ihook.pytest_ctk_request_done(item=self, record=record)
+        publish(self, run, self.request.index, record)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CtkFailure):
@@ -119,6 +111,15 @@ class CtkItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.request.title}"
+
+
+def publish(item: pytest.Item, run: SuiteRun, index: int, record: RequestRecord) -> None:
+    """Send a record to the controller (through xdist too) and to the reporters, from inside the test."""
+    suite = {"collection": run.declaration.collection, "root": run.api_root, "planned": len(run.requests)}
+    item.user_properties.append(
+        (RECORD_PROPERTY, {"api": run.declaration.api_id, "index": index, "suite": suite, "record": record.to_json()})
+    )
+    item.ihook.pytest_ctk_request_done(item=item, record=record)
 
 
 def failure_text(record: RequestRecord) -> str:

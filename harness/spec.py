@@ -703,18 +703,14 @@ class SpecItem(pytest.Item):
             pytest.xfail(text)
 
     def _publish(self, run: ScenarioRun, suite_run: Any, skipped: str | None) -> None:
-        from harness.collect import RECORD_PROPERTY
+        from harness.collect import publish
 
         record = run.scenario_record()
         self.record = record
         if record is None:
             return
         record.skipped_reason = skipped
-        suite = {"collection": suite_run.declaration.collection, "root": suite_run.api_root,
-                 "planned": len(suite_run.requests)}
-        self.user_properties.append((RECORD_PROPERTY, {"api": record.api_id, "index": RECORD_INDEX_BASE + self.position,
-                                                       "suite": suite, "record": record.to_json()}))
-        self.ihook.pytest_ctk_request_done(item=self, record=record)
+        publish(self, suite_run, RECORD_INDEX_BASE + self.position, record)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SpecDeviation):
