@@ -1,0 +1,40 @@
+"""The kit's checks one by one, on handmade replies: each passes on a good answer and fails on a bad one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness import checks
+from harness.client import Reply
+from harness.record import Exchange
+from harness.suite import load_declaration
+from tests.support.suite_runs import SUITES
+
+CUSTOMER = load_declaration(SUITES / "ctk629" / "ctk629.yaml").resources[0]
+HELD = {"id": "01ABC", "href": "http://vendor.example/customer/01ABC", "name": "Geekhaven Club"}
+
+
+def reply(body: Any) -> Reply:
+    text = json.dumps(body)
+    return Reply(
+        exchange=Exchange("GET", "http://vendor.example"), status=200, text=text, body=body, problem=None
+    )
+
+
+def test_body_includes_passes_when_the_held_value_is_in_the_body() -> None:
+    result = checks.body_includes(reply(HELD), CUSTOMER, "href", [HELD])
+    assert (result.name, result.outcome) == ("Body includes value held on href", "passed")
+
+
+def test_body_includes_fails_when_the_value_is_absent() -> None:
+    result = checks.body_includes(reply({**HELD, "href": "elsewhere"}), CUSTOMER, "href", [HELD])
+    assert result.outcome == "failed"
+    assert HELD["href"] in result.message
+
+
+def test_body_includes_fails_when_no_value_was_held() -> None:
+    # the kit's check passed vacuously when the create's answer carried no href to hold
+    result = checks.body_includes(reply({"id": "01ABC"}), CUSTOMER, "href", [{"id": "01ABC"}])
+    assert result.outcome == "failed"
+    assert result.message == "no value is held on href: the create's answer did not carry one"
