@@ -7,7 +7,6 @@ and a bounded number of retries with exponential backoff. Pending tasks are canc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -16,6 +15,7 @@ from ulid import ULID
 
 from mockserver import query
 from mockserver.resources import now_text
+from mockserver.store import encode_json
 
 __all__ = ["EventDispatcher", "envelope"]
 
@@ -62,16 +62,19 @@ class EventDispatcher:
 
     def publish(self, body: dict[str, Any], listeners: list[dict[str, Any]]) -> None:
         """Schedule delivery of ``body`` to every listener whose query matches it."""
+        data: bytes | None = None  # rendered once, for the first listener that wants it
         for listener in listeners:
             filters = query.parse_filters(listener.get("query") or "")
             if query.matches(body, filters):
-                task = asyncio.get_running_loop().create_task(self._deliver(listener["callback"], body))
+                data = data if data is not None else encode_json(body)
+                task = asyncio.get_running_loop().create_task(
+                    self._deliver(listener["callback"], body["eventType"], data)
+                )
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, callback: str, body: dict[str, Any]) -> None:
+    async def _deliver(self, callback: str, event_type: str, data: bytes) -> None:
         assert self._session is not None, "start() must be awaited before publishing"
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json;charset=utf-8"}
         for attempt in range(self._retries + 1):
             try:
@@ -83,4 +86,4 @@ class EventDispatcher:
                 problem = type(error).__name__
             if attempt < self._retries:
                 await asyncio.sleep(FIRST_BACKOFF_S * 2**attempt)
-        log.warning("gave up delivering %s to %s after %s", body["eventType"], callback, problem)
+        log.warning("gave up delivering %s to %s after %s", event_type, callback, problem)

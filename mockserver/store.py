@@ -40,15 +40,15 @@ class Journal:
             " id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (api, collection, id))"
         )
 
-    def load(self) -> Iterable[tuple[str, str, Instance]]:
-        """Every stored instance, in the order it was first written."""
+    def load(self) -> Iterable[tuple[str, str, bytes]]:
+        """Every stored instance as its JSON body, in the order it was first written."""
         rows = self._db.execute("SELECT api, collection, body FROM instances ORDER BY rowid")
         for api_id, collection, body in rows:
-            yield api_id, collection, json.loads(body)
+            yield api_id, collection, body.encode("utf-8")
 
-    def save(self, api_id: str, collection: str, instances: Iterable[Instance]) -> None:
-        """Insert or replace instances in one committed transaction."""
-        rows = [(api_id, collection, item["id"], json.dumps(item, ensure_ascii=False)) for item in instances]
+    def save(self, api_id: str, collection: str, bodies: Iterable[tuple[str, bytes]]) -> None:
+        """Insert or replace instances, given as (id, JSON body), in one committed transaction."""
+        rows = [(api_id, collection, instance_id, body.decode("utf-8")) for instance_id, body in bodies]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
@@ -87,8 +87,8 @@ class ResourceStore:
         self._collections: dict[tuple[str, str], Collection] = {}
         self._counter = count()
         if journal is not None:
-            for api_id, collection, instance in journal.load():
-                self._remember(api_id, collection, instance)
+            for api_id, collection, body in journal.load():
+                self._remember(api_id, collection, json.loads(body), body)
 
     @classmethod
     def open(cls, db_path: Path | None) -> ResourceStore:
@@ -106,7 +106,7 @@ class ResourceStore:
             self._collections[key] = Collection()
         return self._collections[key]
 
-    def _remember(self, api_id: str, collection: str, instance: Instance) -> None:
+    def _remember(self, api_id: str, collection: str, instance: Instance, body: bytes) -> None:
         coll = self._collection(api_id, collection)
         instance_id = instance["id"]
         old = coll.instances.get(instance_id)
@@ -116,7 +116,7 @@ class ResourceStore:
             coll.position[instance_id] = next(self._counter)
         coll.instances[instance_id] = instance
         # rendered once per write so that GET by id, the hot path, only sends bytes
-        coll.encoded[instance_id] = encode_json(instance)
+        coll.encoded[instance_id] = body
         coll.index.add(instance_id, instance)
 
     def count(self, api_id: str, collection: str) -> int:
@@ -141,10 +141,13 @@ class ResourceStore:
 
     def put_many(self, api_id: str, collection: str, instances: list[Instance]) -> None:
         """Create or replace many instances in one journal transaction (seeding, bulk loads)."""
+        bodies = [encode_json(instance) for instance in instances]  # one rendering for journal and reads
         if self._journal is not None:
-            self._journal.save(api_id, collection, instances)
-        for instance in instances:
-            self._remember(api_id, collection, instance)
+            self._journal.save(
+                api_id, collection, [(i["id"], b) for i, b in zip(instances, bodies, strict=True)]
+            )
+        for instance, body in zip(instances, bodies, strict=True):
+            self._remember(api_id, collection, instance, body)
 
     def delete(self, api_id: str, collection: str, instance_id: str) -> Instance | None:
         """Remove one instance (journaled first) and return it, or None when it did not exist."""
