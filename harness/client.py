@@ -55,13 +55,14 @@ def excerpt(text: str) -> str:
 
 
 def send(
-    session: requests.Session, method: str, url: str, redactor: Redactor, body: Any = None
+    session: requests.Session, method: str, url: str, redactor: Redactor, body: Any = None, *,
+    raw: str | None = None, content_type: str = "application/json",
 ) -> Reply:
-    """Send one request as the kit did (JSON body when given) and describe whatever came back."""
-    data = None if body is None else json.dumps(body, ensure_ascii=False)
+    """Send one request as the kit did (JSON body when given, or ``raw`` text as is) and describe the answer."""
+    data = raw if raw is not None else None if body is None else json.dumps(body, ensure_ascii=False)
     headers = {"Accept": "application/json"}
     if data is not None:
-        headers["Content-Type"] = "application/json"
+        headers["Content-Type"] = content_type
     started = time.perf_counter()
     try:
         response = session.request(method, url, data=None if data is None else data.encode(), headers=headers)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
@@ -124,22 +124,6 @@ class Scenario:
 # ---- one scenario's run ---------------------------------------------------------------------------
 
 
-class _ContentTypeSession:
-    """A session view that sends a given body text and Content-Type (merge patch, malformed JSON)."""
-
-    def __init__(self, session: requests.Session, content_type: str, raw: str | None) -> None:
-        self._session = session
-        self._content_type = content_type
-        self._raw = raw
-        self.timeout_s = getattr(session, "timeout_s", None)
-
-    def request(self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-                **kwargs: Any) -> requests.Response:
-        headers = {**(headers or {}), "Content-Type": self._content_type}
-        body = self._raw.encode() if self._raw is not None else data
-        return self._session.request(method, url, data=body, headers=headers, **kwargs)
-
-
 @dataclass(slots=True)
 class ScenarioRun:
     """The state of one scenario on one resource: where it sends, what it created, the records it made."""
@@ -166,13 +150,8 @@ class ScenarioRun:
 
     def send(self, method: str, url: str, body: Any = None, *, content_type: str | None = None,
              raw: str | None = None) -> Reply:
-        session = self.session
-        if content_type is not None:
-            session = cast(requests.Session, _ContentTypeSession(self.session, content_type, raw))
-        reply = send(session, method, url, self.redactor, body)
-        if raw is not None:
-            reply.exchange.request_body = self.redactor.text(raw)
-        return reply
+        return send(self.session, method, url, self.redactor, body, raw=raw,
+                    content_type=content_type or "application/json")
 
     def record(self, name: str, reply: Reply, results: list[CheckResult], key: bool = False) -> None:
         """Keep one exchange of the scenario with its checks (all of tier spec)."""
