@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the tools the tests need besides Python: the Allure 3 CLI (npm) and headless Chromium.
+# Installs the tools the tests need besides Python: the Allure 3 CLI and Newman (npm) and headless Chromium.
 # Idempotent and quiet: prints the installer's output only when it fails, and then exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ quietly() {
     fi
 }
 
-if [[ ! -d node_modules/allure ]]; then
+if [[ ! -d node_modules/allure || ! -x node_modules/.bin/newman ]]; then
     quietly npm ci --no-audit --no-fund
 fi
 
