@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import yaml
 
 import tmfapis
+from harness.errors import ConfigError
 
 __all__ = ["ConfigError", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
 
@@ -37,10 +38,6 @@ TOP_KEYS = ("base_url", "headers", "timeout", "verify", "proxies", "apis")
 API_KEYS = ("url", "payloads")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_TIMEOUT_S = 10.0
-
-
-class ConfigError(Exception):
-    """A setting the run cannot use; the message is one sentence for the user."""
 
 
 @dataclass(frozen=True, slots=True)

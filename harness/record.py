@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CheckResult", "Exchange", "Outcome", "RequestRecord", "Tier"]
+__all__ = ["SPEC_FOLDER", "CheckResult", "Exchange", "Outcome", "RequestRecord", "Tier"]
+
+SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
 
 Tier = Literal["ctk", "spec"]
 Outcome = Literal["passed", "failed"]

@@ -15,13 +15,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from harness.http import QUERY_SAFE
 from harness.record import CheckResult, Exchange, RequestRecord
 
 __all__ = ["MASK", "RedactingFilter", "Redactor", "is_secret_header"]
 
 MASK = "***"
-# Characters the kit sent unencoded in query values; spaces, '+', '&', '#' and '%' are encoded.
-QUERY_SAFE = "/:$'@!*,;=()~"
 SECRET_HEADER = re.compile(r"authorization|cookie|api[-_]?key|token|secret|passw|session|credential", re.IGNORECASE)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-__all__ = ["API_IDS", "Api", "Resource", "api", "apis", "schema_validator"]
+__all__ = ["ALWAYS_SELECTED", "API_IDS", "Api", "Resource", "api", "apis", "schema_validator"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 API_NAMES = {
@@ -26,6 +26,8 @@ API_NAMES = {
     "tmf635": "TMF635 Usage",
 }
 API_IDS = tuple(API_NAMES)
+# What a TMF630 field selection always keeps, beside the asked attributes.
+ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
 # The TMF681 spec declares no listener paths; its events follow the common TMF pattern.
 STANDARD_EVENTS = ("Create", "AttributeValueChange", "StateChange", "Delete")
 

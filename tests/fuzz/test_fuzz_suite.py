@@ -10,7 +10,7 @@ from hypothesis import settings
 from planted import plant
 
 REPO = Path(__file__).resolve().parents[2]
-SUITE = str(REPO / "suites" / "fuzz")
+SUITE = str(REPO / "harness" / "suites" / "fuzz")
 
 
 @pytest.fixture(autouse=True)

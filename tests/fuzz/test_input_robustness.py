@@ -11,7 +11,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import tmfapis
-from harness.fuzz import (
+from harness.fuzz.machine import (
     FILTER_TARGETS,
     FUZZ_PROFILES,
     FilterTarget,

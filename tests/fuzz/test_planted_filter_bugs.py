@@ -11,7 +11,14 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 from planted import FAULTS, page_by_two, plant
 
-from harness.fuzz import FILTER_TARGETS, FUZZ_PROFILES, FilterMismatch, FilterTarget, filter_machine, target
+from harness.fuzz.machine import (
+    FILTER_TARGETS,
+    FUZZ_PROFILES,
+    FilterMismatch,
+    FilterTarget,
+    filter_machine,
+    target,
+)
 
 CI = FUZZ_PROFILES["ci"]
 # Finding a bug is the generate phase of the ci bounds; shrinking is checked once, by the reproduction test.

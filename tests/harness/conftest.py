@@ -48,7 +48,7 @@ def run_ctk(pytester: pytest.Pytester) -> Callable[..., CtkRun]:
         copy_suites(pytester.path, suites)
         report = pytester.path / "report"
         result = pytester.runpytest(
-            "-p", "harness.plugin", "-p", "no:cacheprovider", "-m", "ctk", "--ctk-report", str(report), *args
+            "-p", "no:cacheprovider", "-m", "ctk", "--ctk-report", str(report), *args
         )
         summary_path = report / "summary.json"
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness import checks
-from harness.client import Reply
+from harness.ctk import checks
+from harness.ctk.declaration import load_declaration
+from harness.http import Reply
 from harness.record import Exchange
-from harness.suite import load_declaration
 from tests.support.suite_runs import SUITES
 
 CUSTOMER = load_declaration(SUITES / "ctk629" / "ctk629.yaml").resources[0]

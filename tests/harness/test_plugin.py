@@ -73,7 +73,7 @@ def test_a_bad_declaration_is_a_collection_error_naming_file_and_key(
     path.parent.mkdir(parents=True)
     path.write_text("api: tmf629\ncollection: C\nresources:\n  - {resource: customer, title: C, code: CU, typed: {id: text}, "
                     "held: [id], payloads: [{}], steps: []}\n", encoding="utf-8")
-    result = pytester.runpytest("-p", "harness.plugin", "--base-url", "http://127.0.0.1:9/")
+    result = pytester.runpytest("--base-url", "http://127.0.0.1:9/")
     assert result.ret == 2
     result.stdout.fnmatch_lines(["*suites/ctk629/ctk629.yaml: resources[[]0[]].typed.id: 'text' is not one of*"])
 
@@ -270,7 +270,7 @@ def test_a_tls_failure_fails_checks_with_a_clear_message(
 
 
 def test_without_a_base_url_or_an_embedded_server_the_run_says_so(run_ctk: Callable[..., CtkRun]) -> None:
-    assert_usage_error(run_ctk(suites=("ctk629",)), "no --base-url given and no embedded server available")
+    assert_usage_error(run_ctk("-p", "no:tmf_mock", suites=("ctk629",)), "no --base-url given and no embedded server available")
 
 
 def test_without_a_base_url_the_embedded_server_hook_is_used_lazily(
@@ -279,16 +279,16 @@ def test_without_a_base_url_the_embedded_server_hook_is_used_lazily(
     pytester.makeconftest('''
         import pathlib
         import mockserver
-        from harness.hooks import EmbeddedServer
+        from harness.pytest.hookspecs import EmbeddedServer
 
         def pytest_ctk_embedded_server(config):
             pathlib.Path("started").write_text("yes")
             server = mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False))
             return EmbeddedServer(url=server.url, stop=server.stop)
     ''')
-    run = run_ctk("-k", "404ID", suites=("ctk629",))
+    run = run_ctk("-p", "no:tmf_mock", "-k", "404ID", suites=("ctk629",))
     assert run.result.ret == 0, run.result.stdout.str()
     assert (pytester.path / "started").exists()
     (pytester.path / "started").unlink()
-    assert run_ctk("--collect-only", suites=("ctk629",)).result.ret == 0
+    assert run_ctk("-p", "no:tmf_mock", "--collect-only", suites=("ctk629",)).result.ret == 0
     assert not (pytester.path / "started").exists()  # nothing ran, so no server was started

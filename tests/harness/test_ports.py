@@ -10,7 +10,7 @@ import pytest
 
 import mockserver
 import tmfapis
-from harness.suite import load_declaration
+from harness.ctk.declaration import load_declaration
 from tests.harness.conftest import REPO, SUITE_NAMES, SUITES, CtkRun
 
 PARSED = REPO.parent / "shared" / "ctk-reports" / "parsed"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import allure_results, hooks
+from harness.pytest import allure as allure_results
+from harness.pytest import hookspecs as hooks
 from harness.record import CheckResult, Exchange, RequestRecord
 
 BASE = "http://127.0.0.1:9/tmf-api/communicationManagement/v4"

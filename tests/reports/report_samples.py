@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.allure_results import CATEGORIES
+from harness.pytest.allure import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

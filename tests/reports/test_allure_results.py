@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from report_samples import check_steps, generate_allure_report
 
-from harness.allure_results import CATEGORIES
+from harness.pytest.allure import CATEGORIES
 
 PROJECT = Path(__file__).with_name("allure_project.py")
 TESTS = """
@@ -29,7 +29,7 @@ def run_project(directory: Path, *options: str) -> None:
     directory.mkdir()
     (directory / "conftest.py").write_text(PROJECT.read_text(encoding="utf-8"), encoding="utf-8")
     (directory / "test_kit.py").write_text(TESTS, encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:tmf_ctk", *options]
     run = subprocess.run(command, check=False, cwd=directory, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "2 failed, 2 passed" in run.stdout, run.stdout

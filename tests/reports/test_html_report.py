@@ -11,7 +11,7 @@ from typing import Any
 
 from report_samples import HOSTILE, REPO, ElementCollector, elements
 
-from harness.report import REPORT_FILE, SUMMARY_FILE, render_report, write_report
+from harness.reports.html import REPORT_FILE, SUMMARY_FILE, render_report, write_report
 
 
 def api_section(document: str, api_id: str) -> dict[str, str]:
@@ -142,7 +142,7 @@ def test_write_report_puts_the_file_next_to_the_summary(
 
 def rebuild(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness.report", *args],
+        [sys.executable, "-m", "harness.reports", *args],
         check=False,
         capture_output=True,
         text=True,
@@ -168,7 +168,7 @@ def test_rebuild_command_gives_one_line_usage_errors(tmp_path: Path) -> None:
     )
     (tmp_path / "empty").mkdir()
     cases = {
-        (): "usage: python -m harness.report DIR",
+        (): "usage: python -m harness.reports DIR",
         (str(tmp_path / "nowhere"),): "is not a directory",
         (str(tmp_path / "empty"),): "summary.json does not exist",
         (str(tmp_path / "bad-json"),): "is not valid JSON",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from report_samples import REPO, chromium, elements, tool_or_skip
 
-from harness.report import write_report
+from harness.reports.html import write_report
 
 SCREENSHOT_DIR = REPO / "reports" / "screenshots"
 

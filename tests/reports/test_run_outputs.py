@@ -48,7 +48,7 @@ def run_suites(directory: Path, *options: str, env: dict[str, str] | None = None
         directory, directory / "ctk-report", directory / "allure-results", directory / "junit.xml", 0, ""
     )
     command = [
-        sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-rA", "-v",
+        sys.executable, "-m", "pytest", "harness/suites", "-p", "no:cacheprovider", "-rA", "-v",
         "--ctk-report", str(run.report_dir), "--alluredir", str(run.allure_dir), "--junitxml", str(run.junit),
         "-o", "junit_logging=all", "--log-level", "DEBUG",
         "--log-file", str(directory / "run.log"), "--log-file-level", "DEBUG", *options,

@@ -42,7 +42,7 @@ def run_suites(pytester: pytest.Pytester) -> Callable[..., SuiteRun]:
         copy_suites(pytester.path, suites)
         report = pytester.path / "report"
         result = pytester.runpytest(
-            "-p", "harness.plugin", "-p", "no:cacheprovider", "--ctk-report", str(report), *args
+            "-p", "no:cacheprovider", "--ctk-report", str(report), *args
         )
         summary_path = report / "summary.json"
         assert summary_path.exists(), result.stdout.str()

@@ -1,6 +1,6 @@
 """The spec tier passes against the reference server and reports each planted spec defect as a deviation.
 
-A deviation leaves the CTK verdict and the exit status alone, unless pytest's ``--strict`` is given.
+A deviation leaves the CTK verdict and the exit status alone, unless ``--ctk-strict`` is given.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 import mockserver
 import tmfapis
-from harness.spec import SCENARIOS, marker_attribute, patch_attribute
+from harness.spec.scenarios import SCENARIOS, marker_attribute, patch_attribute
 from tests.spec.conftest import SuiteRun
 from tests.spec.spec_faults import start_spec_fault_proxy
 from tests.support.fault_proxy import start_fault_proxy
@@ -107,7 +107,7 @@ def test_strict_makes_a_spec_deviation_fail_the_run(
     run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
 ) -> None:
     with start_spec_fault_proxy(reference_server.url, "fields_extra_no_id") as url:
-        run = run_suites("--base-url", url, "--strict", suites=("ctk681",))
+        run = run_suites("--base-url", url, "--ctk-strict", suites=("ctk681",))
     output = run.result.stdout.str()
     assert run.result.ret == 1, output
     assert run.summary["apis"]["tmf681"]["verdict"] == "passed"
@@ -140,6 +140,6 @@ def test_markers_select_one_tier(run_suites: Callable[..., SuiteRun], reference_
 
 
 def test_a_callback_host_that_cannot_be_bound_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("-p", "harness.plugin", "--callback-host", "no-such-host.invalid")
+    result = pytester.runpytest("--callback-host", "no-such-host.invalid")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--callback-host no-such-host.invalid: cannot listen for event callbacks there" in result.stderr.str()

@@ -13,7 +13,7 @@ import mockserver
 __all__ = ["REPO", "SUITES", "copy_suites", "reference_server"]
 
 REPO = Path(__file__).resolve().parents[2]
-SUITES = REPO / "suites"
+SUITES = REPO / "harness" / "suites"
 
 
 @pytest.fixture

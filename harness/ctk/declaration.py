@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 import tmfapis
+from harness.errors import DeclarationError
 
 __all__ = ["DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "load_declaration"]
 
@@ -95,10 +96,6 @@ DECLARATION_SCHEMA: dict[str, Any] = {
         },
     },
 }
-
-
-class DeclarationError(Exception):
-    """A suite declaration that does not describe a runnable suite; the message names file and key."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""HTTP for the suites: one configured ``requests.Session`` and a ``send`` that never raises.
+"""HTTP for every tier: the one URL builder, one configured ``requests.Session`` and a ``send`` that never raises.
 
 Transport trouble (refused connection, timeout, TLS) and unusable bodies (HTML, non-JSON) come
 back as a ``Reply`` with ``problem`` set, so the checks fail with a clear message and the run goes on.
@@ -9,17 +9,31 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
 from harness.record import Exchange
-from harness.redact import Redactor
 
-__all__ = ["NOT_JSON", "Reply", "TimeoutSession", "send"]
+if TYPE_CHECKING:
+    from harness.redact import Redactor
+
+__all__ = ["NOT_JSON", "PATH_SAFE", "QUERY_SAFE", "Reply", "TimeoutSession", "resource_url", "send"]
 
 NOT_JSON: Any = object()
 EXCERPT = 200
+# Characters the kit sent unencoded in query values; spaces, '+', '&', '#' and '%' are encoded.
+QUERY_SAFE = "/:$'@!*,;=()~"
+PATH_SAFE = "-._~:@!$'()*+,;="
+
+
+def resource_url(api_root: str, resource: str, instance_id: str | None = None, query: str = "") -> str:
+    """The URL of a resource's collection (or one instance) under an API root; a query in the root stays a query."""
+    scheme, netloc, path, root_query, _ = urlsplit(api_root)
+    path = path if path.endswith("/") else path + "/"
+    path += resource + ("" if instance_id is None else "/" + quote(instance_id, safe=PATH_SAFE))
+    return urlunsplit((scheme, netloc, path, "&".join(part for part in (root_query, query) if part), ""))
 
 
 class TimeoutSession(requests.Session):

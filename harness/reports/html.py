@@ -1,6 +1,6 @@
 """The self-contained HTML certification report, written as ``report.html`` next to ``summary.json``.
 
-``python -m harness.report DIR`` rebuilds ``DIR/report.html`` from ``DIR/summary.json`` without a new run.
+``python -m harness.reports DIR`` rebuilds ``DIR/report.html`` from ``DIR/summary.json`` without a new run.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
-
 import tmfapis
+from harness.errors import ReportError
 
 __all__ = [
     "REPORT_FILE",
@@ -29,12 +28,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-REPORT_LINE = pytest.StashKey[str]()
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 # Nothing may load from outside the file, even if vendor text slipped past escaping.
 CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-REBUILD_HINT = "rebuild it with <code>python -m harness.report DIR</code>."
+REBUILD_HINT = "rebuild it with <code>python -m harness.reports DIR</code>."
 PASSING_VERDICTS = frozenset({"passed", "pass", "certified", "conformant", "ok"})
 API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "started", "target", "duration_s"})
 RUN_KEYS = frozenset({"target", "started", "duration_s", "apis"})
@@ -104,10 +102,6 @@ pre.message { margin: 2px 0 0; white-space: pre-wrap; word-break: break-word; fo
   monospace; color: var(--ink); font-weight: 400; }
 footer { color: var(--muted); font-size: 12px; margin-top: 16px; }
 """
-
-
-class ReportError(Exception):
-    """A ``summary.json`` that is missing or that a report cannot be built from."""
 
 
 def load_summary(report_dir: Path) -> dict[str, Any]:
@@ -494,26 +488,12 @@ def _version() -> str:
         return "(development)"
 
 
-def pytest_ctk_run_done(config: pytest.Config, summary: dict[str, Any], report_dir: Path) -> None:
-    """Write the HTML report beside the run record; the terminal summary names it."""
-    try:
-        config.stash[REPORT_LINE] = f"HTML report: {write_report(summary, Path(report_dir))}"
-    except (ReportError, OSError) as exc:
-        config.stash[REPORT_LINE] = f"HTML report not written: {exc}"
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if REPORT_LINE in config.stash:
-        terminalreporter.write_line(config.stash[REPORT_LINE])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Rebuild ``report.html`` from the ``summary.json`` in the directory given on the command line."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or args[0] in {"-h", "--help"}:
         print(
-            "usage: python -m harness.report DIR  (DIR holds summary.json, e.g. reports/latest)",
+            "usage: python -m harness.reports DIR  (DIR holds summary.json, e.g. reports/latest)",
             file=sys.stderr,
         )
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
@@ -525,10 +505,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         path = write_report(load_summary(report_dir), report_dir)
     except ReportError as exc:
-        print(f"harness.report: {exc}", file=sys.stderr)
+        print(f"tmf-ctk-report: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"harness.report: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
+        print(f"tmf-ctk-report: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(path)
     return 0

@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 
 import tmfapis
-from harness.client import Reply, excerpt
+from harness.ctk.declaration import JSON_TYPES, ResourceSuite
+from harness.http import Reply, excerpt
 from harness.record import CheckResult, Tier
-from harness.suite import JSON_TYPES, ResourceSuite
 
 __all__ = [
     "body_includes",

@@ -6,9 +6,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import tmfapis
+from harness.record import SPEC_FOLDER
+
 __all__ = ["SPEC_FOLDER", "build_summary", "ctk_failed", "spec_block", "verdict"]
 
-SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
 
 
 def verdict(requests: list[dict[str, Any]], planned: int) -> str:
@@ -75,6 +77,4 @@ def build_summary(
 
 
 def _api_order(api_id: str) -> int:
-    import tmfapis
-
     return tmfapis.API_IDS.index(api_id) if api_id in tmfapis.API_IDS else len(tmfapis.API_IDS)

@@ -1,45 +1,43 @@
-"""The pytest plugin: options, the run's context (settings, HTTP session, target), fixtures and the run record.
+"""The pytest plugin (entry point ``tmf_ctk``): options, the run's context, collection, fixtures and the run record.
 
-Without a base URL the run asks ``pytest_ctk_embedded_server`` for a server, started only when a
-suite first needs it. Records travel from the items (possibly on xdist workers) to the controller
-in ``report.user_properties``; the controller writes ``summary.json`` and calls ``pytest_ctk_run_done``.
+It stays inert in pytest runs that collect no suite declaration: no server is started and nothing is
+written. Without a base URL the run asks ``pytest_ctk_embedded_server`` for a server, started only when
+a suite first needs it. Records travel from the items (possibly on xdist workers) to the controller in
+``report.user_properties``; the controller writes ``summary.json`` and calls ``pytest_ctk_run_done``.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import urllib3
 
 import tmfapis
-from harness import hooks
-from harness.client import TimeoutSession
-from harness.collect import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
-from harness.config import ConfigError, RunSettings, settings_from
-from harness.redact import RedactingFilter, Redactor, is_secret_header
-from harness.spec import start_callback_listener
-from harness.suite import DeclarationError, SuiteDeclaration, load_declaration, payload_problem
-from harness.summary import SPEC_FOLDER, build_summary, ctk_failed
+from harness.config import RunSettings, settings_from
+from harness.ctk.declaration import SuiteDeclaration, load_declaration, payload_problem
+from harness.errors import ConfigError, DeclarationError
+from harness.pytest import hookspecs
+from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
+from harness.pytest.items import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
+from harness.record import SPEC_FOLDER
+from harness.reports.summary import build_summary, ctk_failed
 
 __all__ = ["RunContext", "run_context"]
 
-REPORTER_PLUGINS = ("harness.allure_results", "harness.report")
-URL_LOGGER = "urllib3.connectionpool"  # logs every request line, query string included
+REPORTER_PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting")
 FOLDERS = ("N1", "N2", "E1")
-CONTEXT_KEY = pytest.StashKey["RunContext"]()
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+FUZZ_DIR = SUITES_DIR / "fuzz"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(hooks)
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,7 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ctk-report", metavar="DIR", default="reports/latest", help="where summary.json is written")
     group.addoption("--callback-host", metavar="HOST", default=None,
                     help="address the system under test can reach this machine on, for hub event callbacks "
-                         "(automatic on 127.0.0.1 for a loopback server); spec-tier deviations fail the run with --strict")
+                         "(automatic on 127.0.0.1 for a loopback server)")
+    group.addoption("--ctk-strict", action="store_true", default=False,
+                    help="spec-tier deviations fail the run (by default they are reported beside the CTK verdict)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -72,9 +72,13 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.dist = "loadfile"
 
 
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin loads a --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
+    if fuzz_selected(config) or config.getoption("hypothesis_profile", None) == "thorough":
+        importlib.import_module("harness.fuzz.machine")  # registers the ``thorough`` profile
     config.addinivalue_line("markers", "ctk: a request of an official CTK collection (CTK tier)")
-    config.addinivalue_line("markers", "spec: a spec-tier scenario beyond the kits (deviations fail only with --strict)")
+    config.addinivalue_line("markers", "fuzz: Hypothesis fuzzing of list filters (opt-in: -m fuzz)")
+    config.addinivalue_line("markers", "spec: a spec-tier scenario beyond the kits (deviations fail only with --ctk-strict)")
     for api_id in tmfapis.API_IDS:
         config.addinivalue_line("markers", f"{api_id}: tests of {tmfapis.API_NAMES[api_id]}")
     for folder in FOLDERS:
@@ -93,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     context = RunContext(config=config, settings=settings)
     config.stash[CONTEXT_KEY] = context
     if config.getoption("callback_host"):
-        start_callback_listener(config, config.getoption("callback_host"))  # a host it cannot bind is a usage error
+        context.callback_listener("")  # a host it cannot bind is a usage error before any request
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(RecordCollector(context), "ctk-record-collector")
 
@@ -104,7 +108,7 @@ def _base_url_option(config: pytest.Config) -> str | None:
 
 
 def _settings(config: pytest.Config) -> RunSettings:
-    declarations = _declarations(config.rootpath / "suites")
+    declarations = _declarations(SUITES_DIR)
 
     def problem(api_id: str, resource: str, payloads: tuple[Any, ...]) -> str | None:
         declaration = declarations.get(api_id)
@@ -135,77 +139,6 @@ def _declarations(folder: Path) -> dict[str, SuiteDeclaration]:
             continue  # reported as a collection error of that file
         found[declaration.api_id] = declaration
     return found
-
-
-@dataclass(slots=True, eq=False)
-class RunContext:
-    """What the whole run shares: settings, secrets, the HTTP session and the (possibly embedded) target."""
-
-    config: pytest.Config
-    settings: RunSettings
-    redactor: Redactor = field(init=False)
-    started: float = field(default_factory=time.time)
-    records: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    suites: dict[str, dict[str, Any]] = field(default_factory=dict)  # api id -> collection, root, planned
-    left: dict[str, list[str]] = field(default_factory=dict)
-    _session: requests.Session | None = None
-    _server: hooks.EmbeddedServer | None = None
-    log_filter: RedactingFilter = field(init=False)
-
-    def __post_init__(self) -> None:
-        header_values = [value for name, value in self.settings.headers.items() if is_secret_header(name)]
-        self.redactor = Redactor.from_values([*self.settings.secrets, *header_values])
-        self.log_filter = RedactingFilter(self.redactor)
-        logging.getLogger(URL_LOGGER).addFilter(self.log_filter)
-
-    @property
-    def keep(self) -> bool:
-        return bool(self.config.getoption("keep"))
-
-    @property
-    def embedded(self) -> bool:
-        return self.settings.base_url is None
-
-    def base_url(self) -> str:
-        """The configured base URL, or the embedded server's (started on first use)."""
-        if self.settings.base_url:
-            return self.settings.base_url
-        if self._server is None:
-            server = self.config.hook.pytest_ctk_embedded_server(config=self.config)
-            if server is None:
-                raise pytest.UsageError("no --base-url given and no embedded server available; pass --base-url URL")
-            self._server = server
-        return self._server.url.rstrip("/") + "/"
-
-    def api_root(self, api_id: str) -> str:
-        if api_id in self.settings.api_urls:
-            return self.settings.api_urls[api_id]
-        return self.settings.api_root(api_id, self.base_url())
-
-    def http_session(self) -> requests.Session:
-        if self._session is None:
-            session = TimeoutSession(self.settings.timeout_s)
-            session.headers.update(self.settings.headers)
-            session.verify = self.settings.verify
-            if self.settings.verify is False:
-                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # --insecure was asked for
-            session.proxies.update(self.settings.proxies)
-            session.trust_env = not self.embedded  # a proxy from the environment must not catch loopback traffic
-            self._session = session
-        return self._session
-
-    def close(self) -> None:
-        logging.getLogger(URL_LOGGER).removeFilter(self.log_filter)
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-
-def run_context(config: pytest.Config) -> RunContext:
-    return config.stash[CONTEXT_KEY]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -251,11 +184,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CtkFile | 
     return None
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fuzz suite (and Hypothesis with it) is imported only when ``-m`` names fuzz."""
+    if collection_path == FUZZ_DIR and not fuzz_selected(config):
+        return True
+    return None
+
+
+def fuzz_selected(config: pytest.Config) -> bool:
+    return "fuzz" in (config.getoption("markexpr") or "")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     context = run_context(config)
     wants_server = context.embedded and any(_is_kit_item(item) for item in items)
     if wants_server and not config.pluginmanager.hook.pytest_ctk_embedded_server.get_hookimpls():
-        raise pytest.UsageError("no --base-url given and no embedded server available; pass --base-url URL")
+        raise pytest.UsageError(NO_SERVER)
 
 
 def _is_kit_item(item: pytest.Item) -> bool:

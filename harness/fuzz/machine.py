@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 import tmfapis
+from harness.errors import FilterMismatch
 
 __all__ = [
     "FILTER_TARGETS",
@@ -227,10 +228,6 @@ PICKS: st.SearchStrategy[Pick] = st.builds(
 ) | VALUES
 OR_LIST = st.lists(st.tuples(PICKS, st.booleans()), min_size=1, max_size=3)  # (value, quoted) pairs
 Condition = tuple[str, tuple[str, ...], tuple[bool, ...]]  # path, OR values, which ones are quoted
-
-
-class FilterMismatch(AssertionError):
-    """A list answer that differs from the model, with the request and instances that reproduce it."""
 
 
 @dataclass(slots=True)

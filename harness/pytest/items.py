@@ -1,4 +1,5 @@
-"""Collection of suite declarations: one pytest item per kit request, in the kit's order."""
+"""The pytest items: a suite declaration collected into one item per kit request, in the kit's order,
+then one item per spec-tier scenario and resource."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ from typing import Any
 
 import pytest
 
-from harness.engine import KitRequest, SuiteRun, plan
-from harness.record import RequestRecord
-from harness.spec import deviation_text, spec_items, strict_mode
-from harness.suite import DeclarationError, SuiteDeclaration, load_declaration
+import tmfapis
+from harness.ctk.declaration import SuiteDeclaration, load_declaration
+from harness.ctk.engine import KitRequest, SuiteRun, plan
+from harness.errors import CtkFailure, DeclarationError, RunFailure, ScenarioSkipped, SpecDeviation
+from harness.pytest.context import run_context
+from harness.record import SPEC_FOLDER, RequestRecord
+from harness.spec.scenarios import RECORD_INDEX_BASE, SCENARIOS, Scenario, ScenarioRun, deviation_text
 
-__all__ = ["CLEANUP_PROPERTY", "RECORD_PROPERTY", "CtkFailure", "CtkFile", "CtkItem"]
+__all__ = ["CLEANUP_PROPERTY", "RECORD_PROPERTY", "CtkFile", "CtkItem", "SpecItem"]
 
 RECORD_PROPERTY = "ctk_record"
 CLEANUP_PROPERTY = "ctk_cleanup"
-
-
-class CtkFailure(Exception):
-    """A kit request with failed CTK-tier checks."""
-
 
 class CtkFile(pytest.File):
     """A suite declaration (``suites/ctk681/ctk681.yaml``) collected into its kit requests, then its spec scenarios."""
@@ -49,8 +48,6 @@ class CtkFile(pytest.File):
         yield from spec_items(self, self.declaration)
 
     def setup(self) -> None:
-        from harness.plugin import run_context
-
         context = run_context(self.config)
         self.run = SuiteRun(
             declaration=self.declaration,
@@ -61,8 +58,6 @@ class CtkFile(pytest.File):
         )
 
     def teardown(self) -> None:
-        from harness.plugin import run_context
-
         if self.run is None or self.last_item is None:
             return
         context = run_context(self.config)
@@ -97,7 +92,7 @@ class CtkItem(pytest.Item):
         self._publish(run, record)
         if record.ctk_failed:
             raise CtkFailure(failure_text(record))
-        if record.failed and strict_mode(self.config):
+        if record.failed and run_context(self.config).strict:
             raise CtkFailure(deviation_text(self.request.title, [record]))
 
     def _publish(self, run: SuiteRun, record: RequestRecord) -> None:
@@ -105,7 +100,7 @@ class CtkItem(pytest.Item):
         publish(self, run, self.request.index, record)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, CtkFailure):
+        if isinstance(excinfo.value, RunFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 
@@ -145,3 +140,76 @@ def failure_text(record: RequestRecord) -> str:
     if unusable:
         lines.append(f"  FAILED for that reason: {'; '.join(dict.fromkeys(unusable))}")
     return "\n".join(lines)
+
+
+def spec_items(parent: CtkFile, declaration: SuiteDeclaration) -> Iterator[SpecItem]:
+    """One spec-tier item per scenario per resource of the declaration's API, after the kit items."""
+    api = tmfapis.api(declaration.api_id)
+    position = 0
+    for resource in api.resources.values():
+        for scenario in SCENARIOS:
+            if not scenario.applies(api, resource):
+                continue
+            item = SpecItem.from_parent(parent, name=f"{SPEC_FOLDER} {scenario.name} /{resource.name}",
+                                        scenario=scenario, resource=resource, position=position)
+            for marker in (pytest.mark.spec, getattr(pytest.mark, api.id), pytest.mark.xdist_group(api.id)):
+                item.add_marker(marker)
+            position += 1
+            yield item
+
+
+class SpecItem(pytest.Item):
+    """One scenario on one resource; its deviations xfail the item, or fail it under ``--strict``."""
+
+    def __init__(self, *, scenario: Scenario, resource: tmfapis.Resource, position: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.resource = resource
+        self.position = position
+        self.record: RequestRecord | None = None
+
+    def runtest(self) -> None:
+        parent = self.parent
+        assert isinstance(parent, CtkFile) and parent.run is not None
+        suite_run = parent.run
+        parent.last_item = self
+        context = run_context(self.config)
+        api = tmfapis.api(suite_run.declaration.api_id)
+        run = ScenarioRun(
+            api=api, resource=self.resource, scenario=self.scenario, api_root=suite_run.api_root,
+            session=suite_run.session, redactor=suite_run.redactor,
+            payloads={**{s.resource: s.payloads for s in suite_run.declaration.resources},
+                      **context.settings.payloads.get(api.id, {})},
+            listener=context.callback_listener(suite_run.api_root) if self.scenario.name == "hub" else None,
+        )
+        skipped = None
+        try:
+            self.scenario.run(run)
+        except ScenarioSkipped as exc:
+            skipped = str(exc)
+        finally:
+            run.cleanup()
+            self._publish(run, suite_run, skipped)
+        if skipped:
+            pytest.skip(skipped)
+        text = deviation_text(self.name, run.records)
+        if text:
+            if context.strict:
+                raise SpecDeviation(text)
+            pytest.xfail(text)
+
+    def _publish(self, run: ScenarioRun, suite_run: SuiteRun, skipped: str | None) -> None:
+        record = run.scenario_record()
+        self.record = record
+        if record is None:
+            return
+        record.skipped_reason = skipped
+        publish(self, suite_run, RECORD_INDEX_BASE + self.position, record)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, RunFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, self.name

@@ -8,12 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-import harness.fuzz  # noqa: F401  (registers the thorough profile, in case no plugin imported it earlier)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fuzz: Hypothesis fuzzing of list filters (opt-in: -m fuzz)")
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave fuzz tests out unless the ``-m`` expression names them."""

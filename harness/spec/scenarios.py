@@ -3,71 +3,40 @@
 Each scenario runs against one resource of an API, with payloads from the suite declaration (a
 resource without one, such as ``cancelProductOrder``, gets a payload whose references point to
 instances the scenario creates first). Every exchange becomes a ``RequestRecord`` in folder
-``SPEC`` whose checks are all of tier "spec"; a deviation xfails the item unless pytest's
-``--strict`` is given, so the CTK verdict and the exit status are unchanged by default.
+``SPEC`` whose checks are all of tier "spec"; the pytest layer turns deviations into xfails (or
+failures when the run is strict), so the CTK verdict and the exit status are unchanged by default.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urljoin, urlsplit
+from typing import Any
+from urllib.parse import quote, urljoin
 
-import pytest
 import requests
 
 import tmfapis
-from harness import checks
-from harness.client import Reply, send
-from harness.record import CheckResult, RequestRecord
-from harness.redact import QUERY_SAFE, Redactor
-from harness.suite import SuiteDeclaration
-from harness.summary import SPEC_FOLDER
+from harness.ctk import checks
+from harness.errors import ScenarioSkipped
+from harness.http import QUERY_SAFE, Reply, resource_url, send
+from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
+from harness.redact import Redactor
+from harness.spec.listener import CallbackListener
 
-if TYPE_CHECKING:
-    from harness.collect import CtkFile
-
-__all__ = [
-    "SCENARIOS",
-    "CallbackListener",
-    "SpecDeviation",
-    "SpecItem",
-    "deviation_text",
-    "spec_items",
-    "start_callback_listener",
-    "strict_mode",
-]
+__all__ = ["RECORD_INDEX_BASE", "SCENARIOS", "Scenario", "ScenarioRun", "ScenarioSkipped", "deviation_text",
+           "marker_attribute", "patch_attribute"]
 
 MERGE_PATCH = "application/merge-patch+json"
 EVENT_WAIT_S = 5.0
 PAGED_INSTANCES = 3
 PAGE_SIZE = 2
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 UNREACHABLE_CALLBACK = "http://listener.invalid/tmf-events"  # RFC 2606: never resolves
 RECORD_INDEX_BASE = 100_000  # scenario records sort after every kit request of the API
-PATH_SAFE = "-._~:@!$'()*+,;="
-# Attributes a field selection always keeps (TMF630), beside the asked ones.
-ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
 PREFERRED_TEXT_ATTRIBUTES = ("name", "description")
-
-
-class SpecDeviation(Exception):
-    """A spec-tier scenario found deviations and the run is strict."""
-
-
-def strict_mode(config: pytest.Config) -> bool:
-    """Whether spec-tier deviations fail the run: pytest's own ``--strict`` (ini ``strict``)."""
-    try:
-        return bool(config.getini("strict"))
-    except ValueError:
-        return False
 
 
 # ---- what a resource offers the scenarios ---------------------------------------------------------
@@ -143,10 +112,7 @@ class ScenarioRun:
     # -- HTTP --------------------------------------------------------------------------------------
 
     def url(self, resource: tmfapis.Resource, instance_id: str | None = None, query: str = "") -> str:
-        url = self.api_root + resource.name
-        if instance_id is not None:
-            url += "/" + quote(instance_id, safe=PATH_SAFE)
-        return url + (f"?{query}" if query else "")
+        return resource_url(self.api_root, resource.name, instance_id, query)
 
     def send(self, method: str, url: str, body: Any = None, *, content_type: str | None = None,
              raw: str | None = None) -> Reply:
@@ -247,10 +213,6 @@ def _exchange_line(record: RequestRecord) -> str:
     return f"{record.method} {record.name} -> {status}"
 
 
-class ScenarioSkipped(Exception):
-    """The scenario cannot run on this resource (no payload can be built)."""
-
-
 def _has_id_and_href(reply: Reply, body: Any) -> CheckResult:
     name = "Response has id and href"
     if not reply.json_ok:
@@ -332,7 +294,7 @@ def _selected_only(reply: Reply, attribute: str, instance: Mapping[str, Any], li
         return [checks.failed(only, f"expected a JSON array, got {checks.show(reply.body)}", "spec")]
     items = list(reply.body) if listed else [reply.body]
     mine = [item for item in items if isinstance(item, dict) and item.get("id") == instance["id"]]
-    allowed = ALWAYS_SELECTED | {attribute}
+    allowed = tmfapis.ALWAYS_SELECTED | {attribute}
     extra = sorted({key for item in items if isinstance(item, dict) for key in item} - allowed)
     results = [checks.failed(only, f"expected only {', '.join(sorted(allowed))}; also got {', '.join(extra)}", "spec")
                if extra else checks.passed(only, "spec")]
@@ -482,7 +444,7 @@ def hub_and_events(run: ScenarioRun) -> None:
     resource = run.resource
     listener = run.listener
     callback = listener.url if listener is not None else UNREACHABLE_CALLBACK
-    hub = run.api_root + "hub"
+    hub = resource_url(run.api_root, "hub")
     reply = run.send("POST", hub, {"callback": callback})
     registered = reply.body if isinstance(reply.body, dict) else {}
     run.record("/hub", reply, [checks.status_is(reply, (201,), tier="spec"),
@@ -501,7 +463,7 @@ def hub_and_events(run: ScenarioRun) -> None:
                 run.records[-1].checks.append(result)
     finally:
         if isinstance(hub_id, str) and hub_id:
-            reply = run.send("DELETE", f"{hub}/{quote(hub_id, safe=PATH_SAFE)}")
+            reply = run.send("DELETE", resource_url(run.api_root, "hub", hub_id))
             run.record("/hub/{id}", reply, [checks.status_is(reply, (204,), tier="spec")])
 
 
@@ -525,179 +487,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("hub", "POST /hub answers 201, a create sends its CreateEvent, DELETE /hub/{id} answers 204",
              lambda api, resource: "POST" in resource.collection_methods, hub_and_events),
 )
-
-
-# ---- callbacks ------------------------------------------------------------------------------------
-
-
-class CallbackListener:
-    """An HTTP listener the servers POST events to; it keeps every JSON body it receives."""
-
-    def __init__(self, host: str) -> None:
-        self._events: list[dict[str, Any]] = []
-        self._changed = threading.Condition()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    event = json.loads(body)
-                except ValueError:
-                    event = None
-                if isinstance(event, dict):
-                    with owner._changed:
-                        owner._events.append(event)
-                        owner._changed.notify_all()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._http = ThreadingHTTPServer((host, 0), Handler)
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{self._http.server_address[1]}/tmf-events"
-        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    def wait_for(self, event_type: str, instance_id: str, timeout_s: float) -> dict[str, Any] | None:
-        """The first event of that type about that instance, waiting up to ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
-        with self._changed:
-            while True:
-                for event in self._events:
-                    if event.get("eventType") == event_type and _is_about(event, instance_id):
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._changed.wait(left)
-
-    def summary(self) -> str:
-        with self._changed:
-            types = [str(event.get("eventType")) for event in self._events]
-        return f"{len(types)} events ({', '.join(dict.fromkeys(types)) or 'none'})"
-
-
-def _is_about(event: Mapping[str, Any], instance_id: str) -> bool:
-    payload = event.get("event")
-    return isinstance(payload, dict) and any(
-        isinstance(value, dict) and value.get("id") == instance_id for value in payload.values()
-    )
-
-
-LISTENER_KEY = pytest.StashKey["CallbackListener"]()
-
-
-def callback_listener(config: pytest.Config, api_root: str) -> CallbackListener | None:
-    """The run's listener: on ``--callback-host``, or on 127.0.0.1 for a loopback server; else None."""
-    host = config.getoption("callback_host", None)
-    if not host:
-        if (urlsplit(api_root).hostname or "") not in LOOPBACK_HOSTS:
-            return None
-        host = "127.0.0.1"
-    return start_callback_listener(config, host)
-
-
-def start_callback_listener(config: pytest.Config, host: str) -> CallbackListener:
-    """Start the run's listener on ``host`` once (stopped when the run ends); a usage error if it cannot bind."""
-    listener = config.stash.get(LISTENER_KEY, None)
-    if listener is None:
-        try:
-            listener = CallbackListener(host)
-        except (OSError, UnicodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise pytest.UsageError(f"--callback-host {host}: cannot listen for event callbacks there: {reason}") from None
-        config.stash[LISTENER_KEY] = listener
-        config.add_cleanup(listener.stop)
-    return listener
-
-
-# ---- pytest items ---------------------------------------------------------------------------------
-
-
-def spec_items(parent: CtkFile, declaration: SuiteDeclaration) -> Iterator[SpecItem]:
-    """One spec-tier item per scenario per resource of the declaration's API, after the kit items."""
-    api = tmfapis.api(declaration.api_id)
-    position = 0
-    for resource in api.resources.values():
-        for scenario in SCENARIOS:
-            if not scenario.applies(api, resource):
-                continue
-            item = SpecItem.from_parent(parent, name=f"{SPEC_FOLDER} {scenario.name} /{resource.name}",
-                                        scenario=scenario, resource=resource, position=position)
-            for marker in (pytest.mark.spec, getattr(pytest.mark, api.id), pytest.mark.xdist_group(api.id)):
-                item.add_marker(marker)
-            position += 1
-            yield item
-
-
-class SpecItem(pytest.Item):
-    """One scenario on one resource; its deviations xfail the item, or fail it under ``--strict``."""
-
-    def __init__(self, *, scenario: Scenario, resource: tmfapis.Resource, position: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scenario = scenario
-        self.resource = resource
-        self.position = position
-        self.record: RequestRecord | None = None
-
-    def runtest(self) -> None:
-        from harness.collect import CtkFile
-        from harness.plugin import run_context
-
-        parent = self.parent
-        assert isinstance(parent, CtkFile) and parent.run is not None
-        suite_run = parent.run
-        parent.last_item = self
-        context = run_context(self.config)
-        api = tmfapis.api(suite_run.declaration.api_id)
-        run = ScenarioRun(
-            api=api, resource=self.resource, scenario=self.scenario, api_root=suite_run.api_root,
-            session=suite_run.session, redactor=suite_run.redactor,
-            payloads={**{s.resource: s.payloads for s in suite_run.declaration.resources},
-                      **context.settings.payloads.get(api.id, {})},
-            listener=callback_listener(self.config, suite_run.api_root) if self.scenario.name == "hub" else None,
-        )
-        skipped = None
-        try:
-            self.scenario.run(run)
-        except ScenarioSkipped as exc:
-            skipped = str(exc)
-        finally:
-            run.cleanup()
-            self._publish(run, suite_run, skipped)
-        if skipped:
-            pytest.skip(skipped)
-        text = deviation_text(self.name, run.records)
-        if text:
-            if strict_mode(self.config):
-                raise SpecDeviation(text)
-            pytest.xfail(text)
-
-    def _publish(self, run: ScenarioRun, suite_run: Any, skipped: str | None) -> None:
-        from harness.collect import publish
-
-        record = run.scenario_record()
-        self.record = record
-        if record is None:
-            return
-        record.skipped_reason = skipped
-        publish(self, suite_run, RECORD_INDEX_BASE + self.position, record)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, SpecDeviation):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
-
-    def reportinfo(self) -> tuple[Any, int, str]:
-        return self.path, 0, self.name
 
 
 def deviation_text(title: str, records: list[RequestRecord]) -> str:

@@ -6,7 +6,7 @@ import pytest
 import requests
 from hypothesis.stateful import run_state_machine_as_test
 
-from harness.fuzz import FILTER_TARGETS, FilterTarget, filter_machine, fuzz_settings
+from harness.fuzz.machine import FILTER_TARGETS, FilterTarget, filter_machine, fuzz_settings
 
 pytestmark = pytest.mark.fuzz
 

@@ -17,16 +17,15 @@ from urllib.parse import quote
 import requests
 
 import tmfapis
-from harness import checks
-from harness.client import Reply, send
+from harness.ctk import checks
+from harness.ctk.declaration import ResourceSuite, Step, SuiteDeclaration
+from harness.http import QUERY_SAFE, Reply, resource_url, send
 from harness.record import CheckResult, RequestRecord
-from harness.redact import QUERY_SAFE, Redactor
-from harness.suite import ResourceSuite, Step, SuiteDeclaration
+from harness.redact import Redactor
 
 __all__ = ["Created", "KitRequest", "SuiteRun", "plan"]
 
 Kind = Literal["create", "list", "retrieve", "fields", "filter", "delete", "gone", "patch", "missing"]
-PATH_SAFE = "-._~:@!$'()*+,;="
 SERVER_ASSIGNED = ("id", "href")
 
 
@@ -171,18 +170,20 @@ class SuiteRun:
         return None
 
     def url(self, request: KitRequest) -> str:
-        base = self.api_root + request.suite.resource
-        if request.kind in ("create", "list", "missing"):
-            return base + (f"/{uuid.uuid4()}" if request.kind == "missing" else "")
+        resource = request.suite.resource
+        if request.kind in ("create", "list"):
+            return resource_url(self.api_root, resource)
+        if request.kind == "missing":
+            return resource_url(self.api_root, resource, str(uuid.uuid4()))
         if request.kind == "fields":
-            return f"{base}?fields={request.attribute}"
+            return resource_url(self.api_root, resource, query=f"fields={request.attribute}")
         values = self.values(request.suite, request.instance)
         if request.kind == "filter" and request.attribute:
             value = _text(values[request.attribute])
             if request.step and request.step.quote == "both":
                 value = f"'{value}'"
-            return f"{base}?{request.attribute}={quote(value, safe=QUERY_SAFE)}"
-        return f"{base}/{quote(_text(values['id']), safe=PATH_SAFE)}"
+            return resource_url(self.api_root, resource, query=f"{request.attribute}={quote(value, safe=QUERY_SAFE)}")
+        return resource_url(self.api_root, resource, _text(values["id"]))
 
     def run(self, request: KitRequest) -> RequestRecord:
         """Send one kit request, make all its checks and return the (redacted) record."""
@@ -207,7 +208,8 @@ class SuiteRun:
     def skip(self, request: KitRequest, reason: str) -> RequestRecord:
         """The record of a request not sent because ``reason`` (a missing prerequisite)."""
         self.outcomes[request.index] = "skipped"
-        return self.redactor.record(self._record(request, self.api_root + request.suite.resource, skipped_reason=reason))
+        return self.redactor.record(self._record(request, resource_url(self.api_root, request.suite.resource),
+                                                 skipped_reason=reason))
 
     def _record(self, request: KitRequest, url: str, **outcome: Any) -> RequestRecord:
         return RequestRecord(
@@ -247,8 +249,7 @@ class SuiteRun:
                 values[attribute] = answer[attribute]
         if answer.get("id") not in (None, ""):
             text = _text(answer["id"])
-            url = f"{self.api_root}{request.suite.resource}/{quote(text, safe=PATH_SAFE)}"
-            self.created.append(Created(request.suite, text, url))
+            self.created.append(Created(request.suite, text, resource_url(self.api_root, request.suite.resource, text)))
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind = request.suite, request.kind

@@ -1,0 +1,1 @@
+"""Hypothesis fuzzing of list filters; imported only when fuzzing is selected (``-m fuzz``)."""

@@ -1,0 +1,119 @@
+"""What the whole run shares: settings, secrets, the HTTP session, the (possibly embedded) target, the records."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+import urllib3
+
+from harness.config import RunSettings
+from harness.http import TimeoutSession
+from harness.pytest import hookspecs
+from harness.redact import RedactingFilter, Redactor, is_secret_header
+from harness.spec.listener import CallbackListener, listener_host
+
+__all__ = ["CONTEXT_KEY", "RunContext", "run_context"]
+
+URL_LOGGER = "urllib3.connectionpool"  # logs every request line, query string included
+NO_SERVER = "no --base-url given and no embedded server available; pass --base-url URL"
+
+
+@dataclass(slots=True, eq=False)
+class RunContext:
+    """The run's settings and shared resources, created at configure time and closed at the end."""
+
+    config: pytest.Config
+    settings: RunSettings
+    redactor: Redactor = field(init=False)
+    started: float = field(default_factory=time.time)
+    records: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    suites: dict[str, dict[str, Any]] = field(default_factory=dict)  # api id -> collection, root, planned
+    left: dict[str, list[str]] = field(default_factory=dict)
+    log_filter: RedactingFilter = field(init=False)
+    _session: requests.Session | None = None
+    _server: hookspecs.EmbeddedServer | None = None
+    _listener: CallbackListener | None = None
+
+    def __post_init__(self) -> None:
+        header_values = [value for name, value in self.settings.headers.items() if is_secret_header(name)]
+        self.redactor = Redactor.from_values([*self.settings.secrets, *header_values])
+        self.log_filter = RedactingFilter(self.redactor)
+        logging.getLogger(URL_LOGGER).addFilter(self.log_filter)
+
+    @property
+    def keep(self) -> bool:
+        return bool(self.config.getoption("keep"))
+
+    @property
+    def strict(self) -> bool:
+        """Whether spec-tier deviations fail the run (``--ctk-strict``)."""
+        return bool(self.config.getoption("ctk_strict"))
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.base_url is None
+
+    def base_url(self) -> str:
+        """The configured base URL, or the embedded server's (started on first use)."""
+        if self.settings.base_url:
+            return self.settings.base_url
+        if self._server is None:
+            server = self.config.hook.pytest_ctk_embedded_server(config=self.config)
+            if server is None:
+                raise pytest.UsageError(NO_SERVER)
+            self._server = server
+        return self._server.url.rstrip("/") + "/"
+
+    def api_root(self, api_id: str) -> str:
+        if api_id in self.settings.api_urls:
+            return self.settings.api_urls[api_id]
+        return self.settings.api_root(api_id, self.base_url())
+
+    def http_session(self) -> requests.Session:
+        if self._session is None:
+            session = TimeoutSession(self.settings.timeout_s)
+            session.headers.update(self.settings.headers)
+            session.verify = self.settings.verify
+            if self.settings.verify is False:
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # --insecure was asked for
+            session.proxies.update(self.settings.proxies)
+            session.trust_env = not self.embedded  # a proxy from the environment must not catch loopback traffic
+            self._session = session
+        return self._session
+
+    def callback_listener(self, api_root: str) -> CallbackListener | None:
+        """The run's event listener (started once), or None when the server cannot call back to this machine."""
+        host = listener_host(api_root, self.config.getoption("callback_host"))
+        if host is None:
+            return None
+        if self._listener is None:
+            try:
+                self._listener = CallbackListener(host)
+            except (OSError, UnicodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise pytest.UsageError(f"--callback-host {host}: cannot listen for event callbacks there: {reason}") from None
+        return self._listener
+
+    def close(self) -> None:
+        logging.getLogger(URL_LOGGER).removeFilter(self.log_filter)
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+CONTEXT_KEY = pytest.StashKey[RunContext]()
+
+
+def run_context(config: pytest.Config) -> RunContext:
+    return config.stash[CONTEXT_KEY]

@@ -1,0 +1,1 @@
+"""Reports read from the run record: ``summary`` builds it, ``html`` renders it."""
