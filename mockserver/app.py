@@ -21,7 +21,7 @@ from mockserver.config import ServerConfig
 from mockserver.errors import ApiError, json_response, tmf_errors
 from mockserver.events import EventDispatcher, envelope
 from mockserver.middlewares import optional_middlewares
-from mockserver.resources import ResourceRules, now_text, render, rules_for
+from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
 from mockserver.seed import SeedInstances, load_seed
 from mockserver.store import ResourceStore
 
@@ -104,7 +104,7 @@ class ResourceView:
         return instance
 
     async def create(self, request: web.Request) -> web.Response:
-        body = await read_object(request, CREATE_MEDIA_TYPES)
+        body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
         instance = self.new_instance(body, origin(request))
         if self.rules.effect is not None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["NOW", "CancelEffect", "ResourceRules", "now_text", "rules_for"]
+__all__ = ["NOW", "CancelEffect", "ItemDefault", "ResourceRules", "completed", "now_text", "rules_for"]
 
 NOW = object()  # stands for the current date-time, rendered when a value is set
 
@@ -36,6 +36,15 @@ class CancelEffect:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemDefault:
+    """A default for ``attribute`` of each object in the array ``array`` that lacks it, made from the object's id."""
+
+    array: str
+    attribute: str
+    template: str  # formatted with the item's ``id``
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceRules:
     """Server-side behaviour of one resource beyond the generic create/read/update/delete."""
 
@@ -45,6 +54,9 @@ class ResourceRules:
     stamped_on_change: tuple[str, ...] = ()  # set to now on every update
     stamped_on_state_change: tuple[str, ...] = ()  # set to now when the state changes
     effect: CancelEffect | None = None
+    # What the OpenAPI _Create requires beyond the Conformance Profile: filled in on create when absent.
+    create_defaults: Mapping[str, Any] = field(default_factory=_frozen)
+    item_defaults: tuple[ItemDefault, ...] = ()
 
 
 RULES: Mapping[tuple[str, str], ResourceRules] = MappingProxyType(
@@ -59,6 +71,13 @@ RULES: Mapping[tuple[str, str], ResourceRules] = MappingProxyType(
             state_attribute="status",
             defaults=_frozen({"creationDate": NOW, "statusChangeDate": NOW}),
             stamped_on_state_change=("statusChangeDate",),
+            create_defaults=_frozen(
+                {"interactionDate": _frozen({"startDateTime": NOW, "endDateTime": NOW}), "status": "opened"}
+            ),
+            item_defaults=(
+                ItemDefault("channel", "href", "urn:tmf683:channel:{id}"),
+                ItemDefault("relatedParty", "href", "urn:tmf683:party:{id}"),
+            ),
         ),
         ("tmf622", "productOrder"): ResourceRules(
             state_attribute="state", forced=_frozen({"orderDate": NOW, "state": "acknowledged"})
@@ -89,5 +108,26 @@ def rules_for(api_id: str, resource: str) -> ResourceRules:
 
 
 def render(value: Any) -> Any:
-    """A rule value as stored: ``NOW`` becomes the current date-time."""
+    """A rule value as stored: ``NOW`` becomes the current date-time (one moment for an object's members)."""
+    if isinstance(value, Mapping):
+        moment = now_text()
+        return {key: moment if member is NOW else member for key, member in value.items()}
     return now_text() if value is NOW else value
+
+
+def completed(rules: ResourceRules, body: dict[str, Any]) -> dict[str, Any]:
+    """The create body with the rules' create defaults where absent; wrong types are left for validation."""
+    if not rules.create_defaults and not rules.item_defaults:
+        return body
+    body = {**body, **{key: render(value) for key, value in rules.create_defaults.items() if key not in body}}
+    for default in rules.item_defaults:
+        items = body.get(default.array)
+        if isinstance(items, list):
+            body[default.array] = [_with_default(item, default) for item in items]
+    return body
+
+
+def _with_default(item: Any, default: ItemDefault) -> Any:
+    if not isinstance(item, dict) or default.attribute in item or "id" not in item:
+        return item
+    return {**item, default.attribute: default.template.format(id=item["id"])}

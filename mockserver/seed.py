@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 import tmfapis
+from mockserver.resources import completed, rules_for
 
 __all__ = ["SeedError", "SeedInstances", "load_seed"]
 
@@ -56,6 +57,8 @@ def load_seed(path: Path) -> SeedInstances:
             if not isinstance(instances, list):
                 raise SeedError(f"seed file {path}: {api_id}.{name} must be a list of instances.")
             validator = tmfapis.schema_validator(api_id, api.resources[name].create_schema)
+            rules = rules_for(api_id, name)
+            instances = [completed(rules, item) if isinstance(item, dict) else item for item in instances]
             for number, instance in enumerate(instances):
                 _check(path, f"{api_id}.{name}[{number}]", validator, instance)
             seed[(api_id, name)] = instances
