@@ -103,11 +103,13 @@ def apis() -> list[Api]:
 FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
 
 
-@FORMAT_CHECKER.checks("date-time", raises=ValueError)
 def _is_date_time(value: object) -> bool:
     if isinstance(value, str):
         datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     return True
+
+
+FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_date_time)
 
 
 @cache
