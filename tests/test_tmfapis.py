@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 import tmfapis
+from tests.support.shared import shared_dir
 from tmfapis import derive
-
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tmf-specs"
 
 
 def specs_or_skip() -> Path:
-    if SPEC_DIR.is_dir():
-        return SPEC_DIR
-    if os.environ.get("CI"):
-        pytest.fail(f"the official specs are missing at {SPEC_DIR}; CI must have them")
-    pytest.skip(f"the official specs are not at {SPEC_DIR}")
+    return shared_dir("tmf-specs")
 
 
 def test_derived_schemas_match_the_official_specs() -> None:
