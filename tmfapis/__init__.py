@@ -1,7 +1,8 @@
 """One description of the five TMF Open APIs v4, read by the reference server and the harness.
 
 Each API's paths, resources and compact schemas live in ``schemas/<api id>.json``, derived from
-the official specs by ``python -m tmfapis.derive``; this module turns them into records.
+the official specs by ``python -m tmfapis.derive``; ``schemas/apis.json`` lists the APIs in order,
+with their names and specs. This module turns them into records.
 """
 
 from __future__ import annotations
@@ -18,13 +19,9 @@ import jsonschema
 __all__ = ["ALWAYS_SELECTED", "API_IDS", "Api", "Resource", "api", "apis", "schema_validator"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-API_NAMES = {
-    "tmf681": "TMF681 Communication",
-    "tmf629": "TMF629 Customer",
-    "tmf683": "TMF683 Party Interaction",
-    "tmf622": "TMF622 Product Ordering",
-    "tmf635": "TMF635 Usage",
-}
+# The APIs in the project's usual order, each with its display name and the official spec it is derived from.
+INDEX_FILE = SCHEMA_DIR / "apis.json"
+API_NAMES: dict[str, str] = {entry["id"]: entry["name"] for entry in json.loads(INDEX_FILE.read_text(encoding="utf-8"))}
 API_IDS = tuple(API_NAMES)
 # What a TMF630 field selection always keeps, beside the asked attributes.
 ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
@@ -96,7 +93,7 @@ def api(api_id: str) -> Api:
 
 
 def apis() -> list[Api]:
-    """All five APIs, in the project's usual order."""
+    """All the APIs, in the project's usual order."""
     return [api(api_id) for api_id in API_IDS]
 
 

@@ -1,7 +1,8 @@
 """Derive the project's compact schemas from the official TMF OpenAPI v4 (Swagger 2.0) specs.
 
-Run ``python -m tmfapis.derive [SPEC_DIR]`` to (re)write ``tmfapis/schemas/<api>.json``.
-Only what validation needs is kept: types, formats, required attributes, enums, nesting.
+``python -m tmfapis.derive [SPEC_DIR]`` rewrites ``tmfapis/schemas/<api>.json`` for every API listed
+in ``schemas/apis.json``; ``python -m tmfapis.derive --add ID "NAME" SPEC_FILE`` adds an API to that
+list and derives it. Only what validation needs is kept: types, formats, required attributes, enums, nesting.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SPEC_FILES = {
-    "tmf622": "TMF622-ProductOrder-v4.0.0.swagger.json",
-    "tmf629": "TMF629-Customer-v4.0.0.swagger.json",
-    "tmf635": "TMF635-UsageManagement-v4.0.0.swagger.json",
-    "tmf681": "TMF681-Communication-v4.0.0.swagger.json",
-    "tmf683": "TMF683-PartyInteraction-v4.0.0.swagger.json",
-}
 DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tmf-specs"
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+INDEX_FILE = SCHEMA_DIR / "apis.json"
+API_ID = re.compile(r"tmf\d{3}")
+USAGE = 'usage: python -m tmfapis.derive [SPEC_DIR] | python -m tmfapis.derive --add ID "NAME" SPEC_FILE'
+
+
+def index() -> list[dict[str, str]]:
+    """The listed APIs: ``[{id, name, spec}]`` in the project's order."""
+    entries: list[dict[str, str]] = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    return entries
 KEPT_KEYWORDS = ("$ref", "type", "format", "enum", "required", "minItems", "items", "properties")
 
 
@@ -79,16 +82,45 @@ def derive(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def render(spec_path: Path) -> str:
+    """One API's schema file as it should be on disk."""
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    return json.dumps(derive(spec), indent=1, sort_keys=True) + "\n"
+
+
 def derive_all(spec_dir: Path) -> dict[str, str]:
     """Rendered schema files by API id, as they should be on disk."""
-    rendered = {}
-    for api_id, filename in SPEC_FILES.items():
-        spec = json.loads((spec_dir / filename).read_text(encoding="utf-8"))
-        rendered[api_id] = json.dumps(derive(spec), indent=1, sort_keys=True) + "\n"
-    return rendered
+    return {entry["id"]: render(spec_dir / entry["spec"]) for entry in index()}
+
+
+def add(api_id: str, name: str, spec_path: Path) -> str:
+    """List a new API (or rename a listed one) and write its schema file; the message to print."""
+    if not API_ID.fullmatch(api_id):
+        raise ValueError(f"the API id {api_id!r} is not of the form tmf629")
+    if not spec_path.is_file():
+        raise ValueError(f"{spec_path} is not a file")
+    text = render(spec_path)
+    entries = [entry for entry in index() if entry["id"] != api_id]
+    entries.append({"id": api_id, "name": name, "spec": spec_path.name})
+    (SCHEMA_DIR / f"{api_id}.json").write_text(text, encoding="utf-8")
+    INDEX_FILE.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
+    return f"wrote {SCHEMA_DIR / f'{api_id}.json'} and listed {api_id} in {INDEX_FILE}"
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--add"]:
+        if len(argv) != 4:
+            print(USAGE, file=sys.stderr)
+            return 2
+        try:
+            print(add(argv[1], argv[2], Path(argv[3])))
+        except (ValueError, OSError, KeyError) as exc:
+            print(f"derive: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if len(argv) > 1 or argv[:1] in (["-h"], ["--help"]):
+        print(USAGE, file=sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
     spec_dir = Path(argv[0]) if argv else DEFAULT_SPEC_DIR
     if not spec_dir.is_dir():
         print(f"derive: spec folder {spec_dir} not found; pass it as the first argument", file=sys.stderr)
