@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SPEC_FOLDER", "CheckResult", "Exchange", "Outcome", "RequestRecord", "Tier"]
+__all__ = ["BODY_LIMIT", "SPEC_FOLDER", "CheckResult", "Exchange", "Outcome", "RequestRecord", "Tier", "message_json"]
 
 SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
+BODY_LIMIT = 64 * 1024  # bytes of a request or response body kept in the run record; the rest is cut with a note
 
 Tier = Literal["ctk", "spec"]
 Outcome = Literal["passed", "failed"]
@@ -26,7 +27,7 @@ class CheckResult:
     outcome: Outcome
     message: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CheckJson:
         return {"name": self.name, "tier": self.tier, "outcome": self.outcome, "message": self.message}
 
 
@@ -63,14 +64,15 @@ class RequestRecord:
 
     @property
     def failed(self) -> bool:
+        """Any check failed, of either tier."""
         return any(check.outcome == "failed" for check in self.checks)
 
     @property
-    def ctk_failed(self) -> bool:
-        """A CTK-tier check failed: the request fails the run (spec-tier failures are deviations)."""
-        return any(check.outcome == "failed" and check.tier == "ctk" for check in self.checks)
+    def outcome(self) -> RequestOutcome:
+        """This request judged by ``request_outcome``, the one rule."""
+        return request_outcome(self.to_json())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> RequestJson:
         exchange = self.exchange
         return {
             "folder": self.folder,
@@ -84,4 +86,13 @@ class RequestRecord:
             "error": exchange.error if exchange else None,
             "skipped": self.skipped_reason,
             "checks": [check.to_json() for check in self.checks],
+            "request": message_json(exchange.request_headers, exchange.request_body) if exchange else None,
+            "response": message_json(exchange.response_headers, exchange.response_body) if exchange else None,
         }
+
+
+def message_json(headers: dict[str, str], body: str | None, limit: int = BODY_LIMIT) -> dict[str, Any]:
+    """Headers and body of one HTTP message for the run record, the body cut at ``limit`` UTF-8 bytes."""
+    data = (body or "").encode("utf-8", "surrogatepass")
+    kept = body if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+    return {"headers": dict(headers), "body": kept, "body_bytes": len(data), "truncated": len(data) > limit}
