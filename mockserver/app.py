@@ -6,6 +6,7 @@ URL of the new instance. PATCH may repeat the current ``id``/``href`` but not ch
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,12 @@ import tmfapis
 from mockserver import query
 from mockserver.body import check, merge_patch, read_object, short
 from mockserver.config import ServerConfig
-from mockserver.errors import ApiError, json_response, tmf_errors
+from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response, tmf_errors
 from mockserver.events import EventDispatcher, envelope
 from mockserver.middlewares import optional_middlewares
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
 from mockserver.seed import SeedInstances, load_seed
-from mockserver.store import ResourceStore
+from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public
 
 __all__ = ["CONFIG_KEY", "EVENTS_KEY", "STORE_KEY", "create_app"]
 
@@ -34,6 +35,7 @@ HUB = "hub"
 MAX_REQUEST_LINE = 64 * 1024  # bytes of a request line or header the parser accepts
 CREATE_MEDIA_TYPES = ("application/json",)
 PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
+LIST_PART = 2048  # list items joined into one part of a long response
 
 
 def origin(request: web.Request) -> str:
@@ -93,7 +95,7 @@ class ResourceView:
             return
         listeners = request.config_dict[STORE_KEY].all(self.api.id, HUB)
         if listeners:
-            body = envelope(resource.event_type(kind), resource.name, instance)
+            body = envelope(resource.event_type(kind), resource.name, public(instance, origin(request)))
             request.config_dict[EVENTS_KEY].publish(body, listeners)
 
     def _found(self, request: web.Request) -> dict[str, Any]:
@@ -106,14 +108,24 @@ class ResourceView:
     async def create(self, request: web.Request) -> web.Response:
         body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
-        instance = self.new_instance(body, origin(request))
-        if self.rules.effect is not None:
-            self._apply_effect(request, instance)
-        request.config_dict[STORE_KEY].put(self.api.id, self.resource.name, instance)
+        instance = self.new_instance(body, HREF_MARK)
+        store = request.config_dict[STORE_KEY]
+        changes = [(self.api.id, self.resource.name, instance)]
+        effect = self._apply_effect(request, instance) if self.rules.effect is not None else None
+        if effect is not None:
+            changes.insert(0, (self.api.id, effect[2].resource.name, effect[0]))
+        stored = store.write(changes)[-1]  # a cancel and its order's change commit together
+        if effect is not None:
+            self.publish(request, effect[1], effect[0], effect[2].resource)
         self.publish(request, "Create", instance)
-        return json_response(instance, 201, {"Location": instance["href"]})
+        base = origin(request)
+        location = {"Location": self.href(base, instance["id"])}
+        return json_response(None, 201, location, encoded=stored.replace(ORIGIN, base.encode()))
 
-    def _apply_effect(self, request: web.Request, instance: dict[str, Any]) -> None:
+    def _apply_effect(
+        self, request: web.Request, instance: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None, ResourceView]:
+        """The changed target of a side effect, its event kind and its view; ``instance`` gets the reference."""
         effect = self.rules.effect
         assert effect is not None
         store = request.config_dict[STORE_KEY]
@@ -126,7 +138,6 @@ class ResourceView:
         changed = {key: render(value) for key, value in effect.changes.items()}
         changed |= {key: instance[source] for key, source in effect.copied.items() if source in instance}
         updated = target | changed
-        store.put(self.api.id, effect.target, updated)
         instance[effect.reference] = reference | {"href": target["href"]}
         target_view = ResourceView(
             self.api, self.api.resources[effect.target], rules_for(self.api.id, effect.target)
@@ -137,35 +148,42 @@ class ResourceView:
             if state and target.get(state) != updated.get(state)
             else "AttributeValueChange"
         )
-        self.publish(request, kind, updated, target_view.resource)
+        return updated, kind, target_view
 
-    async def list(self, request: web.Request) -> web.Response:
-        page, total = request.config_dict[STORE_KEY].select(
-            self.api.id, self.resource.name, parse_query(request)
+    async def list(self, request: web.Request) -> web.StreamResponse:
+        page, total = await request.config_dict[STORE_KEY].select(
+            self.api.id, self.resource.name, parse_query(request), origin(request).encode()
         )
         headers = {"X-Total-Count": str(total), "X-Result-Count": str(len(page))}
-        return json_response(page, 206 if len(page) < total else 200, headers)
+        return await send_list(request, page, 206 if len(page) < total else 200, headers)
 
     async def retrieve(self, request: web.Request) -> web.Response:
-        if request.query:
-            return json_response(query.select_fields(self._found(request), parse_query(request).fields))
+        fields = parse_query(request).fields if request.query else None
         store = request.config_dict[STORE_KEY]
-        encoded = store.get_encoded(self.api.id, self.resource.name, request.match_info["id"])
+        encoded = store.get_body(
+            self.api.id, self.resource.name, request.match_info["id"], origin(request).encode()
+        )
         if encoded is None:
             self._found(request)  # answers the 404
+            raise AssertionError("unreachable")
+        if fields is not None:
+            return json_response(query.select_fields(json.loads(encoded), fields))
         return json_response(None, encoded=encoded)
 
     async def update(self, request: web.Request) -> web.Response:
         patch = await read_object(request, PATCH_MEDIA_TYPES)
         current = self._found(request)  # read after the last await, so no other write comes between
-        for key in ("id", "href"):
-            if key in patch and patch[key] != current[key]:
+        base = origin(request)
+        for key, value in (("id", current["id"]), ("href", self.href(base, current["id"]))):
+            if key in patch and patch[key] != value:
                 raise ApiError(400, f"{key}: cannot be changed.")
         merged = merge_patch(current, patch)
         merged.setdefault("@type", self.resource.entity)
+        merged["href"] = current["href"]
+        shown = public(merged, base)  # validated as it will be read
         if self.resource.update_schema:
-            check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), merged)
-        check(tmfapis.schema_validator(self.api.id, self.resource.entity), merged)
+            check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown)
+        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown)
         state = self.rules.state_attribute
         state_changed = state is not None and merged.get(state) != current.get(state)
         stamp = now_text()
@@ -173,9 +191,9 @@ class ResourceView:
             self.rules.stamped_on_state_change if state_changed else ()
         ):
             merged[key] = stamp
-        request.config_dict[STORE_KEY].put(self.api.id, self.resource.name, merged)
+        stored = request.config_dict[STORE_KEY].put(self.api.id, self.resource.name, merged)
         self.publish(request, self.state_event if state_changed else "AttributeValueChange", merged)
-        return json_response(merged)
+        return json_response(None, encoded=stored.replace(ORIGIN, base.encode()))
 
     async def delete(self, request: web.Request) -> web.Response:
         instance = self._found(request)
@@ -236,15 +254,34 @@ def api_app(api: tmfapis.Api) -> web.Application:
     return app
 
 
-def seed_store(store: ResourceStore, seed: SeedInstances, base: str) -> None:
+async def send_list(
+    request: web.Request, page: list[bytes], status: int, headers: dict[str, str]
+) -> web.StreamResponse:
+    """A list response from the items' JSON bodies; a long list is sent a part at a time."""
+    if len(page) <= LIST_PART:
+        return json_response(None, status, headers, encoded=b"[" + b",".join(page) + b"]")
+    parts = [b",".join(page[at : at + LIST_PART]) for at in range(0, len(page), LIST_PART)]
+    response = web.StreamResponse(status=status, headers={**headers, "Content-Type": JSON_CONTENT_TYPE})
+    response.content_length = 2 + sum(len(part) for part in parts) + len(parts) - 1
+    await response.prepare(request)
+    await response.write(b"[")
+    for number, part in enumerate(parts):
+        await response.write(part if number == 0 else b"," + part)
+    await response.write(b"]")
+    await response.write_eof()
+    return response
+
+
+def seed_store(store: ResourceStore, seed: SeedInstances) -> None:
     """Add the seed instances of every collection that is still empty (a journal may hold some)."""
+    changes = []
     for (api_id, name), bodies in seed.items():
         if store.count(api_id, name):
             continue
         api = tmfapis.api(api_id)
         view = ResourceView(api, api.resources[name], rules_for(api_id, name))
-        instances = [view.new_instance(body, base, body.get("id") or None) for body in bodies]
-        store.put_many(api_id, name, instances)
+        changes += [(api_id, name, view.new_instance(body, HREF_MARK, body.get("id") or None)) for body in bodies]
+    store.write(changes)
 
 
 def create_app(config: ServerConfig) -> web.Application:
@@ -263,7 +300,7 @@ def create_app(config: ServerConfig) -> web.Application:
 
     async def open_store(app: web.Application) -> AsyncIterator[None]:
         store = ResourceStore.open(config.db_path)
-        seed_store(store, seed, config.origin() or f"http://{config.host}")
+        seed_store(store, seed)
         app[STORE_KEY] = store
         yield
         store.close()

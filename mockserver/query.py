@@ -39,6 +39,9 @@ The rules, as the reference server applies them:
   last in both directions. Values order as numbers, then date-times, then other strings, then
   booleans; a path crossing arrays sorts by its first such value. ``sort`` given twice sorts by
   both lists in order; an empty sort name is a 400.
+- One request takes at most ``MAX_FILTERS`` (64) filter parameters, ``MAX_VALUES`` (1000) values in
+  one filter, ``MAX_SORT_KEYS`` (16) sort attributes and ``MAX_FIELDS`` (256) field names; beyond,
+  the answer is a 400 naming the limit.
 - A hub listener's ``query`` (``eventType=CustomerCreateEvent&event.customer.status=Approved``) uses
   the same filter syntax against the event body; it may start with ``?``, its parts are
   percent-decoded (``+`` stays a plus), spaces around ``=`` and ``&`` are ignored, and reserved
@@ -47,32 +50,42 @@ The rules, as the reference server applies them:
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+from array import array
+from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import unquote
 
 __all__ = [
     "EqualityIndex",
     "Filter",
     "ListQuery",
+    "Narrowed",
     "QueryError",
     "matches",
     "parse_filters",
     "parse_list_query",
     "select_fields",
     "sort_instances",
+    "sort_key",
 ]
 
 RESERVED = ("fields", "offset", "limit", "sort")
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte")
 ALWAYS_SELECTED = ("id", "href", "@type")
-MAX_INDEXED_PATHS = 32
+MAX_INDEXED_PATHS = 16
+# Bounds on one list request, so that none keeps the server from others for long (a 400 names them).
+MAX_FILTERS = 64  # filter parameters, repetitions included
+MAX_VALUES = 1000  # comma-separated values in one filter
+MAX_SORT_KEYS = 16
+MAX_FIELDS = 256
 MAX_INTEGER_DIGITS = 18
 
 JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
@@ -287,19 +300,30 @@ def _names(params: Mapping[str, list[str]], parameter: str) -> list[str]:
 
 def parse_list_query(params: Mapping[str, list[str]]) -> ListQuery:
     """The list query a request's parameters (each name with all its values) ask for."""
+    given = sum(len(values) for name, values in params.items() if name not in RESERVED)
+    if given > MAX_FILTERS:
+        raise QueryError(f"a filter: at most {MAX_FILTERS} filters may be given in one request, not {given}")
     filters = tuple(
         parse_filter(name, value)
         for name, values in params.items()
         if name not in RESERVED
         for value in values
     )
+    for rule in filters:
+        if len(rule.values) > MAX_VALUES:
+            name = ".".join(rule.path)
+            raise QueryError(f"{name}: at most {MAX_VALUES} comma-separated values are allowed in one filter")
     fields = tuple(_names(params, "fields")) if "fields" in params else None
+    if fields is not None and len(fields) > MAX_FIELDS:
+        raise QueryError(f"fields: at most {MAX_FIELDS} attribute names are allowed, not {len(fields)}")
     sort = tuple(
         (name[1:], True) if name.startswith("-") else (name.removeprefix("+"), False)
         for name in _names(params, "sort")
     )
     if any(not path or "" in path.split(".") for path, _ in sort):
         raise QueryError("sort: an attribute name is empty")
+    if len(sort) > MAX_SORT_KEYS:
+        raise QueryError(f"sort: at most {MAX_SORT_KEYS} sort attributes are allowed, not {len(sort)}")
     return ListQuery(filters, fields, sort, _decimal(params, "offset") or 0, _decimal(params, "limit"))
 
 
@@ -437,105 +461,209 @@ def _first_sort_key(instance: dict[str, Any], path: tuple[str, ...]) -> tuple[in
     return next((key for value in leaves(instance, path) if (key := _sort_key(value)) is not None), None)
 
 
+MICROSECOND = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST = (1,)  # the key part of a missing value: after every present one, in both directions
+
+
+def _descending(key: tuple[int, Any]) -> tuple[int, Any]:
+    """A key that orders ascending exactly as ``key`` orders descending."""
+    rank, value = key
+    if rank == 1:
+        value = -((value - EPOCH) // MICROSECOND)
+    elif rank == 2:  # code points negated; the closing 1 puts a longer text before its prefix
+        value = (*(-ord(char) for char in value), 1)
+    else:
+        value = -value
+    return (-rank, value)
+
+
+def sort_key(instance: dict[str, Any], sort: tuple[tuple[tuple[str, ...], bool], ...]) -> tuple[Any, ...]:
+    """One comparable key for a (path, descending) list: ascending order of keys is the asked order."""
+    parts: list[tuple[Any, ...]] = []
+    for path, descending in sort:
+        key = _first_sort_key(instance, path)
+        parts.append(LAST if key is None else (0, *(_descending(key) if descending else key)))
+    return tuple(parts)
+
+
+def sort_paths(sort: tuple[tuple[str, bool], ...]) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The sort keys of a list query with their names split into paths."""
+    return tuple((tuple(name.split(".")), descending) for name, descending in sort)
+
+
 def sort_instances(
     instances: list[dict[str, Any]], sort: tuple[tuple[str, bool], ...]
 ) -> list[dict[str, Any]]:
     """The instances stably sorted by each (path, descending) in turn, missing values last."""
-    result = list(instances)
-    for name, descending in reversed(sort):
-        path = tuple(name.split("."))
-        keyed = [(_first_sort_key(item, path), item) for item in result]
-        present = [(key, item) for key, item in keyed if key is not None]
-        present.sort(key=lambda pair: pair[0], reverse=descending)
-        result = [item for _, item in present] + [item for key, item in keyed if key is None]
-    return result
+    paths = sort_paths(sort)
+    return sorted(instances, key=lambda item: sort_key(item, paths))
 
 
 # ---- equality index -------------------------------------------------------------------------------
 
+Postings: TypeAlias = "int | array[int]"  # the slots holding one key: a lone slot, or an ascending array of them
+
+
+def _keys(instance: dict[str, Any], path: tuple[str, ...]) -> set[Hashable]:
+    return {key for value in leaves(instance, path) if (key := value_key(value)) is not None}
+
+
+def _as_sequence(postings: Postings) -> Sequence[int]:
+    return (postings,) if isinstance(postings, int) else postings
+
 
 @dataclass(slots=True)
 class PathIndex:
-    """For one dotted path: equality key -> ids holding it, and each id's keys for removal."""
+    """For one dotted path: equality key -> ascending slots holding it; slots below ``built`` are in."""
 
-    ids_by_key: dict[Hashable, set[str]] = field(default_factory=dict)
-    keys_by_id: dict[str, frozenset[Hashable]] = field(default_factory=dict)
+    postings: dict[Hashable, Postings] = field(default_factory=dict)
+    built: int = 0
 
-    def add(self, instance_id: str, instance: dict[str, Any], path: tuple[str, ...]) -> None:
-        found = leaves(instance, path)
-        if not found:
-            return
-        if len(found) == 1 and isinstance(found[0], str):  # the common case, made quick
-            keys = frozenset(found)
-        else:
-            keys = frozenset(key for value in found if (key := value_key(value)) is not None)
-        if keys:
-            self.keys_by_id[instance_id] = keys
-            for key in keys:
-                self.ids_by_key.setdefault(key, set()).add(instance_id)
+    def add(self, slot: int, instance: dict[str, Any], path: tuple[str, ...]) -> None:
+        for key in _keys(instance, path):
+            held = self.postings.get(key)
+            if held is None:
+                self.postings[key] = slot  # most values are unique: no array for them
+            elif isinstance(held, int):
+                self.postings[key] = array("q", sorted((held, slot)))
+            elif slot > held[-1]:
+                held.append(slot)
+            else:
+                held.insert(bisect_left(held, slot), slot)
 
-    def remove(self, instance_id: str) -> None:
-        for key in self.keys_by_id.pop(instance_id, ()):
-            ids = self.ids_by_key[key]
-            ids.discard(instance_id)
-            if not ids:
-                del self.ids_by_key[key]
+    def remove(self, slot: int, instance: dict[str, Any], path: tuple[str, ...]) -> None:
+        for key in _keys(instance, path):
+            held = self.postings.get(key)
+            if isinstance(held, int):
+                if held == slot:
+                    del self.postings[key]
+            elif held is not None:
+                at = bisect_left(held, slot)
+                if at < len(held) and held[at] == slot:
+                    del held[at]
+                    if len(held) == 1:
+                        self.postings[key] = held[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowed:
+    """The slots that equality filters allow: per filter, the postings of each of its keys (OR)."""
+
+    groups: tuple[tuple[Sequence[int], ...], ...]
+
+    @property
+    def single(self) -> Sequence[int] | None:
+        """The answer as one ascending sequence when no union or intersection is needed."""
+        if len(self.groups) == 1 and len(self.groups[0]) <= 1:
+            return self.groups[0][0] if self.groups[0] else ()
+        return None
+
+    def slots(self) -> Iterator[int]:
+        """The allowed slots in ascending order, each once; postings are copied, so writes may go on."""
+        groups = [[array("q", p) if isinstance(p, array) else p for p in group] for group in self.groups]
+        if any(not group for group in groups):
+            return iter(())
+        groups.sort(key=lambda group: sum(len(p) for p in group))
+        first, rest = groups[0], groups[1:]
+        return (
+            slot
+            for slot in _union(first)
+            if all(any(_holds(p, slot) for p in group) for group in rest)
+        )
+
+
+def _union(sequences: list[Sequence[int]]) -> Iterator[int]:
+    """The slots of ascending sequences, ascending, each once."""
+    if len(sequences) == 1:
+        yield from sequences[0]
+        return
+    last = -1
+    for slot in heapq.merge(*sequences):
+        if slot != last:
+            yield slot
+            last = slot
+
+
+def _holds(sequence: Sequence[int], slot: int) -> bool:
+    at = bisect_left(sequence, slot)
+    return at < len(sequence) and sequence[at] == slot
 
 
 class EqualityIndex:
-    """The ids of one resource's instances by attribute value, for every path equality filters use.
+    """Slots of one collection by attribute value, for every path equality filters use.
 
-    A path is indexed the first time a filter asks for it (from the instances added so far) and kept
-    up to date afterwards; the least recently used path is dropped beyond ``MAX_INDEXED_PATHS``.
+    A path's index is built on its first use, a bounded step at a time (``build_step``), and kept up
+    to date by ``add``/``remove`` afterwards; beyond ``MAX_INDEXED_PATHS`` the least recently used
+    complete one is dropped. ``read(slot)`` gives the instance stored at a slot, or None, and
+    ``size()`` the number of slots (by default, one past the highest slot added).
     """
 
-    __slots__ = ("_instances", "_paths")
+    __slots__ = ("_paths", "_read", "_seen", "_size")
 
-    def __init__(self) -> None:
-        self._instances: dict[str, dict[str, Any]] = {}
+    def __init__(
+        self, read: Callable[[int], dict[str, Any] | None], size: Callable[[], int] | None = None
+    ) -> None:
+        self._read = read
+        self._seen = 0
+        self._size = size or (lambda: self._seen)
         self._paths: OrderedDict[tuple[str, ...], PathIndex] = OrderedDict()
 
-    def add(self, instance_id: str, instance: dict[str, Any]) -> None:
-        """Index a new instance, or the new content of an existing one."""
-        if instance_id in self._instances:
-            self._forget(instance_id)
-        self._instances[instance_id] = instance
+    def add(self, slot: int, instance: dict[str, Any]) -> None:
+        """Index the new content of a slot: a new one, or a replaced one after ``remove``."""
+        self._seen = max(self._seen, slot + 1)
         for path, index in self._paths.items():
-            index.add(instance_id, instance, path)
+            if slot <= index.built:  # beyond, a build still to come reads the slot itself
+                index.add(slot, instance, path)
+                index.built += slot == index.built
 
-    def remove(self, instance_id: str, instance: dict[str, Any]) -> None:
-        """Forget an instance; the keys it was indexed under are remembered, so ``instance`` may differ."""
-        self._forget(instance_id)
+    def remove(self, slot: int, instance: dict[str, Any]) -> None:
+        """Forget the content ``instance`` had at ``slot`` (before a replacement or a deletion)."""
+        for path, index in self._paths.items():
+            if slot < index.built:
+                index.remove(slot, instance, path)
 
-    def _forget(self, instance_id: str) -> None:
-        self._instances.pop(instance_id, None)
-        for index in self._paths.values():
-            index.remove(instance_id)
+    @property
+    def active(self) -> bool:
+        """Whether any path is indexed, so that writes must keep the index up to date."""
+        return bool(self._paths)
 
-    def _index(self, path: tuple[str, ...]) -> PathIndex:
+    def is_built(self, path: tuple[str, ...]) -> bool:
+        """Whether the path's index covers every slot."""
+        index = self._paths.get(path)
+        return index is not None and index.built >= self._size()
+
+    def build_step(self, path: tuple[str, ...], budget: int) -> bool:
+        """Index up to ``budget`` more slots of a path (starting its index if needed); True when done."""
         index = self._paths.get(path)
         if index is None:
             index = self._paths[path] = PathIndex()
-            for instance_id, instance in self._instances.items():
-                index.add(instance_id, instance, path)
-            if len(self._paths) > MAX_INDEXED_PATHS:
-                self._paths.popitem(last=False)
-        else:
-            self._paths.move_to_end(path)
-        return index
+            complete = [p for p, i in self._paths.items() if i.built >= self._size() and p != path]
+            while len(self._paths) > MAX_INDEXED_PATHS and complete:
+                del self._paths[complete.pop(0)]
+        end = min(self._size(), index.built + budget)
+        for slot in range(index.built, end):
+            instance = self._read(slot)
+            if instance is not None:
+                index.add(slot, instance, path)
+        index.built = end
+        return end >= self._size()
 
-    def candidates(self, filters: tuple[Filter, ...]) -> set[str] | None:
-        """A superset of the ids matching every equality filter, or None when no filter narrows."""
-        found: list[set[str]] = []
+    def build(self, path: tuple[str, ...]) -> None:
+        """Index a path completely, at once."""
+        while not self.build_step(path, 1 << 30):
+            pass
+
+    def candidates(self, filters: tuple[Filter, ...]) -> Narrowed | None:
+        """What the indexes of the equality filters allow (built now where not yet), or None."""
+        groups = []
         for rule in filters:
             if rule.op != "eq":
                 continue
-            ids_by_key = self._index(rule.path).ids_by_key
-            groups = [ids_by_key[key] for key in rule.keys if key in ids_by_key]
-            found.append(set().union(*groups) if len(groups) != 1 else set(groups[0]))
-        if not found:
-            return None
-        if len(found) == 1:
-            return found[0]
-        found.sort(key=len)
-        return found[0].intersection(*found[1:])
+            if not self.is_built(rule.path):
+                self.build(rule.path)
+            index = self._paths[rule.path]
+            self._paths.move_to_end(rule.path)
+            found = (index.postings.get(key) for key in rule.keys)
+            groups.append(tuple(_as_sequence(p) for p in found if p is not None))
+        return Narrowed(tuple(groups)) if groups else None

@@ -1,31 +1,73 @@
 """Instances of every resource: one in-memory store read by both backends, with an optional journal.
 
-``ResourceStore`` answers every read from memory. With a database path, each write first goes to a
-SQLite journal (WAL, synchronous=FULL) and is committed before the caller answers the client, so an
-acknowledged write survives a restart or ``kill -9``; the journal is read back when the store opens.
-All methods are synchronous and run on the server's event loop, so writes never interleave.
+Each instance is kept once, as the JSON bytes a read sends, with a NUL byte (which JSON text never
+holds raw) where the origin of a server-built ``href`` goes: reads splice in ``--public-url`` or the
+request's own origin, so no host is ever stored. Instances are parsed only when a filter, a sort or
+``fields`` needs them. Equality filters are answered from per-path posting lists (ascending slots,
+that is creation order), built a bounded step at a time on first use and kept up to date after;
+everything else is answered by a scan that yields to the event loop every few milliseconds.
+
+With a database path, each write first goes to a SQLite journal (WAL, synchronous=FULL) and is
+committed before the caller answers the client, so an acknowledged write survives a restart or
+``kill -9``; several writes given together (a cancel and its order) commit in one transaction.
+Writes are synchronous and run on the server's event loop, so they never interleave.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import json
+import secrets
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import count
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from mockserver import query
 
-__all__ = ["Journal", "ResourceStore", "encode_json"]
+__all__ = ["HREF_MARK", "ORIGIN", "Journal", "ResourceStore", "encode_json", "local_href", "public"]
 
 Instance = dict[str, Any]
+Change = tuple[str, str, Instance]  # (API id, collection, instance) to create or replace
+
+ORIGIN = b"\x00"  # in a stored body: where the origin of a server-built href goes
+# In an instance given to the store: the same place. Random, so no client text can forge it.
+HREF_MARK = "\ue000" + secrets.token_hex(8)
+MARK_BYTES = HREF_MARK.encode("utf-8")
+BLOCK = 1024  # slots per block of the live counts (finding the n-th live slot skips whole blocks)
+STEP = 2048  # items handled between two looks at the clock
+SLICE_S = 0.01  # longest stretch a list request works before letting others run
 
 
 def encode_json(body: object) -> bytes:
     """JSON in UTF-8 with non-ASCII text kept as is (the kits look for raw values in the body)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def local_href(path: str) -> str:
+    """A server-built href as the store keeps it: the origin is added when it is read."""
+    return HREF_MARK + path
+
+
+def stored_body(instance: Instance) -> bytes:
+    """An instance as stored: its JSON with a NUL where each server-built href's origin goes."""
+    return encode_json(instance).replace(MARK_BYTES, ORIGIN)
+
+
+def public(instance: Instance, origin: str) -> Instance:
+    """An instance as a client sees it: server-built hrefs start with ``origin``."""
+    shown: Instance = json.loads(encode_json(instance).replace(MARK_BYTES, origin.encode()))
+    return shown
+
+
+def parse(body: bytes) -> Instance:
+    """A stored body as an instance whose server-built hrefs start with ``HREF_MARK``."""
+    instance: Instance = json.loads(body.replace(ORIGIN, MARK_BYTES))
+    return instance
 
 
 class Journal:
@@ -40,15 +82,14 @@ class Journal:
             " id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (api, collection, id))"
         )
 
-    def load(self) -> Iterable[tuple[str, str, bytes]]:
-        """Every stored instance as its JSON body, in the order it was first written."""
-        rows = self._db.execute("SELECT api, collection, body FROM instances ORDER BY rowid")
-        for api_id, collection, body in rows:
-            yield api_id, collection, body.encode("utf-8")
+    def load(self) -> Iterator[tuple[str, str, str, bytes]]:
+        """Every stored instance as (API id, collection, id, stored body), in the order first written."""
+        rows = self._db.execute("SELECT api, collection, id, body FROM instances ORDER BY rowid")
+        for api_id, collection, instance_id, body in rows:
+            yield api_id, collection, instance_id, body if isinstance(body, bytes) else body.encode("utf-8")
 
-    def save(self, api_id: str, collection: str, bodies: Iterable[tuple[str, bytes]]) -> None:
-        """Insert or replace instances, given as (id, JSON body), in one committed transaction."""
-        rows = [(api_id, collection, instance_id, body.decode("utf-8")) for instance_id, body in bodies]
+    def save(self, rows: Iterable[tuple[str, str, str, bytes]]) -> None:
+        """Insert or replace (API id, collection, id, stored body) rows in one committed transaction."""
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
@@ -71,12 +112,82 @@ class Journal:
 
 @dataclass(slots=True)
 class Collection:
-    """The instances of one resource of one API, in creation order, with their equality index."""
+    """The instances of one resource of one API: stored bodies by slot (creation order), and indexes."""
 
-    instances: dict[str, Instance] = field(default_factory=dict)
-    position: dict[str, int] = field(default_factory=dict)
-    index: query.EqualityIndex = field(default_factory=query.EqualityIndex)
-    encoded: dict[str, bytes] = field(default_factory=dict)  # each instance as its response body
+    bodies: list[bytes | None] = field(default_factory=list)  # None where an instance was deleted
+    slot_of: dict[str, int] = field(default_factory=dict)
+    live_per_block: list[int] = field(default_factory=list)
+    index: query.EqualityIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = query.EqualityIndex(self.read, self.bodies.__len__)
+
+    def read(self, slot: int) -> Instance | None:
+        """The instance at a slot, parsed, or None when it was deleted."""
+        body = self.bodies[slot]
+        return None if body is None else parse(body)
+
+    def keep(self, instance_id: str, body: bytes, instance: Instance | None) -> None:
+        """Store a new body for an id (``instance`` is its parsed form, when at hand)."""
+        slot = self.slot_of.get(instance_id)
+        if slot is None:
+            slot = self.slot_of[instance_id] = len(self.bodies)
+            self.bodies.append(body)
+            if slot % BLOCK == 0:
+                self.live_per_block.append(0)
+            self.live_per_block[-1] += 1
+        else:
+            if self.index.active:
+                old = self.read(slot)
+                if old is not None:
+                    self.index.remove(slot, old)
+            self.bodies[slot] = body
+        if self.index.active:
+            self.index.add(slot, instance if instance is not None else parse(body))
+
+    def drop(self, instance_id: str) -> Instance | None:
+        """Forget one instance and return it, or None when it is not held."""
+        slot = self.slot_of.pop(instance_id, None)
+        if slot is None:
+            return None
+        instance = self.read(slot)
+        assert instance is not None
+        self.index.remove(slot, instance)
+        self.bodies[slot] = None
+        self.live_per_block[slot // BLOCK] -= 1
+        return instance
+
+    def live_slots(self, offset: int, limit: int | None) -> list[int]:
+        """The slots of the live instances from the ``offset``-th on, at most ``limit`` of them."""
+        if len(self.slot_of) == len(self.bodies):  # nothing deleted: slots are positions
+            end = len(self.bodies) if limit is None else min(len(self.bodies), offset + limit)
+            return list(range(offset, end))
+        block = 0
+        for block, live in enumerate(self.live_per_block):
+            if offset < live:
+                break
+            offset -= live
+        else:
+            return []
+        found = (slot for slot in range(block * BLOCK, len(self.bodies)) if self.bodies[slot] is not None)
+        return list(islice(found, offset, None if limit is None else offset + limit))
+
+    def all_slots(self) -> Iterator[int]:
+        """Every slot held now, in order (read each body when it comes: it may have changed)."""
+        return iter(range(len(self.bodies)))
+
+
+class Pacer:
+    """Counts work and lets the event loop run other requests every ``SLICE_S`` of it."""
+
+    def __init__(self) -> None:
+        self._since = time.perf_counter()
+
+    async def pause(self) -> None:
+        """Yield to the loop when this request has worked for a slice."""
+        if time.perf_counter() - self._since > SLICE_S:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()
 
 
 class ResourceStore:
@@ -85,10 +196,9 @@ class ResourceStore:
     def __init__(self, journal: Journal | None = None) -> None:
         self._journal = journal
         self._collections: dict[tuple[str, str], Collection] = {}
-        self._counter = count()
         if journal is not None:
-            for api_id, collection, body in journal.load():
-                self._remember(api_id, collection, json.loads(body), body)
+            for api_id, collection, instance_id, body in journal.load():
+                self._collection(api_id, collection).keep(instance_id, body, None)
 
     @classmethod
     def open(cls, db_path: Path | None) -> ResourceStore:
@@ -102,83 +212,153 @@ class ResourceStore:
 
     def _collection(self, api_id: str, collection: str) -> Collection:
         key = (api_id, collection)
-        if key not in self._collections:
-            self._collections[key] = Collection()
-        return self._collections[key]
-
-    def _remember(self, api_id: str, collection: str, instance: Instance, body: bytes) -> None:
-        coll = self._collection(api_id, collection)
-        instance_id = instance["id"]
-        old = coll.instances.get(instance_id)
-        if old is not None:
-            coll.index.remove(instance_id, old)
-        else:
-            coll.position[instance_id] = next(self._counter)
-        coll.instances[instance_id] = instance
-        # rendered once per write so that GET by id, the hot path, only sends bytes
-        coll.encoded[instance_id] = body
-        coll.index.add(instance_id, instance)
+        found = self._collections.get(key)
+        if found is None:
+            found = self._collections[key] = Collection()
+        return found
 
     def count(self, api_id: str, collection: str) -> int:
         """How many instances a collection holds."""
-        return len(self._collection(api_id, collection).instances)
+        return len(self._collection(api_id, collection).slot_of)
 
     def get(self, api_id: str, collection: str, instance_id: str) -> Instance | None:
-        """One instance by id, or None; callers must not modify it."""
-        return self._collection(api_id, collection).instances.get(instance_id)
+        """One instance by id, or None; its server-built hrefs start with ``HREF_MARK``."""
+        coll = self._collection(api_id, collection)
+        slot = coll.slot_of.get(instance_id)
+        return None if slot is None else coll.read(slot)
 
-    def get_encoded(self, api_id: str, collection: str, instance_id: str) -> bytes | None:
-        """One instance as its JSON response body (``encode_json``), or None."""
-        return self._collection(api_id, collection).encoded.get(instance_id)
+    def get_body(self, api_id: str, collection: str, instance_id: str, origin: bytes) -> bytes | None:
+        """One instance as the JSON a read sends, its hrefs starting with ``origin``, or None."""
+        coll = self._collection(api_id, collection)
+        slot = coll.slot_of.get(instance_id)
+        body = None if slot is None else coll.bodies[slot]
+        return None if body is None else body.replace(ORIGIN, origin)
 
     def all(self, api_id: str, collection: str) -> list[Instance]:
         """Every instance of a collection, in creation order."""
-        return list(self._collection(api_id, collection).instances.values())
+        coll = self._collection(api_id, collection)
+        return [parse(body) for body in coll.bodies if body is not None]
 
-    def put(self, api_id: str, collection: str, instance: Instance) -> None:
-        """Create or replace one instance (journaled first); the store keeps the dict given."""
-        self.put_many(api_id, collection, [instance])
+    def put(self, api_id: str, collection: str, instance: Instance) -> bytes:
+        """Create or replace one instance (journaled first); returns its stored body."""
+        return self.write([(api_id, collection, instance)])[0]
 
-    def put_many(self, api_id: str, collection: str, instances: list[Instance]) -> None:
-        """Create or replace many instances in one journal transaction (seeding, bulk loads)."""
-        bodies = [encode_json(instance) for instance in instances]  # one rendering for journal and reads
+    def write(self, changes: list[Change]) -> list[bytes]:
+        """Create or replace instances, all or none (one journal transaction); their stored bodies."""
+        bodies = [stored_body(instance) for _, _, instance in changes]  # rendered once for journal and reads
         if self._journal is not None:
             self._journal.save(
-                api_id, collection, [(i["id"], b) for i, b in zip(instances, bodies, strict=True)]
+                (api_id, name, instance["id"], body)
+                for (api_id, name, instance), body in zip(changes, bodies, strict=True)
             )
-        for instance, body in zip(instances, bodies, strict=True):
-            self._remember(api_id, collection, instance, body)
+        for (api_id, name, instance), body in zip(changes, bodies, strict=True):
+            self._collection(api_id, name).keep(instance["id"], body, instance)
+        return bodies
+
+    def put_many(self, api_id: str, collection: str, instances: Iterable[Instance]) -> None:
+        """Create or replace many instances of one collection in one journal transaction (seeding)."""
+        self.write([(api_id, collection, instance) for instance in instances])
 
     def delete(self, api_id: str, collection: str, instance_id: str) -> Instance | None:
         """Remove one instance (journaled first) and return it, or None when it did not exist."""
         coll = self._collection(api_id, collection)
-        instance = coll.instances.get(instance_id)
-        if instance is None:
+        if instance_id not in coll.slot_of:
             return None
         if self._journal is not None:
             self._journal.delete(api_id, collection, instance_id)
-        del coll.instances[instance_id]
-        del coll.position[instance_id]
-        coll.encoded.pop(instance_id, None)
-        coll.index.remove(instance_id, instance)
-        return instance
+        return coll.drop(instance_id)
 
-    def select(self, api_id: str, collection: str, list_query: query.ListQuery) -> tuple[list[Instance], int]:
-        """The page a list query asks for, with fields selected, and the number of all matches."""
+    async def select(
+        self, api_id: str, collection: str, list_query: query.ListQuery, origin: bytes = b""
+    ) -> tuple[list[bytes], int]:
+        """The page a list query asks for, as JSON bodies (fields selected), and the number of all matches.
+
+        Without sort and with equality filters only, the work is the page's (the postings give the
+        count); otherwise the matches are found by a scan that lets other requests run between slices.
+        """
         coll = self._collection(api_id, collection)
-        filters = list_query.filters
-        candidate_ids = coll.index.candidates(filters) if filters else None
-        if candidate_ids is None:
-            pool: Iterable[Instance] = coll.instances.values()
+        pacer = Pacer()
+        for rule in list_query.filters:
+            while rule.op == "eq" and not coll.index.is_built(rule.path):
+                coll.index.build_step(rule.path, STEP)
+                await pacer.pause()
+        narrowed = coll.index.candidates(list_query.filters)
+        rest = list_query.filters if narrowed is None else tuple(r for r in list_query.filters if r.op != "eq")
+        offset, limit = list_query.offset, list_query.limit
+        end = None if limit is None else offset + limit
+        if rest or list_query.sort:
+            source = coll.all_slots() if narrowed is None else narrowed.slots()
+            slots, total = await self._scan(coll, source, rest, list_query, pacer)
+        elif narrowed is None:
+            total, slots = len(coll.slot_of), coll.live_slots(offset, limit)
+        elif (single := narrowed.single) is not None:
+            total, slots = len(single), list(single[offset:end])
         else:
-            known = [i for i in candidate_ids if i in coll.instances]
-            known.sort(key=coll.position.__getitem__)
-            pool = (coll.instances[i] for i in known)
-        hits = [item for item in pool if query.matches(item, filters)] if filters else list(pool)
-        if list_query.sort:
-            hits = query.sort_instances(hits, list_query.sort)
+            matched = []
+            for batch in _batches(narrowed.slots()):
+                matched.extend(batch)
+                await pacer.pause()
+            total, slots = len(matched), matched[offset:end]
+        return await self._render(coll, slots, list_query.fields, origin, pacer), total
+
+    async def _scan(
+        self,
+        coll: Collection,
+        source: Iterator[int],
+        filters: tuple[query.Filter, ...],
+        list_query: query.ListQuery,
+        pacer: Pacer,
+    ) -> tuple[list[int], int]:
+        """The page's slots among those of ``source`` that match ``filters``, sorted if asked, and the count."""
+        sort = query.sort_paths(list_query.sort)
         end = None if list_query.limit is None else list_query.offset + list_query.limit
-        page = hits[list_query.offset : end]
-        if list_query.fields is not None:
-            page = [query.select_fields(item, list_query.fields) for item in page]
-        return page, len(hits)
+        matched: list[int] = []
+        runs: list[list[tuple[tuple[Any, ...], int]]] = []  # sorted runs of (sort key, slot)
+        total = 0
+        for batch in _batches(source):
+            run = []
+            for slot in batch:
+                body = coll.bodies[slot]
+                if body is None:
+                    continue
+                instance = parse(body)
+                if filters and not query.matches(instance, filters):
+                    continue
+                total += 1
+                if sort:
+                    run.append((query.sort_key(instance, sort), slot))
+                else:
+                    matched.append(slot)
+            if run:
+                run.sort()
+                runs.append(run[:end])
+            await pacer.pause()
+        if not sort:
+            return matched[list_query.offset : end], total
+        merged = (slot for _, slot in heapq.merge(*runs))
+        page: list[int] = []
+        for batch in _batches(islice(merged, list_query.offset, end)):
+            page.extend(batch)
+            await pacer.pause()
+        return page, total
+
+    async def _render(
+        self, coll: Collection, slots: list[int], fields: tuple[str, ...] | None, origin: bytes, pacer: Pacer
+    ) -> list[bytes]:
+        page: list[bytes] = []
+        for batch in _batches(iter(slots)):
+            for slot in batch:
+                body = coll.bodies[slot]
+                if body is None:  # deleted while this request let others run
+                    continue
+                body = body.replace(ORIGIN, origin)
+                if fields is not None:
+                    body = encode_json(query.select_fields(json.loads(body), fields))
+                page.append(body)
+            await pacer.pause()
+        return page
+
+
+def _batches(slots: Iterator[int]) -> Iterator[list[int]]:
+    while batch := list(islice(slots, STEP)):
+        yield batch

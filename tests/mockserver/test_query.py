@@ -443,60 +443,100 @@ def test_listener_query_rejects_reserved_parameters() -> None:
 # ---- equality index -------------------------------------------------------------------------------
 
 
-def filled_index() -> EqualityIndex:
-    """An index of three small instances."""
-    index = EqualityIndex()
-    index.add("a", {"state": "new", "n": 1, "party": [{"id": "1"}, {"id": "2"}]})
-    index.add("b", {"state": "done", "n": 1.0, "flag": True})
-    index.add("c", {"state": "new", "n": "1", "party": {"id": "2"}})
-    return index
+class Held:
+    """Instances by slot with their equality index, as a collection keeps them."""
+
+    def __init__(self) -> None:
+        self.instances: dict[int, dict[str, Any]] = {}
+        self.index = EqualityIndex(self.instances.get)
+
+    def put(self, slot: int, instance: dict[str, Any]) -> None:
+        if slot in self.instances:
+            self.index.remove(slot, self.instances[slot])
+        self.instances[slot] = instance
+        self.index.add(slot, instance)
+
+    def delete(self, slot: int) -> None:
+        self.index.remove(slot, self.instances.pop(slot))
+
+    def found(self, text: str) -> set[int] | None:
+        narrowed = self.index.candidates(parse_filters(text))
+        return None if narrowed is None else set(narrowed.slots())
+
+
+A, B, C, D, E = range(5)
+
+
+def filled() -> Held:
+    """Three small instances, at slots A, B and C."""
+    held = Held()
+    held.put(A, {"state": "new", "n": 1, "party": [{"id": "1"}, {"id": "2"}]})
+    held.put(B, {"state": "done", "n": 1.0, "flag": True})
+    held.put(C, {"state": "new", "n": "1", "party": {"id": "2"}})
+    return held
 
 
 def test_index_answers_equality_and_or() -> None:
-    index = filled_index()
-    assert index.candidates(parse_filters("state=new")) == {"a", "c"}
-    assert index.candidates(parse_filters("state=new,done")) == {"a", "b", "c"}
-    assert index.candidates(parse_filters("state=none")) == set()
-    assert index.candidates(parse_filters("n=1")) == {"a", "b", "c"}
-    assert index.candidates(parse_filters("n=1.0")) == {"a", "b"}
-    assert index.candidates(parse_filters("party.id=2")) == {"a", "c"}
-    assert index.candidates(parse_filters("flag=true")) == {"b"}
-    assert index.candidates(parse_filters("state=new&party.id=1")) == {"a"}
+    held = filled()
+    assert held.found("state=new") == {A, C}
+    assert held.found("state=new,done") == {A, B, C}
+    assert held.found("state=none") == set()
+    assert held.found("n=1") == {A, B, C}
+    assert held.found("n=1.0") == {A, B}
+    assert held.found("party.id=2") == {A, C}
+    assert held.found("flag=true") == {B}
+    assert held.found("state=new&party.id=1") == {A}
+    assert held.found("state=new,done&n=1.0&flag=true") == {B}
 
 
 def test_index_cannot_narrow_without_equality() -> None:
-    index = filled_index()
-    assert index.candidates(()) is None
-    assert index.candidates(parse_filters("state.ne=new&n.gt=0")) is None
-    assert index.candidates(parse_filters("state.ne=new&n=1.0")) == {"a", "b"}
+    held = filled()
+    assert held.found("") is None
+    assert held.found("state.ne=new&n.gt=0") is None
+    assert held.found("state.ne=new&n=1.0") == {A, B}
 
 
 def test_index_follows_removal_and_replacement() -> None:
-    index = filled_index()
-    assert index.candidates(parse_filters("state=new")) == {"a", "c"}
-    index.remove("a", {})  # the keys indexed before are remembered, whatever is passed
-    index.add("c", {"state": "done"})
-    index.add("d", {"state": "new"})
-    assert index.candidates(parse_filters("state=new")) == {"d"}
-    assert index.candidates(parse_filters("state=done")) == {"b", "c"}
-    assert index.candidates(parse_filters("party.id=2")) == set(), (
-        "paths indexed later see the current content"
-    )
+    held = filled()
+    assert held.found("state=new") == {A, C}
+    held.delete(A)
+    held.put(C, {"state": "done"})
+    held.put(D, {"state": "new"})
+    assert held.found("state=new") == {D}
+    assert held.found("state=done") == {B, C}
+    assert held.found("party.id=2") == set(), "paths indexed later see the current content"
 
 
-def test_index_candidates_are_copies() -> None:
-    index = filled_index()
-    index.candidates(parse_filters("state=new")).clear()  # type: ignore[union-attr]
-    assert index.candidates(parse_filters("state=new")) == {"a", "c"}
+def test_single_key_answers_are_the_postings_themselves() -> None:
+    held = filled()
+    narrowed = held.index.candidates(parse_filters("state=new"))
+    assert narrowed is not None and list(narrowed.single or ()) == [A, C]
+    assert held.index.candidates(parse_filters("state=nothing")).single == ()  # type: ignore[union-attr]
+    assert held.index.candidates(parse_filters("state=new,done")).single is None  # type: ignore[union-attr]
+
+
+def test_index_is_built_a_step_at_a_time_while_writes_go_on() -> None:
+    held = Held()
+    for slot in range(10):
+        held.put(slot, {"k": "even" if slot % 2 == 0 else "odd"})
+    assert not held.index.build_step(("k",), 4), "4 of 10 slots indexed"
+    held.put(1, {"k": "even"})  # below the built mark: the index follows
+    held.put(7, {"k": "even"})  # above it: the build reads the new content later
+    held.put(10, {"k": "even"})  # a new slot
+    while not held.index.build_step(("k",), 4):
+        pass
+    held.put(11, {"k": "even"})  # after the build: indexed at once
+    assert held.found("k=even") == {0, 1, 2, 4, 6, 7, 8, 10, 11}
+    assert held.found("k=odd") == {3, 5, 9}
 
 
 def test_index_drops_least_recently_used_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(query, "MAX_INDEXED_PATHS", 2)
-    index = filled_index()
+    held = filled()
     for text in ("state=new", "n=1", "state=new", "flag=true"):
-        index.candidates(parse_filters(text))
-    assert list(index._paths) == [("state",), ("flag",)], "n was the least recently used"
-    index.add("e", {"state": "new", "n": 1, "flag": True})
-    assert index.candidates(parse_filters("state=new")) == {"a", "c", "e"}
-    assert index.candidates(parse_filters("n=1")) == {"a", "b", "c", "e"}, "rebuilt after being dropped"
-    assert index.candidates(parse_filters("flag=true")) == {"b", "e"}
+        held.found(text)
+    assert list(held.index._paths) == [("state",), ("flag",)], "n was the least recently used"
+    held.put(E, {"state": "new", "n": 1, "flag": True})
+    assert held.found("state=new") == {A, C, E}
+    assert held.found("n=1") == {A, B, C, E}, "rebuilt after being dropped"
+    assert held.found("flag=true") == {B, E}
