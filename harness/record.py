@@ -1,21 +1,208 @@
-"""Records of what a run sent, received and checked: the one source for every report.
+"""Records of what a run sent, received and checked, the run record's shape, and the one outcome rule.
 
-The engine builds a ``RequestRecord`` per kit request; the run record (``summary.json``),
-Allure results and the HTML report are all written from these records.
+The engine builds a ``RequestRecord`` per kit request; the run record (``summary.json``, shaped as
+``RunJson``), Allure results, junit, the terminal and the HTML report are all written from these
+records, and all judge them with ``request_outcome`` and ``api_verdict``.
 """
 
 from __future__ import annotations
 
+import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict, Union, get_args, get_origin, get_type_hints, is_typeddict
 
-__all__ = ["BODY_LIMIT", "SPEC_FOLDER", "CheckResult", "Exchange", "Outcome", "RequestRecord", "Tier", "message_json"]
+from harness.errors import ReportError
+
+__all__ = [
+    "BODY_LIMIT", "SPEC_FOLDER", "ApiJson", "CheckJson", "CheckResult", "Exchange", "FuzzBlock", "MessageJson", "Outcome",
+    "RequestJson", "RequestOutcome", "RequestRecord", "RunJson", "SpecBlock", "Tier", "Totals", "Verdict",
+    "api_verdict", "check_run_record", "message_json", "request_outcome", "run_verdict", "transport_failed",
+]
 
 SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
 BODY_LIMIT = 64 * 1024  # bytes of a request or response body kept in the run record; the rest is cut with a note
 
 Tier = Literal["ctk", "spec"]
 Outcome = Literal["passed", "failed"]
+RequestOutcome = Literal["passed", "failed", "skipped", "deviation"]
+Verdict = Literal["passed", "failed", "incomplete"]
+
+
+# ---- the run record's shape (summary.json): written by build_summary, read by every report ---------
+
+
+class CheckJson(TypedDict):
+    name: str
+    tier: Tier
+    outcome: Outcome
+    message: str
+
+
+class MessageJson(TypedDict):
+    headers: dict[str, str]
+    body: str | None
+    body_bytes: int
+    truncated: bool
+
+
+class RequestJson(TypedDict):
+    folder: str
+    name: str
+    description: str
+    method: str
+    url: str
+    status: int | None
+    duration_ms: float
+    size_bytes: int
+    error: str | None  # no answer (status None), or an unusable body beside a status
+    skipped: str | None
+    checks: list[CheckJson]
+    request: NotRequired[MessageJson | None]
+    response: NotRequired[MessageJson | None]
+
+
+class Totals(TypedDict):
+    requests: int
+    failed_requests: int
+    assertions: int
+    failed_assertions: int
+
+
+class SpecBlock(TypedDict):
+    checks: int
+    deviations: int
+    verdict: Literal["conforms", "deviates"]
+
+
+class FuzzFailure(TypedDict):
+    target: str
+    reproduction: str
+
+
+class FuzzBlock(TypedDict):
+    targets: list[str]
+    examples: int
+    failures: list[FuzzFailure]
+
+
+class ApiJson(TypedDict):
+    collection: str
+    target: str
+    verdict: Verdict
+    totals: Totals
+    spec: SpecBlock
+    requests: list[RequestJson]
+    undeleted: NotRequired[list[str]]
+    fuzz: NotRequired[FuzzBlock]
+
+
+class RunJson(TypedDict):
+    target: str
+    started: str
+    duration_s: float
+    apis: dict[str, ApiJson]
+
+
+# ---- the one outcome rule -------------------------------------------------------------------------
+
+
+def transport_failed(request: RequestJson) -> bool:
+    """No answer at all (refused, timeout, TLS, not HTTP): the exchange broke before a status came back."""
+    return bool(request["error"]) and request["status"] is None
+
+
+def request_outcome(request: RequestJson) -> RequestOutcome:
+    """skipped; failed (a CTK-tier check failed, or a kit request got no answer); deviation (spec checks only); passed."""
+    if request["skipped"]:
+        return "skipped"
+    failed = [check for check in request["checks"] if check["outcome"] == "failed"]
+    if any(check["tier"] == "ctk" for check in failed):
+        return "failed"
+    if request["folder"] != SPEC_FOLDER and transport_failed(request):
+        return "failed"
+    return "deviation" if failed else "passed"
+
+
+def api_verdict(kit_requests: Iterable[RequestJson], planned: int) -> Verdict:
+    """failed when a kit request failed; incomplete when one was skipped or fewer than ``planned`` ran; else passed."""
+    outcomes = [request_outcome(request) for request in kit_requests]
+    if "failed" in outcomes:
+        return "failed"
+    return "incomplete" if len(outcomes) < planned or "skipped" in outcomes else "passed"
+
+
+def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """The whole run: failed when an API failed, incomplete when one is incomplete (or none ran), else passed."""
+    seen = set(verdicts)
+    if "failed" in seen:
+        return "failed"
+    return "incomplete" if "incomplete" in seen or not seen else "passed"
+
+
+# ---- reading a run record back --------------------------------------------------------------------
+
+
+def check_run_record(value: object, source: str = "summary.json") -> RunJson:
+    """``value`` as a ``RunJson``, or a one-line ``ReportError`` naming the first part shaped otherwise."""
+    _check(value, RunJson, source, "")
+    return value  # type: ignore[return-value]
+
+
+def _check(value: object, kind: Any, source: str, where: str) -> None:
+    at = where or "the top level"
+    origin, args = get_origin(kind), get_args(kind)
+    if not _fits(value, kind):
+        expected = " or ".join(_noun(arg) for arg in args) if origin in (Union, types.UnionType) else _noun(kind)
+        raise ReportError(f"{source}: {at} should be {expected}, not {_shown(value)}; was it written by another version?")
+    if is_typeddict(kind):
+        assert isinstance(value, dict)
+        hints = get_type_hints(kind)
+        for key in sorted(value.keys() - hints.keys()):
+            raise ReportError(f"{source}: {at} has the unknown key {key!r}; was it written by another version?")
+        for key in sorted(kind.__required_keys__ - value.keys()):
+            raise ReportError(f"{source}: {at} lacks {key!r}; was it written by another version?")
+        for key in value:
+            _check(value[key], hints[key], source, f"{where}.{key}" if where else key)
+    elif origin in (Union, types.UnionType):
+        _check(value, next(arg for arg in args if _fits(value, arg)), source, where)
+    elif origin is list:
+        assert isinstance(value, list)
+        for index, item in enumerate(value):
+            _check(item, args[0], source, f"{at}[{index}]")
+    elif origin is dict:
+        assert isinstance(value, dict)
+        for key, item in value.items():
+            _check(item, args[1], source, f"{at}.{key}")
+
+
+def _fits(value: object, kind: Any) -> bool:
+    """Whether ``value`` has the outer type of ``kind`` (an integer is a number, a boolean is not)."""
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, arg) for arg in get_args(kind))
+    if origin is Literal:
+        return value in get_args(kind)
+    if is_typeddict(kind) or origin is dict:
+        return isinstance(value, dict)
+    if origin is list:
+        return isinstance(value, list)
+    if kind is type(None):
+        return value is None
+    if kind in (int, float):
+        return isinstance(value, int if kind is int else int | float) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _noun(kind: Any) -> str:
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(map(repr, get_args(kind)))
+    nouns = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", type(None): "null"}
+    return nouns.get(kind, "a list" if get_origin(kind) is list else "an object")
+
+
+def _shown(value: object) -> str:
+    return repr(value) if isinstance(value, str | int | float | bool) or value is None else type(value).__name__
 
 
 @dataclass(slots=True)
@@ -91,7 +278,7 @@ class RequestRecord:
         }
 
 
-def message_json(headers: dict[str, str], body: str | None, limit: int = BODY_LIMIT) -> dict[str, Any]:
+def message_json(headers: dict[str, str], body: str | None, limit: int = BODY_LIMIT) -> MessageJson:
     """Headers and body of one HTTP message for the run record, the body cut at ``limit`` UTF-8 bytes."""
     data = (body or "").encode("utf-8", "surrogatepass")
     kept = body if len(data) <= limit else data[:limit].decode("utf-8", "ignore")

@@ -165,7 +165,7 @@ class SuiteRun:
             elif outcome == "skipped":
                 happened = "was skipped"
             else:
-                happened = f"did not return {attribute}" if outcome == "passed" else "failed"
+                happened = "failed" if outcome == "failed" else f"did not return {attribute}"
             return f"{variable} is not set: it is produced by {producer.title}, which {happened}"
         return None
 
@@ -202,7 +202,7 @@ class SuiteRun:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
         record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
-        self.outcomes[request.index] = "failed" if record.ctk_failed else "passed"
+        self.outcomes[request.index] = record.outcome
         return record
 
     def skip(self, request: KitRequest, reason: str) -> RequestRecord:

@@ -100,13 +100,11 @@ def request_labels(record: RequestRecord) -> dict[str, list[str]]:
 
 
 def failure_category(record: RequestRecord) -> str | None:
-    """Which of ``CATEGORIES`` a request's trouble belongs to, or None when every check passed."""
-    if record.exchange is not None and record.exchange.error:
-        return TRANSPORT_ERROR
-    failed_tiers = {check.tier for check in record.checks if check.outcome == "failed"}
-    if "ctk" in failed_tiers:
-        return CTK_FAILURE
-    return SPEC_DEVIATION if failed_tiers else None
+    """Which of ``CATEGORIES`` a request's trouble belongs to (by the one outcome rule), or None when it passed."""
+    outcome = record.outcome
+    if outcome == "failed":
+        return TRANSPORT_ERROR if record.exchange is not None and record.exchange.error else CTK_FAILURE
+    return SPEC_DEVIATION if outcome == "deviation" else None
 
 
 def _resource_of(record: RequestRecord) -> str:

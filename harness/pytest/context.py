@@ -14,6 +14,7 @@ import urllib3
 from harness.config import RunSettings
 from harness.http import TimeoutSession
 from harness.pytest import hookspecs
+from harness.record import RequestJson
 from harness.redact import RedactingFilter, Redactor, is_secret_header
 from harness.spec.listener import CallbackListener, listener_host
 
@@ -31,7 +32,7 @@ class RunContext:
     settings: RunSettings
     redactor: Redactor = field(init=False)
     started: float = field(default_factory=time.time)
-    records: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    records: dict[str, dict[int, RequestJson]] = field(default_factory=dict)
     suites: dict[str, dict[str, Any]] = field(default_factory=dict)  # api id -> collection, root, planned
     left: dict[str, list[str]] = field(default_factory=dict)
     log_filter: RedactingFilter = field(init=False)
@@ -68,6 +69,11 @@ class RunContext:
                 raise pytest.UsageError(NO_SERVER)
             self._server = server
         return self._server.url.rstrip("/") + "/"
+
+    @property
+    def embedded_url(self) -> str | None:
+        """The embedded server's root URL, once it was started."""
+        return self._server.url.rstrip("/") + "/" if self._server is not None else None
 
     def api_root(self, api_id: str) -> str:
         if api_id in self.settings.api_urls:

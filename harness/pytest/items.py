@@ -90,9 +90,10 @@ class CtkItem(pytest.Item):
             pytest.skip(reason)
         record = run.run(request)
         self._publish(run, record)
-        if record.ctk_failed:
+        outcome = record.outcome
+        if outcome == "failed":
             raise CtkFailure(failure_text(record))
-        if record.failed and run_context(self.config).strict:
+        if outcome == "deviation" and run_context(self.config).strict:
             raise CtkFailure(deviation_text(self.request.title, [record]))
 
     def _publish(self, run: SuiteRun, record: RequestRecord) -> None:

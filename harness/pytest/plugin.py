@@ -25,8 +25,8 @@ from harness.errors import ConfigError, DeclarationError
 from harness.pytest import hookspecs
 from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
 from harness.pytest.items import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
-from harness.record import SPEC_FOLDER
-from harness.reports.summary import build_summary, ctk_failed
+from harness.record import SPEC_FOLDER, request_outcome
+from harness.reports.summary import build_summary, run_target
 
 __all__ = ["RunContext", "run_context"]
 
@@ -165,7 +165,7 @@ class RecordCollector:
         reporter = self.context.config.pluginmanager.get_plugin("terminalreporter")
         if len(kit) != suite["planned"] or reporter is None or not self.context.config.getoption("numprocesses", None):
             return
-        failed = sum(map(ctk_failed, kit))
+        failed = sum(request_outcome(record) == "failed" for record in kit)
         reporter.write("\n")  # xdist's dots do not end their line
         reporter.write_line(f"{api_id} {suite['collection']}: {len(kit)}/{suite['planned']} kit requests run, {failed} failed")
 
@@ -175,7 +175,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = context.settings
     lines = [f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}"]
     lines += [f"api_url {api_id}: {url}" for api_id, url in sorted(settings.api_urls.items())]
-    return lines
+    return [context.redactor.text(line) for line in lines]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CtkFile | None:
@@ -212,10 +212,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput"):
         context.close()
         return
+    target = run_target(context.settings.base_url, context.embedded_url, context.settings.api_urls, context.records)
     context.close()
     if not context.records:
         return
-    summary = build_summary(context.records, context.suites, context.left, context.settings.base_url, context.started)
+    summary = build_summary(context.records, context.suites, context.left, target, context.started)
     summary = context.redactor.value(summary)
     report_dir = Path(config.getoption("ctk_report"))
     if not report_dir.is_absolute():

@@ -3,62 +3,64 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import tmfapis
-from harness.record import SPEC_FOLDER
+from harness.record import (
+    SPEC_FOLDER,
+    ApiJson,
+    RequestJson,
+    RunJson,
+    SpecBlock,
+    api_verdict,
+    request_outcome,
+)
 
-__all__ = ["SPEC_FOLDER", "build_summary", "ctk_failed", "spec_block", "verdict"]
+__all__ = ["SPEC_FOLDER", "build_summary", "run_target", "spec_block"]
+
+EMBEDDED = "embedded reference server"
 
 
-
-def verdict(requests: list[dict[str, Any]], planned: int) -> str:
-    """failed when a CTK-tier check failed; incomplete when requests were skipped or not run; else passed."""
-    if any(ctk_failed(request) for request in requests):
-        return "failed"
-    if len(requests) < planned or any(request.get("skipped") for request in requests):
-        return "incomplete"
-    return "passed"
-
-
-def spec_block(requests: list[dict[str, Any]]) -> dict[str, Any]:
+def spec_block(requests: list[RequestJson]) -> SpecBlock:
     """The spec-tier result beside the CTK verdict: its checks, failed ones, and conforms or deviates."""
     spec = [check for request in requests for check in request["checks"] if check["tier"] == "spec"]
     deviations = sum(check["outcome"] == "failed" for check in spec)
     return {"checks": len(spec), "deviations": deviations, "verdict": "deviates" if deviations else "conforms"}
 
 
-def _ctk_checks(request: dict[str, Any]) -> list[dict[str, Any]]:
-    return [check for check in request["checks"] if check["tier"] == "ctk"]
-
-
-def ctk_failed(request: dict[str, Any]) -> bool:
-    """Whether a recorded request failed a CTK-tier check."""
-    return any(check["outcome"] == "failed" for check in _ctk_checks(request))
+def run_target(base_url: str | None, embedded_url: str | None, api_urls: Mapping[str, str], tested: Iterable[str]) -> str:
+    """What the run tested: the base URL, or the ``--api-url`` roots alone, or the embedded server (named as such)."""
+    tested = sorted(tested, key=_api_order)
+    overrides = [f"{api_id}={api_urls[api_id]}" for api_id in tested if api_id in api_urls]
+    if overrides and len(overrides) == len(tested):
+        return ", ".join(overrides)  # the base URL (or embedded server) served none of the tested APIs
+    base = base_url or (f"{EMBEDDED} at {embedded_url}" if embedded_url else EMBEDDED)
+    return ", ".join([base, *overrides])
 
 
 def build_summary(
-    records: dict[str, dict[int, dict[str, Any]]],
+    records: dict[str, dict[int, RequestJson]],
     suites: dict[str, dict[str, Any]],
     left: dict[str, list[str]],
-    base_url: str | None,
+    target: str,
     started: float,
-) -> dict[str, Any]:
+) -> RunJson:
     """``{target, started, duration_s, apis: {api id: {collection, verdict, totals, spec, requests}}}``."""
-    apis: dict[str, Any] = {}
+    apis: dict[str, ApiJson] = {}
     for api_id in sorted(records, key=_api_order):
         requests = [records[api_id][index] for index in sorted(records[api_id])]
-        kit_requests = [request for request in requests if request.get("folder") != SPEC_FOLDER]
-        checks = [check for request in kit_requests for check in _ctk_checks(request)]
+        kit_requests = [request for request in requests if request["folder"] != SPEC_FOLDER]
+        checks = [check for request in kit_requests for check in request["checks"] if check["tier"] == "ctk"]
         suite = suites.get(api_id, {})
-        entry: dict[str, Any] = {
+        entry: ApiJson = {
             "collection": suite.get("collection", ""),
             "target": suite.get("root", ""),
-            "verdict": verdict(kit_requests, suite.get("planned", len(kit_requests))),
+            "verdict": api_verdict(kit_requests, suite.get("planned", len(kit_requests))),
             "totals": {
                 "requests": len(kit_requests),
-                "failed_requests": sum(map(ctk_failed, kit_requests)),
+                "failed_requests": sum(request_outcome(request) == "failed" for request in kit_requests),
                 "assertions": len(checks),
                 "failed_assertions": sum(check["outcome"] == "failed" for check in checks),
             },
@@ -69,7 +71,7 @@ def build_summary(
             entry["undeleted"] = left[api_id]
         apis[api_id] = entry
     return {
-        "target": base_url or "embedded reference server",
+        "target": target,
         "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "duration_s": round(time.time() - started, 3),
         "apis": apis,

@@ -230,7 +230,7 @@ def test_reporter_hooks_see_every_request_inside_its_test_and_the_run_once(
         def pytest_ctk_request_done(item, record):
             # Inside the test: the item is running, its report does not exist yet.
             with SEEN.open("a") as out:
-                out.write(json.dumps([item.nodeid, record.name, record.ctk_failed, record.skipped_reason]) + "\\n")
+                out.write(json.dumps([item.nodeid, record.name, record.outcome == "failed", record.skipped_reason]) + "\\n")
 
         def pytest_ctk_run_done(config, summary, report_dir):
             pathlib.Path("run_done.json").write_text(json.dumps([str(report_dir), sorted(summary["apis"])]))
