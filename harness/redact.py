@@ -1,12 +1,17 @@
 """Secret redaction shared by the run record, failure messages and every report.
 
 A header is secret when its name looks like a credential (Authorization, Cookie, X-API-Key,
-anything with token, secret, password or key in it); values expanded from ``${ENV}`` in the
-configuration are secret wherever they appear. Both are replaced by ``***``.
+anything with token, secret, password or key in it); its value is secret wherever it appears, and
+so is each part of it (the token after ``Bearer``, a cookie's value, Basic credentials decoded), since
+a server may echo the bare token. Values expanded from ``${ENV}`` in the configuration are secret
+wherever they appear, and so is the user information of any URL (``http://user:password@host``).
+All are replaced by ``***``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -18,15 +23,43 @@ from urllib.parse import quote, quote_plus
 from harness.http import QUERY_SAFE
 from harness.record import CheckResult, Exchange, RequestRecord
 
-__all__ = ["MASK", "RedactingFilter", "Redactor", "is_secret_header"]
+__all__ = ["MASK", "RedactingFilter", "Redactor", "header_secrets", "is_secret_header"]
 
 MASK = "***"
 SECRET_HEADER = re.compile(r"authorization|cookie|api[-_]?key|token|secret|passw|session|credential", re.IGNORECASE)
+URL_USERINFO = re.compile(r"(?<=://)[^\s/?#@'\"<>]+@")
+VALUE_PARTS = re.compile(r"[\s,;]+")
+SHORTEST_PART = 4  # shorter parts of a header value ("1", "en") would mask ordinary text
 
 
 def is_secret_header(name: str) -> bool:
     """True for headers whose value is a credential (``Authorization``, ``X-API-Key``, ``Cookie``...)."""
     return bool(SECRET_HEADER.search(name))
+
+
+def header_secrets(headers: Mapping[str, str]) -> list[str]:
+    """The secret values of ``headers``: each secret header's value and its parts, which a server may echo alone."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if not is_secret_header(name):
+            continue
+        found.append(value)
+        parts = VALUE_PARTS.split(value.strip())
+        if len(parts) > 1 and parts[0].isalpha():  # an auth scheme (Bearer, Basic...), not a secret
+            scheme, *parts = parts
+            if scheme.lower() == "basic":
+                parts += _basic_credentials(parts[0])
+        parts = [part.partition("=")[2] or part for part in parts]
+        found += [part for part in parts if len(part) >= SHORTEST_PART]
+    return found
+
+
+def _basic_credentials(encoded: str) -> list[str]:
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return []
+    return [decoded, decoded.partition(":")[2]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +82,7 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        return text
+        return URL_USERINFO.sub(MASK + "@", text) if "@" in text else text
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {name: MASK if is_secret_header(name) else self.text(value) for name, value in headers.items()}

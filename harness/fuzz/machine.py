@@ -30,6 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 import tmfapis
 from harness.errors import FilterMismatch
+from harness.redact import Redactor
 
 __all__ = [
     "FILTER_TARGETS",
@@ -242,6 +243,7 @@ class FilterMachineBase(RuleBasedStateMachine):
     target: FilterTarget
     api_root: str
     session: requests.Session
+    redactor: Redactor = Redactor()
 
     def __init__(self) -> None:
         super().__init__()
@@ -259,7 +261,7 @@ class FilterMachineBase(RuleBasedStateMachine):
         response = self.send("POST", self.collection_url, json=body)
         payload = _json(response)
         if response.status_code != 201 or not isinstance(payload, dict) or "id" not in payload:
-            raise FilterMismatch(f"POST {self.collection_url} {_text(body)} answered {response.status_code} "
+            raise self.mismatch(f"POST {self.collection_url} {_text(body)} answered {response.status_code} "
                                  f"{response.text[:300]!r}; expected 201 with an id")
         self.model[str(payload["id"])] = _Created(len(self.model) + 1, body)
         note(f"instance {len(self.model)} is {payload['id']}")
@@ -271,7 +273,11 @@ class FilterMachineBase(RuleBasedStateMachine):
         try:
             return self.session.request(method, url, **options)
         except requests.RequestException as error:
-            raise FilterMismatch(f"{method} {url} failed: {error}") from error
+            raise self.mismatch(f"{method} {url} failed: {error}") from error
+
+    def mismatch(self, message: str) -> FilterMismatch:
+        """The failure, with the run's secrets masked: it names URLs and bodies the server echoed."""
+        return FilterMismatch(self.redactor.text(message))
 
     def condition(self, path: str, picks: Sequence[tuple[Pick, bool]]) -> Condition:
         """The filter on ``path`` that the picks stand for, with held values looked up in the model."""
@@ -313,7 +319,7 @@ class FilterMachineBase(RuleBasedStateMachine):
         if fields:
             problems += self._selection_problems(own, fields)
         if problems:
-            raise FilterMismatch(self._reproduction(url, problems))
+            raise self.mismatch(self._reproduction(url, problems))
 
     def _selection_problems(self, own: dict[str, Any], fields: Sequence[str]) -> list[str]:
         """What is wrong with ``fields`` answers: unasked attributes, or asked values that differ."""
@@ -350,7 +356,7 @@ class FilterMachineBase(RuleBasedStateMachine):
         __tracebackhide__ = True
         payload = _json(response)
         if response.status_code not in (200, 206) or not isinstance(payload, list):
-            raise FilterMismatch(self._reproduction(url, [
+            raise self.mismatch(self._reproduction(url, [
                 f"answered {response.status_code} {response.text[:300]!r}; expected 200 with a JSON array"]))
         return payload
 
@@ -368,7 +374,8 @@ class FilterMachineBase(RuleBasedStateMachine):
         return "\n".join(lines)
 
 
-def filter_machine(item: FilterTarget, api_root: str, session: requests.Session) -> type[FilterMachineBase]:
+def filter_machine(item: FilterTarget, api_root: str, session: requests.Session,
+                   redactor: Redactor | None = None) -> type[FilterMachineBase]:
     """A state machine class fuzzing one resource at ``api_root`` (an API root URL ending with "/")."""
     paths = st.sampled_from(item.paths)
     has_instances = precondition(lambda machine: bool(machine.model))
@@ -405,6 +412,7 @@ def filter_machine(item: FilterTarget, api_root: str, session: requests.Session)
     FilterMachine.__name__ = FilterMachine.__qualname__ = f"{item.resource[0].upper()}{item.resource[1:]}Filters"
     FilterMachine.api_root = api_root
     FilterMachine.session = session
+    FilterMachine.redactor = redactor or Redactor()
     return FilterMachine
 
 

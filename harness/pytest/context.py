@@ -15,7 +15,7 @@ from harness.config import RunSettings
 from harness.http import TimeoutSession
 from harness.pytest import hookspecs
 from harness.record import RequestJson
-from harness.redact import RedactingFilter, Redactor, is_secret_header
+from harness.redact import RedactingFilter, Redactor, header_secrets
 from harness.spec.listener import CallbackListener, listener_host
 
 __all__ = ["CONTEXT_KEY", "RunContext", "run_context"]
@@ -41,8 +41,7 @@ class RunContext:
     _listener: CallbackListener | None = None
 
     def __post_init__(self) -> None:
-        header_values = [value for name, value in self.settings.headers.items() if is_secret_header(name)]
-        self.redactor = Redactor.from_values([*self.settings.secrets, *header_values])
+        self.redactor = Redactor.from_values([*self.settings.secrets, *header_secrets(self.settings.headers)])
         self.log_filter = RedactingFilter(self.redactor)
         logging.getLogger(URL_LOGGER).addFilter(self.log_filter)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from harness.pytest import hookspecs
 from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
 from harness.pytest.items import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
 from harness.record import SPEC_FOLDER, request_outcome
+from harness.redact import Redactor
 from harness.reports.summary import build_summary, run_target
 
 __all__ = ["RunContext", "run_context"]
@@ -170,6 +172,21 @@ class RecordCollector:
         reporter.write_line(f"{api_id} {suite['collection']}: {len(kit)}/{suite['planned']} kit requests run, {failed} failed")
 
 
+LOG_HANDLERS = ("log_file_handler", "log_cli_handler", "caplog_handler", "report_handler")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every log line pytest keeps or prints (--log-file, live logs, captured logs) through the redactor."""
+    logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
+    context = session.config.stash.get(CONTEXT_KEY, None)
+    if logging_plugin is None or context is None:
+        return
+    for name in LOG_HANDLERS:
+        handler = getattr(logging_plugin, name, None)
+        if handler is not None:
+            handler.addFilter(context.log_filter)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     context = run_context(config)
     settings = context.settings
@@ -261,6 +278,30 @@ def api_roots(request: pytest.FixtureRequest) -> dict[str, str]:
     """API id -> absolute API root URL ending with ``/``."""
     context = run_context(request.config)
     return {api_id: context.api_root(api_id) for api_id in tmfapis.API_IDS}
+
+
+@pytest.fixture(scope="session")
+def ctk_redactor(request: pytest.FixtureRequest) -> Redactor:
+    """The run's one redactor: every secret it knows (headers and their parts, ${ENV} values, URL userinfo) masked."""
+    return run_context(request.config).redactor
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Every test report (failure text, captured output and logs) through the redactor, before any reporter reads it."""
+    outcome = yield
+    context = item.config.stash.get(CONTEXT_KEY, None)
+    if context is not None:
+        redact_report(outcome.get_result(), context.redactor)
+
+
+def redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        masked = redactor.text(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, redactor.text(content)) for title, content in report.sections]
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import requests
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.fuzz.machine import FILTER_TARGETS, FilterTarget, filter_machine, fuzz_settings
+from harness.redact import Redactor
 
 pytestmark = pytest.mark.fuzz
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.fuzz
 @pytest.mark.parametrize("item", [pytest.param(item, id=item.resource, marks=getattr(pytest.mark, item.api_id))
                                   for item in FILTER_TARGETS])
 def test_filters_agree_with_model(item: FilterTarget, api_roots: dict[str, str],
-                                  http_session: requests.Session) -> None:
+                                  http_session: requests.Session, ctk_redactor: Redactor) -> None:
     """Equality, OR, AND, nested-path and ``fields`` answers about our own instances match the model."""
-    machine = filter_machine(item, api_roots[item.api_id], http_session)
+    machine = filter_machine(item, api_roots[item.api_id], http_session, ctk_redactor)
     run_state_machine_as_test(machine, settings=fuzz_settings())
