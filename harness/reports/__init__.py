@@ -1,1 +1,1 @@
-"""Reports read from the run record: ``summary`` builds it, ``html`` renders it."""
+"""Reports read from the run record: ``summary`` builds it, ``html`` and ``certification`` render it."""

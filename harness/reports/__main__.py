@@ -1,7 +1,7 @@
-"""``python -m harness.reports DIR``: rebuild ``DIR/report.html`` from ``DIR/summary.json``."""
+"""``python -m harness.reports DIR``: rebuild ``DIR/report.html`` and ``DIR/certification/`` from ``DIR/summary.json``."""
 
 import sys
 
-from harness.reports.html import main
+from harness.reports.rebuild import main
 
 sys.exit(main())

@@ -1,13 +1,11 @@
-"""The self-contained HTML certification report, written as ``report.html`` next to ``summary.json``.
-
-``python -m harness.reports DIR`` rebuilds ``DIR/report.html`` from ``DIR/summary.json`` without a new run.
+"""The self-contained HTML report, written as ``report.html`` next to ``summary.json``: per request what was sent,
+what came back and every check. ``python -m harness.reports DIR`` rebuilds it (see ``harness.reports.rebuild``).
 """
 
 from __future__ import annotations
 
 import html
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from importlib import metadata
@@ -16,13 +14,15 @@ from typing import Any, TypeVar
 
 import tmfapis
 from harness.errors import ReportError
+from harness.record import BODY_LIMIT, Verdict, request_outcome, run_verdict
+from harness.reports.certification import kit_version
+from harness.reports.fuzz import render_fuzz
 
 __all__ = [
     "REPORT_FILE",
     "SUMMARY_FILE",
     "ReportError",
     "load_summary",
-    "main",
     "render_report",
     "write_report",
 ]
@@ -34,7 +34,7 @@ REPORT_FILE = "report.html"
 CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 REBUILD_HINT = "rebuild it with <code>python -m harness.reports DIR</code>."
 PASSING_VERDICTS = frozenset({"passed", "pass", "certified", "conformant", "ok"})
-API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "started", "target", "duration_s"})
+API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "started", "target", "duration_s", "fuzz"})
 RUN_KEYS = frozenset({"target", "started", "duration_s", "apis"})
 REQUEST_KEYS = frozenset(
     {
@@ -49,6 +49,8 @@ REQUEST_KEYS = frozenset(
         "error",
         "skipped",
         "checks",
+        "request",
+        "response",
     }
 )
 
@@ -71,6 +73,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   font-size: 13px; text-transform: uppercase; letter-spacing: .03em; }
 .verdict.pass { background: var(--pass-bg); color: var(--pass); }
 .verdict.fail { background: var(--fail); color: #fff; }
+.verdict.incomplete { background: var(--warn-bg); color: var(--warn); border: 1px solid var(--warn); }
 tr.fail td { background: var(--fail-bg); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0 0 12px; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; word-break: break-all; }
@@ -101,6 +104,21 @@ td.tier { color: var(--muted); font-size: 12px; width: 3em; }
 pre.message { margin: 2px 0 0; white-space: pre-wrap; word-break: break-word; font: 12px/1.4 ui-monospace,
   monospace; color: var(--ink); font-weight: 400; }
 footer { color: var(--muted); font-size: 12px; margin-top: 16px; }
+details.exchange { margin: 6px 0; } details.exchange > summary { cursor: pointer; color: var(--muted); }
+.messages { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; margin-top: 6px; }
+.message { border: 1px solid var(--line); border-radius: 4px; padding: 6px 8px; min-width: 0; }
+.message h5 { margin: 0 0 4px; font-size: 13px; }
+table.headers td { font: 12px/1.35 ui-monospace, monospace; padding: 1px 6px; word-break: break-all; }
+table.headers td:first-child { color: var(--muted); white-space: nowrap; width: 1%; }
+pre.body { margin: 4px 0 0; padding: 6px; background: #f6f7f9; border-radius: 4px; max-height: 420px;
+  overflow: auto; white-space: pre-wrap; word-break: break-word; font: 12px/1.4 ui-monospace, monospace; }
+.note { color: var(--warn); font-size: 12px; margin: 4px 0 0; }
+section.fuzz pre.body { max-height: none; }
+@media print {
+  body { background: #fff; max-width: none; padding: 0; }
+  section { border: none; padding: 0; margin: 12px 0; } .request, tr { break-inside: avoid; }
+  pre.body { max-height: none; overflow: visible; }
+}
 """
 
 
@@ -116,7 +134,7 @@ def load_summary(report_dir: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ReportError(f"cannot read {path}: {exc}") from None
     try:
-        summary = json.loads(text)
+        summary: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     check_summary(summary, str(path))
@@ -157,7 +175,7 @@ def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
 def render_report(summary: dict[str, Any]) -> str:
     """The whole report as one HTML document with inline CSS and no external resources."""
     apis = [ApiView(api_id, entry, summary) for api_id, entry in summary["apis"].items()]
-    overall = "passed" if all(view.passed for view in apis) else "failed"
+    overall = run_verdict(view.verdict_state for view in apis)
     title = "TMF Open API conformance report"
     parts = [
         "<!DOCTYPE html>",
@@ -190,6 +208,9 @@ class ApiView:
             self.name = api_id
         self.verdict = str(entry.get("verdict") or self._computed_verdict()).strip()
         self.passed = self.verdict.lower() in PASSING_VERDICTS
+        self.verdict_state = verdict_state(self.verdict)
+        self.collection = str(entry.get("collection", ""))
+        self.version = kit_version(api_id, self.collection)
         self.started = entry.get("started") or summary.get("started")
         self.target = _target_for(api_id, entry, summary)
         checks = [check for request in self.requests for check in request.get("checks", [])]
@@ -231,9 +252,12 @@ class ApiView:
 
     def render(self) -> str:
         facts = {
-            "Collection": self.entry.get("collection", ""),
-            "Date": _format_date(self.started),
+            "API": f"{self.name} ({self.api_id})",
+            "Collection": self.collection,
+            "Version": self.version,
             "Target": self.target,
+            "Started": _format_date(self.started),
+            "Duration": _format_seconds(self.duration_s),
             "Verdict": self.verdict,
         }
         t = self.totals
@@ -257,6 +281,7 @@ class ApiView:
             f"<h2>{_escape(self.name)} {_verdict_badge(self.verdict, self.passed)}</h2>"
             f'{_render_facts(facts)}<div class="figures">{figure_html}</div>'
             f"{''.join(_render_folder(folder, requests) for folder, requests in _by_folder(self.requests))}"
+            f"{render_fuzz(self.entry.get('fuzz'))}"
             f"{_render_extras('More from this run', self.entry, API_KEYS, heading='h3')}</section>"
         )
 
@@ -307,8 +332,11 @@ def _by_folder(requests: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[
 def _render_folder(folder: str, requests: list[dict[str, Any]]) -> str:
     outcomes = [_request_outcome(request) for request in requests]
     failed = outcomes.count("failed")
+    deviations = outcomes.count("deviation")
     state = "fail" if failed else "deviation" if "deviation" in outcomes else "pass"
     counts = f"{len(requests)} request{'' if len(requests) == 1 else 's'}, {failed} failed"
+    if deviations:
+        counts += f", {deviations} with spec deviations"
     if skipped := outcomes.count("skipped"):
         counts += f", {skipped} skipped"
     return (
@@ -343,8 +371,52 @@ def _render_request(request: dict[str, Any], outcome: str) -> str:
         f'<h4><span class="method">{_escape(request.get("method", ""))}</span>{_escape(request.get("name", ""))}</h4>'
         f'<p class="muted">{_escape(request.get("description", ""))}</p>'
         f'<p class="url">{_escape(request.get("url", ""))}</p>{"" if outcome == "skipped" else _render_facts(facts)}'
-        f"{problems}{table}{_render_value(extras) if extras else ''}</article>"
+        f"{problems}{table}{_render_exchange(request, outcome)}{_render_value(extras) if extras else ''}</article>"
     )
+
+
+def _render_exchange(request: dict[str, Any], outcome: str) -> str:
+    """What was sent and what came back, as Newman showed it: request line, headers, bodies (already redacted)."""
+    sent, answer = request.get("request"), request.get("response")
+    if not isinstance(sent, dict) and not isinstance(answer, dict):
+        return ""
+    status = request.get("status")
+    first_lines = {
+        "request": f"{request.get('method', '')} {request.get('url', '')}",
+        "response": f"No response: {request.get('error') or 'no answer'}" if status is None else f"Status {status}",
+    }
+    parts = "".join(
+        f'<div class="message" data-part="{part}"><h5>{part.capitalize()}</h5>'
+        f'<p class="url">{_escape(first_lines[part])}</p>{_render_message(message, part)}</div>'
+        for part, message in (("request", sent), ("response", answer))
+        if isinstance(message, dict)
+    )
+    opened = " open" if outcome in ("failed", "deviation") else ""
+    return f'<details class="exchange"{opened}><summary>Request and response</summary><div class="messages">{parts}</div></details>'
+
+
+def _render_message(message: dict[str, Any], part: str) -> str:
+    headers = message.get("headers")
+    headers = headers if isinstance(headers, dict) else {}
+    rows = "".join(f"<tr><td>{_escape(name)}</td><td>{_escape(value)}</td></tr>" for name, value in headers.items())
+    body = message.get("body")
+    text = body_text(body) if isinstance(body, str) and body else ""
+    note = ""
+    if message.get("truncated"):
+        note = (
+            f'<p class="note" data-truncated>Body cut: the first {_format_bytes(BODY_LIMIT)} of '
+            f"{_format_bytes(_number(message.get('body_bytes')))} are shown.</p>"
+        )
+    shown = f'<pre class="body" data-body="{part}">{_escape(text)}</pre>' if text else '<p class="muted">No body.</p>'
+    return f'<table class="headers">{rows}</table>{shown}{note}'
+
+
+def body_text(body: str) -> str:
+    """A body as shown: JSON indented, anything else (including a cut JSON body) as it is."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body
 
 
 def _render_check(check: dict[str, Any]) -> str:
@@ -403,15 +475,27 @@ def _render_value(value: Any, depth: int = 0) -> str:
 
 
 def _request_outcome(request: dict[str, Any]) -> str:
-    """failed (a CTK check failed or the exchange broke), deviation (only spec checks failed), skipped, passed."""
-    checks = request.get("checks", [])
-    if request.get("skipped"):
-        return "skipped"
-    if request.get("error") or any(_check_failed(c) and _tier(c) == "ctk" for c in checks):
-        return "failed"
-    if any(_check_failed(check) for check in checks):
-        return "deviation"
-    return "passed"
+    """The one outcome rule (``harness.record.request_outcome``), on a request record that may lack keys."""
+    checks = [
+        {"name": str(c.get("name", "")), "tier": _tier(c), "outcome": "failed" if _check_failed(c) else "passed"}
+        for c in request.get("checks", [])
+    ]
+    complete = {
+        "folder": str(request.get("folder") or ""),
+        "status": request.get("status"),
+        "error": request.get("error"),
+        "skipped": request.get("skipped"),
+        "checks": checks,
+    }
+    return request_outcome(complete)  # type: ignore[arg-type]
+
+
+def verdict_state(verdict: str) -> Verdict:
+    """A verdict as one of passed, failed, incomplete (older records spelled passing several ways)."""
+    text = verdict.strip().lower()
+    if text in PASSING_VERDICTS:
+        return "passed"
+    return "incomplete" if text == "incomplete" else "failed"
 
 
 def _check_failed(check: dict[str, Any]) -> bool:
@@ -438,7 +522,8 @@ def _format_target(target: Any) -> str:
 
 
 def _verdict_badge(verdict: str, passed: bool) -> str:
-    return f'<span class="verdict {"pass" if passed else "fail"}">{_escape(verdict)}</span>'
+    css = "pass" if passed else "incomplete" if verdict_state(verdict) == "incomplete" else "fail"
+    return f'<span class="verdict {css}">{_escape(verdict)}</span>'
 
 
 def _format_date(value: Any) -> str:
@@ -486,33 +571,3 @@ def _version() -> str:
         return metadata.version("tmf-ctk")
     except metadata.PackageNotFoundError:
         return "(development)"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Rebuild ``report.html`` from the ``summary.json`` in the directory given on the command line."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1 or args[0] in {"-h", "--help"}:
-        print(
-            "usage: python -m harness.reports DIR  (DIR holds summary.json, e.g. reports/latest)",
-            file=sys.stderr,
-        )
-        return 0 if args[:1] in (["-h"], ["--help"]) else 2
-    report_dir = Path(args[0])
-    try:
-        if not report_dir.is_dir():
-            raise ReportError(
-                f"{report_dir} is not a directory; name the directory that holds {SUMMARY_FILE}"
-            )
-        path = write_report(load_summary(report_dir), report_dir)
-    except ReportError as exc:
-        print(f"tmf-ctk-report: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"tmf-ctk-report: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

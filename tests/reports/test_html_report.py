@@ -155,8 +155,10 @@ def test_rebuild_command_writes_the_report(tmp_path: Path, failing_summary: dict
     (tmp_path / SUMMARY_FILE).write_text(json.dumps(failing_summary), encoding="utf-8")
     result = rebuild(str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(tmp_path / REPORT_FILE)
+    pack = [tmp_path / "certification" / f"{api_id}.html" for api_id in failing_summary["apis"]]
+    assert result.stdout.splitlines() == [str(tmp_path / REPORT_FILE), *map(str, pack)]
     assert (tmp_path / REPORT_FILE).read_text(encoding="utf-8") == render_report(failing_summary)
+    assert all(path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") for path in pack)
 
 
 def test_rebuild_command_gives_one_line_usage_errors(tmp_path: Path) -> None:

@@ -1,0 +1,52 @@
+"""The fuzzing block of an API in the run record (``fuzz``), as built from the fuzz tests and as shown in reports."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from harness.record import FuzzBlock
+
+__all__ = ["fuzz_blocks", "render_fuzz"]
+
+
+def fuzz_blocks(outcomes: Iterable[Mapping[str, Any]]) -> dict[str, FuzzBlock]:
+    """Per API ``{targets, examples, failures: [{target, reproduction}]}`` from one outcome per fuzzed target."""
+    blocks: dict[str, FuzzBlock] = {}
+    for outcome in outcomes:
+        block = blocks.setdefault(str(outcome["api"]), {"targets": [], "examples": 0, "failures": []})
+        block["targets"].append(str(outcome["target"]))
+        block["examples"] += int(outcome["examples"])
+        if outcome.get("reproduction"):
+            block["failures"].append({"target": str(outcome["target"]), "reproduction": str(outcome["reproduction"])})
+    return blocks
+
+
+def render_fuzz(block: object) -> str:
+    """An API's fuzzing outcome as an HTML section (empty when the run did not fuzz it); every text escaped."""
+    if not isinstance(block, dict):
+        return ""
+    targets = [str(target) for target in block.get("targets", [])]
+    failures = [failure for failure in block.get("failures", []) if isinstance(failure, dict)]
+    verdict = "fail" if failures else "pass"
+    rows = "".join(
+        f'<div class="fuzz-failure" data-target="{_escape(failure.get("target", ""))}">'
+        f'<h4>{_escape(failure.get("target", ""))}</h4>'
+        f'<pre class="body reproduction">{_escape(failure.get("reproduction", ""))}</pre></div>'
+        for failure in failures
+    )
+    summary = (
+        f"{len(targets)} target{'' if len(targets) == 1 else 's'} ({_escape(', '.join(targets))}), "
+        f"{_escape(block.get('examples', 0))} examples run, {len(failures)} failed"
+    )
+    label = "failed" if failures else "passed"
+    return (
+        f'<section class="fuzz" data-fuzz-targets="{len(targets)}" data-fuzz-examples="{_escape(block.get("examples", 0))}"'
+        f' data-fuzz-failures="{len(failures)}"><h3>Filter fuzzing <span class="verdict {verdict}">{label}</span></h3>'
+        f"<p>{summary}</p>{rows}</section>"
+    )
+
+
+def _escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)
