@@ -1,7 +1,9 @@
 """Allure results for the kit requests: the only module of the harness that imports allure.
 
-Each kit request's test gets the kit's title, description and labels, one step per check and the
-exchange attached once; failures are prefixed with their category so ``categories.json`` sorts them.
+Each kit request's test is titled with its folder, method and kit name (``N2 GET /Customer?fields=name``), each
+spec-tier scenario with what it checks; the tree is API > folder > resource (parentSuite, suite, subSuite). Each
+gets one step per check and the exchange attached once; failures are prefixed with their category so
+``categories.json`` sorts them. A run starts from an empty ``--alluredir`` unless ``--allure-append`` is given.
 At the end of a run with ``--alluredir``, ``environment.properties``, ``executor.json`` and
 ``categories.json`` are written into the results directory.
 """
@@ -24,9 +26,10 @@ from allure_commons.model2 import Status, StatusDetails, TestStepResult
 from allure_commons.utils import now
 
 import tmfapis
+from harness.pytest.items import SpecItem
 from harness.record import CheckResult, Exchange, RequestRecord
 
-__all__ = ["CATEGORIES", "environment_properties", "failure_category", "request_labels"]
+__all__ = ["CATEGORIES", "environment_properties", "failure_category", "request_labels", "test_title"]
 
 TRANSPORT_ERROR = "Transport error"
 CTK_FAILURE = "CTK failure"
@@ -61,7 +64,7 @@ def pytest_ctk_request_done(item: pytest.Item, record: RequestRecord) -> None:
     """Describe the running test as the kit request it ran: labels, one step per check, the exchange."""
     if not _allure_active(item.config):
         return
-    allure.dynamic.title(record.name)
+    allure.dynamic.title(test_title(item, record))
     allure.dynamic.description(record.description)
     # allure-pytest already turns markers such as ``tmf681`` and ``ctk`` into tags
     markers = {marker.name for marker in item.iter_markers()}
@@ -70,6 +73,10 @@ def pytest_ctk_request_done(item: pytest.Item, record: RequestRecord) -> None:
             if not (label == "tag" and value in markers):
                 allure.dynamic.label(label, value)
     reporter = _listener(item.config).allure_logger
+    result = reporter.get_test(None)
+    if result is not None:  # Allure 3 builds its tree from the title path: the same as the suites
+        labels = request_labels(record)
+        result.titlePath = [*labels["parentSuite"], *labels["suite"], *labels["subSuite"]]
     for check in record.checks:
         _report_check(reporter, check)
     if record.exchange is not None:
@@ -82,8 +89,16 @@ def pytest_ctk_request_done(item: pytest.Item, record: RequestRecord) -> None:
         item.stash[CATEGORY_KEY] = (category, "\n".join(deviations))
 
 
+def test_title(item: pytest.Item, record: RequestRecord) -> str:
+    """A kit request's folder, method and name; a spec-tier scenario's description of what it checks."""
+    if isinstance(item, SpecItem):
+        return item.scenario.description
+    return f"{record.folder} {record.method} {record.name}"
+
+
 def request_labels(record: RequestRecord) -> dict[str, list[str]]:
-    """The Allure labels of one kit request: epic API, feature folder, story resource, tags, severity."""
+    """The Allure labels of one kit request: API, folder and resource as epic, feature and story and as the
+    suite tree (parentSuite, suite, subSuite), tags, severity."""
     tiers = list(dict.fromkeys(check.tier for check in record.checks)) or ["ctk"]
     try:
         epic = tmfapis.api(record.api_id).name
@@ -94,6 +109,9 @@ def request_labels(record: RequestRecord) -> dict[str, list[str]]:
         "epic": [epic],
         "feature": [record.folder],
         "story": [_resource_of(record)],
+        "parentSuite": [epic],
+        "suite": [record.folder],
+        "subSuite": [_resource_of(record)],
         "tag": [*tiers, record.api_id],
         "severity": [severity.value],
     }
@@ -178,6 +196,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         result.statusDetails = StatusDetails(message=f"{category}: {call.excinfo.value}", trace=trace)
     elif report.passed and category == SPEC_DEVIATION and result.status in (None, Status.PASSED):
         result.statusDetails = StatusDetails(message=f"{SPEC_DEVIATION}: {deviations}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start from an empty results directory unless ``--allure-append``; only the controller empties it (xdist)."""
+    if not hasattr(config.option, "clean_alluredir"):
+        return  # allure-pytest is not loaded
+    controller = not hasattr(config, "workerinput")
+    config.option.clean_alluredir = controller and (
+        config.option.clean_alluredir or not config.getoption("allure_append", False)
+    )
 
 
 def pytest_ctk_run_done(config: pytest.Config, summary: dict[str, Any], report_dir: Path) -> None:

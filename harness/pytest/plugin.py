@@ -58,7 +58,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="request header sent with every request (repeatable)")
     group.addoption("--insecure", action="store_true", default=False, help="do not verify TLS certificates")
     group.addoption("--keep", action="store_true", default=False, help="leave the resources the run created")
-    group.addoption("--ctk-report", metavar="DIR", default="reports/latest", help="where summary.json is written")
+    group.addoption("--ctk-report", metavar="DIR", default="reports/latest",
+                    help="where summary.json, report.html and the certification pack are written")
+    group.addoption("--allure-append", action="store_true", default=False,
+                    help="keep the results already in --alluredir (by default a run starts from an empty one)")
     group.addoption("--callback-host", metavar="HOST", default=None,
                     help="address the system under test can reach this machine on, for hub event callbacks "
                          "(automatic on 127.0.0.1 for a loopback server)")

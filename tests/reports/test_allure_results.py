@@ -24,12 +24,14 @@ def test_kit_request(request, key):
 """
 
 
-def run_project(directory: Path, *options: str) -> None:
-    """Run the small project, where two of the four kit requests fail their CTK checks."""
-    directory.mkdir()
+def run_project(directory: Path, *options: str, harness: bool = False) -> None:
+    """Run the small project, where two of the four kit requests fail their CTK checks (with the harness's
+    plugin loaded, inert here, only when ``harness``: it brings ``--allure-append``)."""
+    directory.mkdir(exist_ok=True)
     (directory / "conftest.py").write_text(PROJECT.read_text(encoding="utf-8"), encoding="utf-8")
     (directory / "test_kit.py").write_text(TESTS, encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:tmf_ctk", *options]
+    plugins = [] if harness else ["-p", "no:tmf_ctk"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugins, *options]
     run = subprocess.run(command, check=False, cwd=directory, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "2 failed, 2 passed" in run.stdout, run.stdout
@@ -59,7 +61,7 @@ def test_one_result_per_kit_request_titled_and_labelled(allure_dir: Path) -> Non
     results = results_by_key(allure_dir)
     assert sorted(results) == ["create_fails", "create_passes", "deviation", "refused"]
     create = results["create_passes"]
-    assert create["name"] == "/communicationMessage"
+    assert create["name"] == "N1 POST /communicationMessage"
     assert create["description"] == "This operation runs /communicationMessage"
     assert labels(create, "epic") == ["TMF681 Communication"]
     assert labels(create, "feature") == ["N1"]
@@ -67,6 +69,12 @@ def test_one_result_per_kit_request_titled_and_labelled(allure_dir: Path) -> Non
     assert {"ctk", "tmf681"} <= set(labels(create, "tag"))
     assert labels(create, "severity") == ["critical"]
     assert labels(results["refused"], "feature") == ["N2"]
+    # the tree: API, then folder, then resource; not the file the test came from
+    assert (labels(create, "parentSuite"), labels(create, "suite"), labels(create, "subSuite")) == (
+        ["TMF681 Communication"], ["N1"], ["communicationMessage"]
+    )
+    assert labels(results["refused"], "suite") == ["N2"]
+    assert create["titlePath"] == ["TMF681 Communication", "N1", "communicationMessage"]
     deviation = results["deviation"]
     assert {"ctk", "spec", "tmf681"} <= set(labels(deviation, "tag"))
 
@@ -124,6 +132,22 @@ def test_run_files_written_at_the_end(allure_dir: Path) -> None:
     assert r"target=http\://***@127.0.0.1\:9" in properties
     assert "s3cret" not in properties
     assert "python.version=3.11" in properties and "harness.version=" in properties
+
+
+def result_files(results: Path) -> list[Path]:
+    return list(results.glob("*-result.json"))
+
+
+def test_a_run_starts_from_clean_results_unless_told_to_append(tmp_path: Path) -> None:
+    results = tmp_path / "allure-results"
+    run_project(tmp_path / "project", "--alluredir", str(results))
+    assert len(result_files(results)) == 4
+    run_project(tmp_path / "project", "--alluredir", str(results))
+    assert len(result_files(results)) == 4  # the earlier run's results are gone
+    run_project(tmp_path / "project", "--alluredir", str(results), "--allure-append", harness=True)
+    assert len(result_files(results)) == 8
+    run_project(tmp_path / "project", "--alluredir", str(results), harness=True)
+    assert len(result_files(results)) == 4
 
 
 def test_nothing_written_without_alluredir(tmp_path: Path) -> None:

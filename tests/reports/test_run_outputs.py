@@ -171,8 +171,12 @@ def test_allure_report_has_a_test_per_request_and_a_step_per_check(
     kit_requests = [record for record, _ in pairs if record["folder"] != "SPEC"]
     assert len(kit_requests) == sum(block["totals"]["requests"] for block in run.summary["apis"].values())
     for record, test in pairs:
-        assert test["name"] == record["name"]
+        spec = record["folder"] == "SPEC"
+        kit_title = f"{record['folder']} {record['method']} {record['name']}"
+        assert test["name"] == (record["description"].split(". Exchanges: ")[0] if spec else kit_title)
         assert test["groupedLabels"]["feature"] == [record["folder"]]
+        assert test["groupedLabels"]["suite"] == [record["folder"]]
+        assert test["groupedLabels"]["parentSuite"] == test["groupedLabels"]["epic"]
         assert check_steps(test) == [(c["name"], c["outcome"]) for c in record["checks"]]
         failed_ctk = any(c["outcome"] == "failed" and c["tier"] == "ctk" for c in record["checks"])
         # a spec-tier scenario with a deviation ends xfailed, which Allure shows as skipped
