@@ -157,10 +157,12 @@ def _check(value: object, kind: Any, source: str, where: str) -> None:
         raise ReportError(f"{source}: {at} should be {expected}, not {_shown(value)}; was it written by another version?")
     if is_typeddict(kind):
         assert isinstance(value, dict)
-        hints = get_type_hints(kind)
+        hints = get_type_hints(kind, include_extras=True)
+        optional = {key for key, hint in hints.items() if get_origin(hint) is NotRequired}
+        hints = {key: get_args(hint)[0] if key in optional else hint for key, hint in hints.items()}
         for key in sorted(value.keys() - hints.keys()):
             raise ReportError(f"{source}: {at} has the unknown key {key!r}; was it written by another version?")
-        for key in sorted(kind.__required_keys__ - value.keys()):
+        for key in sorted(hints.keys() - optional - value.keys()):
             raise ReportError(f"{source}: {at} lacks {key!r}; was it written by another version?")
         for key in value:
             _check(value[key], hints[key], source, f"{where}.{key}" if where else key)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import requests
 
 import tmfapis
+from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.ctk.declaration import ResourceSuite, Step, SuiteDeclaration
 from harness.http import QUERY_SAFE, Reply, resource_url, send
@@ -300,23 +301,14 @@ class SuiteRun:
         results.extend(checks.held_values(reply, suite, 1, patched, list(patch.body), tier="spec"))
         return results
 
-    def cleanup(self) -> list[str]:
-        """Delete what the run created; return a line per instance that could not be deleted."""
-        left: list[str] = []
-        for created in self.created:
-            if created.deleted:
-                continue
-            resource = tmfapis.api(created.suite.api_id).resources[created.suite.resource]
-            if "DELETE" not in resource.item_methods:
-                left.append(f"{created.url}: the API offers no DELETE for {created.suite.resource}")
-                continue
-            reply = send(self.session, "DELETE", created.url, self.redactor)
-            if reply.status in (200, 202, 204, 404):
-                created.deleted = True
-            else:
-                why = reply.problem if reply.status is None else f"DELETE answered {reply.status}"
-                left.append(self.redactor.text(f"{created.url}: {why}"))
-        return left
+    def cleanup(self, keep: bool = False) -> list[str]:
+        """Delete what the run created (unless ``keep``); return a line per instance this run did not delete."""
+        resources = tmfapis.api(self.declaration.api_id).resources
+        remaining = [created for created in self.created if not created.deleted]
+        for created in remaining:
+            created.deleted = True  # tried once, whatever the answer
+        return delete_created(self.session, self.redactor,
+                              [(resources[created.suite.resource], created.url) for created in remaining], keep)
 
 
 def _text(value: Any) -> str:

@@ -61,7 +61,7 @@ class CtkFile(pytest.File):
         if self.run is None or self.last_item is None:
             return
         context = run_context(self.config)
-        left = [f"{c.url}: kept (--keep)" for c in self.run.created if not c.deleted] if context.keep else self.run.cleanup()
+        left = self.run.cleanup(context.keep)
         self.last_item.user_properties.append((CLEANUP_PROPERTY, {"api": self.declaration.api_id, "left": left}))
         self.run = None
 
@@ -189,11 +189,13 @@ class SpecItem(pytest.Item):
         except ScenarioSkipped as exc:
             skipped = str(exc)
         finally:
-            run.cleanup()
+            left = run.cleanup(context.keep)
+            self.user_properties.append((CLEANUP_PROPERTY, {"api": api.id, "left": left}))
+            text = deviation_text(self.name, run.records)
+            skipped = skipped or (None if text else run.unverified)  # a deviation outranks what was not verified
             self._publish(run, suite_run, skipped)
         if skipped:
             pytest.skip(skipped)
-        text = deviation_text(self.name, run.records)
         if text:
             if context.strict:
                 raise SpecDeviation(text)

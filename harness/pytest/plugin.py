@@ -162,7 +162,7 @@ class RecordCollector:
                 if value["record"]["folder"] != SPEC_FOLDER:
                     self._progress(value["api"], value["suite"])
             elif name == CLEANUP_PROPERTY and report.when == "teardown" and value["left"]:
-                self.context.left[value["api"]] = value["left"]
+                self.context.left.setdefault(value["api"], []).extend(value["left"])
 
     def _progress(self, api_id: str, suite: dict[str, Any]) -> None:
         """Under xdist, one line per API once all its kit requests ran (alone, pytest's line per file does it)."""

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import tmfapis
 from harness.errors import ReportError
-from harness.record import BODY_LIMIT, Verdict, request_outcome, run_verdict
+from harness.record import BODY_LIMIT, RunJson, Verdict, check_run_record, request_outcome, run_verdict
 from harness.reports.certification import kit_version
 from harness.reports.fuzz import render_fuzz
 
@@ -27,13 +27,11 @@ __all__ = [
     "write_report",
 ]
 
-T = TypeVar("T")
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 # Nothing may load from outside the file, even if vendor text slipped past escaping.
 CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 REBUILD_HINT = "rebuild it with <code>python -m harness.reports DIR</code>."
-PASSING_VERDICTS = frozenset({"passed", "pass", "certified", "conformant", "ok"})
 API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "started", "target", "duration_s", "fuzz"})
 RUN_KEYS = frozenset({"target", "started", "duration_s", "apis"})
 REQUEST_KEYS = frozenset(
@@ -122,8 +120,8 @@ section.fuzz pre.body { max-height: none; }
 """
 
 
-def load_summary(report_dir: Path) -> dict[str, Any]:
-    """The run record in ``report_dir``, checked for the shape the report needs."""
+def load_summary(report_dir: Path) -> RunJson:
+    """The run record in ``report_dir``, checked against the one shape the harness writes (``RunJson``)."""
     path = report_dir / SUMMARY_FILE
     try:
         text = path.read_text(encoding="utf-8")
@@ -134,39 +132,15 @@ def load_summary(report_dir: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ReportError(f"cannot read {path}: {exc}") from None
     try:
-        summary: dict[str, Any] = json.loads(text)
+        summary = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    check_summary(summary, str(path))
-    return summary
-
-
-def check_summary(summary: object, source: str = SUMMARY_FILE) -> None:
-    """Raise ``ReportError`` naming the first part of ``summary`` that is not shaped like a run record."""
-    apis = _expect(_expect(summary, dict, source, "the top level").get("apis"), dict, source, "'apis'")
-    for api_id, entry in apis.items():
-        entry = _expect(entry, dict, source, f"apis.{api_id}")
-        _expect(entry.get("totals", {}), dict, source, f"apis.{api_id}.totals")
-        requests = _expect(entry.get("requests", []), list, source, f"apis.{api_id}.requests")
-        for index, request in enumerate(requests):
-            where = f"apis.{api_id}.requests[{index}]"
-            checks = _expect(
-                _expect(request, dict, source, where).get("checks", []), list, source, f"{where}.checks"
-            )
-            for number, check in enumerate(checks):
-                _expect(check, dict, source, f"{where}.checks[{number}]")
-
-
-def _expect(value: object, kind: type[T], source: str, where: str) -> T:
-    if not isinstance(value, kind):
-        noun = "an object" if kind is dict else "a list"
-        raise ReportError(f"{source}: {where} should be {noun}, not {type(value).__name__}")
-    return value
+    return check_run_record(summary, str(path))
 
 
 def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
     """Write ``report.html`` for ``summary`` into ``report_dir`` and return its path."""
-    check_summary(summary)
+    check_run_record(summary)
     path = report_dir / REPORT_FILE
     path.write_text(render_report(summary), encoding="utf-8")
     return path
@@ -175,7 +149,7 @@ def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
 def render_report(summary: dict[str, Any]) -> str:
     """The whole report as one HTML document with inline CSS and no external resources."""
     apis = [ApiView(api_id, entry, summary) for api_id, entry in summary["apis"].items()]
-    overall = run_verdict(view.verdict_state for view in apis)
+    overall = run_verdict(view.verdict for view in apis)
     title = "TMF Open API conformance report"
     parts = [
         "<!DOCTYPE html>",
@@ -206,36 +180,20 @@ class ApiView:
             self.name = tmfapis.api(api_id).name
         except KeyError:
             self.name = api_id
-        self.verdict = str(entry.get("verdict") or self._computed_verdict()).strip()
-        self.passed = self.verdict.lower() in PASSING_VERDICTS
-        self.verdict_state = verdict_state(self.verdict)
+        self.verdict: Verdict = entry["verdict"]
+        self.passed = self.verdict == "passed"
         self.collection = str(entry.get("collection", ""))
         self.version = kit_version(api_id, self.collection)
         self.started = entry.get("started") or summary.get("started")
         self.target = _target_for(api_id, entry, summary)
-        checks = [check for request in self.requests for check in request.get("checks", [])]
-        totals = entry.get("totals", {})
-        self.totals = {
-            "requests": totals.get("requests", len(self.requests)),
-            "failed_requests": totals.get(
-                "failed_requests", sum(_request_outcome(request) == "failed" for request in self.requests)
-            ),
-            "assertions": totals.get("assertions", sum(_tier(check) == "ctk" for check in checks)),
-            "failed_assertions": totals.get(
-                "failed_assertions", sum(_check_failed(check) and _tier(check) == "ctk" for check in checks)
-            ),
-        }
-        self.deviations = sum(_check_failed(check) and _tier(check) != "ctk" for check in checks)
+        checks = [check for request in self.requests for check in request["checks"]]
+        self.totals = dict(entry["totals"])
+        self.deviations = sum(_check_failed(check) and check["tier"] == "spec" for check in checks)
         timed = [request for request in self.requests if not request.get("skipped")]
         self.received_bytes = sum(_number(request.get("size_bytes")) for request in timed)
         self.average_ms = sum(_number(r.get("duration_ms")) for r in timed) / len(timed) if timed else 0.0
         self.duration_s = (
             _number(entry.get("duration_s")) or sum(_number(r.get("duration_ms")) for r in timed) / 1000
-        )
-
-    def _computed_verdict(self) -> str:
-        return (
-            "failed" if any(_request_outcome(request) == "failed" for request in self.requests) else "passed"
         )
 
     def data_attributes(self) -> str:
@@ -288,7 +246,7 @@ class ApiView:
 
 def _render_header(title: str, summary: dict[str, Any], overall: str) -> str:
     facts = {
-        "Target": _format_target(summary.get("target")),
+        "Target": summary["target"],
         "Started": _format_date(summary.get("started")),
         "Run duration": _format_seconds(_number(summary.get("duration_s"))),
         "Verdict": overall,
@@ -330,7 +288,7 @@ def _by_folder(requests: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[
 
 
 def _render_folder(folder: str, requests: list[dict[str, Any]]) -> str:
-    outcomes = [_request_outcome(request) for request in requests]
+    outcomes = [request_outcome(request) for request in requests]  # type: ignore[arg-type]
     failed = outcomes.count("failed")
     deviations = outcomes.count("deviation")
     state = "fail" if failed else "deviation" if "deviation" in outcomes else "pass"
@@ -358,7 +316,8 @@ def _render_request(request: dict[str, Any], outcome: str) -> str:
     }
     problems = ""
     if request.get("error"):
-        problems += f'<p class="problem" data-error>Transport error: {_escape(request["error"])}</p>'
+        kind = "Transport error" if request.get("status") is None else "Unusable answer"
+        problems += f'<p class="problem" data-error>{kind}: {_escape(request["error"])}</p>'
     if request.get("skipped"):
         problems += f'<p class="problem skipped">Skipped: {_escape(request["skipped"])}</p>'
     checks = request.get("checks", [])
@@ -474,55 +433,20 @@ def _render_value(value: Any, depth: int = 0) -> str:
     return _escape("" if value is None else value)
 
 
-def _request_outcome(request: dict[str, Any]) -> str:
-    """The one outcome rule (``harness.record.request_outcome``), on a request record that may lack keys."""
-    checks = [
-        {"name": str(c.get("name", "")), "tier": _tier(c), "outcome": "failed" if _check_failed(c) else "passed"}
-        for c in request.get("checks", [])
-    ]
-    complete = {
-        "folder": str(request.get("folder") or ""),
-        "status": request.get("status"),
-        "error": request.get("error"),
-        "skipped": request.get("skipped"),
-        "checks": checks,
-    }
-    return request_outcome(complete)  # type: ignore[arg-type]
-
-
-def verdict_state(verdict: str) -> Verdict:
-    """A verdict as one of passed, failed, incomplete (older records spelled passing several ways)."""
-    text = verdict.strip().lower()
-    if text in PASSING_VERDICTS:
-        return "passed"
-    return "incomplete" if text == "incomplete" else "failed"
-
-
 def _check_failed(check: dict[str, Any]) -> bool:
-    return str(check.get("outcome", "")).lower() != "passed"
+    return bool(check["outcome"] == "failed")
 
 
 def _tier(check: dict[str, Any]) -> str:
-    return str(check.get("tier") or "ctk")
+    return str(check["tier"])
 
 
 def _target_for(api_id: str, entry: dict[str, Any], summary: dict[str, Any]) -> str:
-    if entry.get("target"):
-        return _format_target(entry["target"])
-    target = summary.get("target")
-    if isinstance(target, dict) and api_id in target:
-        return _format_target(target[api_id])
-    return _format_target(target)
-
-
-def _format_target(target: Any) -> str:
-    if isinstance(target, dict):
-        return ", ".join(f"{key}: {value}" for key, value in target.items())
-    return "" if target is None else str(target)
+    return str(entry["target"] or summary["target"])
 
 
 def _verdict_badge(verdict: str, passed: bool) -> str:
-    css = "pass" if passed else "incomplete" if verdict_state(verdict) == "incomplete" else "fail"
+    css = "pass" if passed else "incomplete" if verdict == "incomplete" else "fail"
     return f'<span class="verdict {css}">{_escape(verdict)}</span>'
 
 

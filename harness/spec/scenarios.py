@@ -20,6 +20,7 @@ from urllib.parse import quote, urljoin
 import requests
 
 import tmfapis
+from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.errors import ScenarioSkipped
 from harness.http import QUERY_SAFE, Reply, resource_url, send
@@ -108,6 +109,7 @@ class ScenarioRun:
     records: list[RequestRecord] = field(default_factory=list)  # one per exchange, in order
     key: int | None = None  # the exchange the scenario is about, shown when nothing failed
     created: list[tuple[tmfapis.Resource, str]] = field(default_factory=list)  # (resource, item URL)
+    unverified: str | None = None  # what the scenario could not check, shown as the item's skip reason
 
     # -- HTTP --------------------------------------------------------------------------------------
 
@@ -197,12 +199,11 @@ class ScenarioRun:
         self.record(name, reply, results)
         return body if body is not None and isinstance(body.get("id"), str) and body["id"] else None
 
-    def cleanup(self) -> None:
-        """Delete what the scenario created, newest first, where the API allows it."""
-        for resource, url in reversed(self.created):
-            if "DELETE" in resource.item_methods:
-                send(self.session, "DELETE", url, self.redactor)
+    def cleanup(self, keep: bool = False) -> list[str]:
+        """Delete what the scenario created, newest first (unless ``keep``); a line per instance left behind."""
+        left = delete_created(self.session, self.redactor, list(reversed(self.created)), keep)
         self.created.clear()
+        return left
 
     def forget(self, url: str) -> None:
         self.created = [(resource, known) for resource, known in self.created if known != url]
@@ -450,6 +451,9 @@ def hub_and_events(run: ScenarioRun) -> None:
     run.record("/hub", reply, [checks.status_is(reply, (201,), tier="spec"),
                                checks.body_matches(reply, run.api.id, "EventSubscription", tier="spec")], key=True)
     hub_id = registered.get("id")
+    if listener is None:
+        run.unverified = (f"{resource.event_type('Create')} not verified: no callback host (give --callback-host HOST, "
+                          "an address of this machine the server can reach)")
     try:
         if listener is not None and isinstance(hub_id, str):
             instance = run.create(resource, f"/{resource.name}", _tag("event"))

@@ -9,8 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from report_samples import HOSTILE, REPO, ElementCollector, elements
+import re
+from collections.abc import Callable
 
+import pytest
+from report_samples import HOSTILE, REPO, ElementCollector, api_block, elements, request
+
+from harness.errors import ReportError
+from harness.record import check_run_record
 from harness.reports.html import REPORT_FILE, SUMMARY_FILE, render_report, write_report
 
 
@@ -112,24 +118,65 @@ def test_no_external_resources(failing_summary: dict[str, Any]) -> None:
     assert "default-src 'none'" in document
 
 
-def test_totals_are_counted_when_the_record_lacks_them(failing_summary: dict[str, Any]) -> None:
-    block = failing_summary["apis"]["tmf681"]
-    del block["totals"], block["verdict"]
-    communication = api_section(render_report(failing_summary), "tmf681")
-    assert communication["data-verdict"] == "failed"
-    assert (communication["data-requests"], communication["data-assertions"]) == ("4", "4")
-    assert (communication["data-failed-requests"], communication["data-failed-assertions"]) == ("2", "2")
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda s: s["apis"]["tmf681"].pop("totals"), "apis.tmf681 lacks 'totals'"),
+    (lambda s: s["apis"]["tmf681"].update(verdict="certified"),
+     "apis.tmf681.verdict should be one of 'passed', 'failed', 'incomplete', not 'certified'"),
+    (lambda s: s.update(harness_version="0.1.0"), "the top level has the unknown key 'harness_version'"),
+    (lambda s: s["apis"]["tmf681"]["requests"][0]["checks"][0].update(outcome="ok"),
+     "apis.tmf681.requests[0].checks[0].outcome should be one of 'passed', 'failed'"),
+    (lambda s: s["apis"]["tmf681"]["requests"][0].update(status="200"),
+     "apis.tmf681.requests[0].status should be an integer or null, not '200'"),
+])
+def test_a_record_of_another_shape_is_a_report_error(
+    edit: Callable[[dict[str, Any]], object], message: str, failing_summary: dict[str, Any]
+) -> None:
+    """The report reads only the shape the harness writes (``RunJson``): anything else is named in one line."""
+    edit(failing_summary)
+    with pytest.raises(ReportError, match=re.escape(message)) as raised:
+        write_report(failing_summary, Path("/nonexistent"))
+    assert "\n" not in str(raised.value)
 
 
-def test_extra_blocks_of_the_record_are_shown(passing_summary: dict[str, Any]) -> None:
-    passing_summary["apis"]["tmf681"]["spec"] = {
-        "verdict": "deviations",
-        "deviations": [{"check": "PATCH answers 200", "got": 201}],
-    }
-    passing_summary["harness_version"] = "0.1.0"
+def test_the_written_samples_have_the_run_record_shape(
+    passing_summary: dict[str, Any], failing_summary: dict[str, Any], hostile_summary: dict[str, Any]
+) -> None:
+    for summary in (passing_summary, failing_summary, hostile_summary):
+        assert check_run_record(summary) is summary
+
+
+def test_the_spec_block_and_what_was_not_deleted_are_shown(passing_summary: dict[str, Any]) -> None:
+    passing_summary["apis"]["tmf681"]["spec"] = {"checks": 3, "deviations": 1, "verdict": "deviates"}
+    passing_summary["apis"]["tmf681"]["undeleted"] = ["http://x.example/customer/1: DELETE answered 405"]
     document = render_report(passing_summary)
-    for text in ("spec", "deviations", "PATCH answers 200", "201", "harness_version"):
+    for text in ("spec", "deviates", "undeleted", "http://x.example/customer/1: DELETE answered 405"):
         assert f">{text}<" in document, text
+
+
+def test_a_request_without_an_answer_is_failed_and_counted_alike_everywhere(passing_summary: dict[str, Any]) -> None:
+    """A kit request that got no answer fails even when its step has no checks (every ``?fields=`` step)."""
+    unanswered = request("N2", "/communicationMessage?fields=content", status=None, checks=[],
+                         error="cannot connect to http://127.0.0.1:9/: Connection refused", duration_ms=0, size_bytes=0)
+    block = passing_summary["apis"]["tmf681"]
+    block["requests"].insert(1, unanswered)
+    block.update({key: value for key, value in api_block(block["collection"], block["requests"], "failed").items()
+                  if key in ("totals", "verdict")})
+    document = render_report(passing_summary)
+    section = api_section(document, "tmf681")
+    failed_articles = elements(document, "article", data_outcome="failed")
+    failed_in_folders = sum(int(folder["data-failed"]) for folder in elements(document, "details", class_="folder"))
+    assert section["data-failed-requests"] == "1" == str(len(failed_articles)) == str(failed_in_folders)
+    assert section["data-verdict"] == "failed" and elements(document, "body")[0]["data-verdict"] == "failed"
+    assert "Transport error: cannot connect to" in document
+
+
+def test_an_incomplete_run_is_neither_passed_nor_failed(passing_summary: dict[str, Any]) -> None:
+    passing_summary["apis"]["tmf629"]["verdict"] = "incomplete"
+    document = render_report(passing_summary)
+    assert elements(document, "body")[0]["data-verdict"] == "incomplete"
+    assert api_section(document, "tmf629")["data-verdict"] == "incomplete"
+    assert [badge["class"] for badge in elements(document, "span", class_="verdict")][0] == "verdict incomplete"
+    assert not elements(document, "span", class_="fail")
 
 
 def test_write_report_puts_the_file_next_to_the_summary(
@@ -166,7 +213,9 @@ def test_rebuild_command_gives_one_line_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "bad-json" / SUMMARY_FILE).write_text("{not json", encoding="utf-8")
     (tmp_path / "bad-shape").mkdir()
     (tmp_path / "bad-shape" / SUMMARY_FILE).write_text(
-        '{"apis": {"tmf681": {"requests": {}}}}', encoding="utf-8"
+        '{"target": "t", "started": "s", "duration_s": 1, "apis": {"tmf681": {"collection": "c", "target": "t", '
+        '"verdict": "passed", "totals": {"requests": 0, "failed_requests": 0, "assertions": 0, "failed_assertions": 0}, '
+        '"spec": {"checks": 0, "deviations": 0, "verdict": "conforms"}, "requests": {}}}}', encoding="utf-8"
     )
     (tmp_path / "empty").mkdir()
     cases = {
