@@ -244,9 +244,11 @@ class FilterMachineBase(RuleBasedStateMachine):
     api_root: str
     session: requests.Session
     redactor: Redactor = Redactor()
+    examples = 0  # machines built from this class: one per example run, shrinking included
 
     def __init__(self) -> None:
         super().__init__()
+        type(self).examples += 1
         self.tag = f"ctk-fuzz-{uuid.uuid4().hex}"
         self.model: dict[str, _Created] = {}
 

@@ -25,14 +25,16 @@ from harness.ctk.declaration import SuiteDeclaration, load_declaration, payload_
 from harness.errors import ConfigError, DeclarationError
 from harness.pytest import hookspecs
 from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
+from harness.pytest.fuzzing import fuzz_outcomes
 from harness.pytest.items import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
 from harness.record import SPEC_FOLDER, request_outcome
 from harness.redact import Redactor
+from harness.reports.fuzz import fuzz_blocks
 from harness.reports.summary import build_summary, run_target
 
 __all__ = ["RunContext", "run_context"]
 
-REPORTER_PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting")
+REPORTER_PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting", "harness.pytest.fuzzing")
 FOLDERS = ("N1", "N2", "E1")
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 FUZZ_DIR = SUITES_DIR / "fuzz"
@@ -237,6 +239,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not context.records:
         return
     summary = build_summary(context.records, context.suites, context.left, target, context.started)
+    for api_id, block in fuzz_blocks(fuzz_outcomes(config)).items():
+        summary["apis"][api_id]["fuzz"] = block
     summary = context.redactor.value(summary)
     report_dir = Path(config.getoption("ctk_report"))
     if not report_dir.is_absolute():
