@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -23,8 +24,8 @@ from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response, tmf_er
 from mockserver.events import EventDispatcher, envelope
 from mockserver.middlewares import optional_middlewares
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
-from mockserver.seed import SeedInstances, load_seed
-from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public
+from mockserver.seed import SeedRows, load_seed
+from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public, stored_body
 
 __all__ = ["CONFIG_KEY", "EVENTS_KEY", "STORE_KEY", "create_app"]
 
@@ -272,16 +273,22 @@ async def send_list(
     return response
 
 
-def seed_store(store: ResourceStore, seed: SeedInstances) -> None:
+def render_seed(api_id: str, name: str, body: dict[str, Any]) -> tuple[str, bytes]:
+    """A validated seed body as the instance a create would store: its id and stored body."""
+    instance = view_of(api_id, name).new_instance(body, HREF_MARK, body.get("id") or None)
+    return instance["id"], stored_body(instance)
+
+
+@cache
+def view_of(api_id: str, name: str) -> ResourceView:
+    """The handlers of one resource."""
+    api = tmfapis.api(api_id)
+    return ResourceView(api, api.resources[name], rules_for(api_id, name))
+
+
+def seed_store(store: ResourceStore, seed: SeedRows) -> None:
     """Add the seed instances of every collection that is still empty (a journal may hold some)."""
-    changes = []
-    for (api_id, name), bodies in seed.items():
-        if store.count(api_id, name):
-            continue
-        api = tmfapis.api(api_id)
-        view = ResourceView(api, api.resources[name], rules_for(api_id, name))
-        changes += [(api_id, name, view.new_instance(body, HREF_MARK, body.get("id") or None)) for body in bodies]
-    store.write(changes)
+    store.load({key: rows for key, rows in seed.items() if not store.count(*key)})
 
 
 def create_app(config: ServerConfig) -> web.Application:
@@ -289,7 +296,7 @@ def create_app(config: ServerConfig) -> web.Application:
 
     Raises ``SeedError`` (one sentence) when the seed file cannot be read or does not validate.
     """
-    seed = load_seed(config.seed_path) if config.seed_path else {}
+    seed = load_seed(config.seed_path, render_seed) if config.seed_path else {}
     app = web.Application(
         middlewares=[tmf_errors, *optional_middlewares(config)],
         client_max_size=config.max_body_bytes,

@@ -8,7 +8,8 @@ Seeding a ``cancelProductOrder`` records it without cancelling any order.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,21 +20,56 @@ import yaml
 import tmfapis
 from mockserver.resources import completed, rules_for
 
-__all__ = ["SeedError", "SeedInstances", "load_seed", "quick_check"]
+__all__ = ["Render", "SeedError", "SeedRows", "load_seed", "quick_check"]
 
-SeedInstances = dict[tuple[str, str], list[dict[str, Any]]]
+# (API id, resource, validated body) -> (id, the instance as stored)
+Render = Callable[[str, str, dict[str, Any]], tuple[str, bytes]]
+SeedRows = dict[tuple[str, str], tuple[list[str], list[bytes]]]  # ids and stored bodies per collection
+Item = tuple[str, str, int, Any]  # API id, resource, position in its list, instance
+WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 class SeedError(ValueError):
     """The seed file cannot be used; the message says which file and what to fix."""
 
 
-def load_seed(path: Path) -> SeedInstances:
-    """The instances of a seed file, per (API id, resource), after validating every one."""
+class NotPlain(Exception):
+    """A JSON seed the streaming reader leaves to the whole-file reader, which words its errors."""
+
+
+def load_seed(path: Path, render: Render) -> SeedRows:
+    """The instances of a seed file, validated and rendered, per (API id, resource).
+
+    A JSON file of the usual shape is read one instance at a time, so a large seed never exists as
+    one big parsed document; any other file (or a broken one) is read whole.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SeedError(f"seed file {path} cannot be read: {error}") from None
+    if str(path).endswith(".json"):
+        try:
+            return _rendered(path, _streamed(path, text), render)
+        except NotPlain:
+            pass
+    return _rendered(path, _whole(path, text), render)
+
+
+def _api(path: Path, api_id: str) -> tmfapis.Api:
+    if api_id not in tmfapis.API_IDS:
+        raise SeedError(f"seed file {path}: unknown API id {api_id!r}; use one of {', '.join(tmfapis.API_IDS)}.")
+    return tmfapis.api(api_id)
+
+
+def _resource(path: Path, api: tmfapis.Api, name: str) -> str:
+    if name not in api.resources:
+        raise SeedError(
+            f"seed file {path}: {api.id} has no resource {name!r}; use one of {', '.join(api.resources)}."
+        )
+    return name
+
+
+def _whole(path: Path, text: str) -> Iterator[Item]:
     try:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
@@ -41,36 +77,96 @@ def load_seed(path: Path) -> SeedInstances:
         raise SeedError(f"seed file {path} is not valid JSON or YAML: {problem}") from None
     if not isinstance(data, dict):
         raise SeedError(f"seed file {path} must map API ids ({', '.join(tmfapis.API_IDS)}) to resources.")
-    seed: SeedInstances = {}
     for api_id, resources in data.items():
-        if api_id not in tmfapis.API_IDS:
-            raise SeedError(
-                f"seed file {path}: unknown API id {api_id!r}; use one of {', '.join(tmfapis.API_IDS)}."
-            )
-        api = tmfapis.api(api_id)
+        api = _api(path, api_id)
         if not isinstance(resources, dict):
             raise SeedError(f"seed file {path}: {api_id} must map resource names to lists of instances.")
         for name, instances in resources.items():
-            if name not in api.resources:
-                raise SeedError(
-                    f"seed file {path}: {api_id} has no resource {name!r}; "
-                    f"use one of {', '.join(api.resources)}."
-                )
+            _resource(path, api, name)
             if not isinstance(instances, list):
                 raise SeedError(f"seed file {path}: {api_id}.{name} must be a list of instances.")
-            validator = tmfapis.schema_validator(api_id, api.resources[name].create_schema)
-            valid = quick_check(api_id, api.resources[name].create_schema)
-            rules = rules_for(api_id, name)
-            instances = [completed(rules, item) if isinstance(item, dict) else item for item in instances]
             for number, instance in enumerate(instances):
-                _check(path, f"{api_id}.{name}[{number}]", validator, valid, instance)
-            seed[(api_id, name)] = instances
-    return seed
+                yield api_id, name, number, instance
+
+
+def _streamed(path: Path, text: str) -> Iterator[Item]:
+    """The instances of ``{"api": {"resource": [...]}}`` JSON, decoded one at a time; NotPlain otherwise."""
+    decode = json.JSONDecoder().raw_decode
+    at = 0
+
+    def take(char: str) -> bool:
+        nonlocal at
+        at = WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+        if text.startswith(char, at):
+            at += 1
+            return True
+        return False
+
+    def value() -> Any:
+        nonlocal at
+        at = WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+        try:
+            found, at = decode(text, at)
+        except ValueError:
+            raise NotPlain from None
+        return found
+
+    def members() -> Iterator[str]:
+        """The keys of the object opening here; after each, the caller reads its value."""
+        if not take("{"):
+            raise NotPlain
+        if take("}"):
+            return
+        while True:
+            key = value()
+            if not isinstance(key, str) or not take(":"):
+                raise NotPlain
+            yield key
+            if take("}"):
+                return
+            if not take(","):
+                raise NotPlain
+
+    for api_id in members():
+        api = _api(path, api_id)
+        for name in members():
+            _resource(path, api, name)
+            if not take("["):
+                raise NotPlain
+            number = 0
+            while not (number == 0 and take("]")):
+                yield api_id, name, number, value()
+                number += 1
+                if take("]"):
+                    break
+                if not take(","):
+                    raise NotPlain
+    if WHITESPACE.match(text, at).end() != len(text):  # type: ignore[union-attr]
+        raise NotPlain
+
+
+def _rendered(path: Path, items: Iterator[Item], render: Render) -> SeedRows:
+    rows: SeedRows = {}
+    last: tuple[str, str] | None = None
+    for api_id, name, number, instance in items:
+        if (api_id, name) != last:  # instances come a collection at a time
+            last = (api_id, name)
+            collection = rows.setdefault(last, ([], []))
+            definition = tmfapis.api(api_id).resources[name].create_schema
+            rules = rules_for(api_id, name)
+            valid = quick_check(api_id, definition)
+        body = completed(rules, instance) if isinstance(instance, dict) else instance
+        _check(path, (api_id, name, number), definition, api_id, valid, body)
+        instance_id, stored = render(api_id, name, body)
+        collection[0].append(instance_id)
+        collection[1].append(stored)
+    return rows
 
 
 def _check(
-    path: Path, where: str, validator: jsonschema.protocols.Validator, valid: Check, instance: Any
+    path: Path, place: tuple[str, str, int], definition: str, api_id: str, valid: Check, instance: Any
 ) -> None:
+    where = "{}.{}[{}]".format(*place)
     if not isinstance(instance, dict):
         raise SeedError(f"seed file {path}: {where} must be an object.")
     if "id" in instance and not (isinstance(instance["id"], str) and instance["id"]):
@@ -78,6 +174,7 @@ def _check(
     body = {key: value for key, value in instance.items() if key not in ("id", "href")}
     if valid(body):
         return
+    validator = tmfapis.schema_validator(api_id, definition)
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))
     if error is not None:
         at = ".".join(str(part) for part in error.absolute_path)
@@ -111,12 +208,16 @@ class UnknownKeyword(Exception):
 def quick_check(api_id: str, definition: str) -> Check:
     """True when an instance is valid against one definition of an API (as jsonschema would say)."""
     compiled: dict[str, Check] = {}
+    compiling: set[str] = set()
     definitions = tmfapis.api(api_id).definitions
 
     def named(name: str) -> Check:
+        if name in compiling:  # a cycle: look the check up when it runs
+            return lambda value: compiled[name](value)
         if name not in compiled:
-            compiled[name] = lambda value: compiled[name](value)  # until compiled: refs may cycle
+            compiling.add(name)
             compiled[name] = of(definitions[name])
+            compiling.discard(name)
         return compiled[name]
 
     def of(schema: dict[str, Any]) -> Check:
@@ -124,21 +225,27 @@ def quick_check(api_id: str, definition: str) -> Check:
             raise UnknownKeyword(", ".join(sorted(set(schema) - KEYWORDS)))
         checks: list[Check] = []
         if "$ref" in schema:
-            name = schema["$ref"].removeprefix("#/definitions/")
-            named(name)
-            checks.append(lambda value: compiled[name](value))
-        if "type" in schema:
-            kinds = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
-            tests = [TYPES[kind] for kind in kinds]
-            checks.append(tests[0] if len(tests) == 1 else lambda value: any(test(value) for test in tests))
-        if "format" in schema:
-            form = schema["format"]
-            checks.append(lambda value: tmfapis.FORMAT_CHECKER.conforms(value, form))
+            checks.append(named(schema["$ref"].removeprefix("#/definitions/")))
+        kinds = [schema["type"]] if isinstance(schema.get("type"), str) else schema.get("type")
+        form = schema.get("format")
+        if form not in tmfapis.FORMAT_CHECKER.checkers:  # formats without a checker always conform
+            form = None
+        if kinds == ["object"] and ("required" in schema or "properties" in schema):
+            checks.append(members_check(tuple(schema.get("required", ())), schema.get("properties", {}), True))
+        elif kinds == ["string"] and form is not None:
+            conforms = tmfapis.FORMAT_CHECKER.conforms
+            checks.append(lambda value: isinstance(value, str) and conforms(value, form))
+        else:
+            if kinds is not None:
+                tests = [TYPES[kind] for kind in kinds]
+                checks.append(tests[0] if len(tests) == 1 else lambda value: any(test(value) for test in tests))
+            if form is not None:
+                checks.append(lambda value: tmfapis.FORMAT_CHECKER.conforms(value, form))
+            if "required" in schema or "properties" in schema:
+                checks.append(members_check(tuple(schema.get("required", ())), schema.get("properties", {}), False))
         if "enum" in schema:
             allowed = [json.dumps(option, sort_keys=True) for option in schema["enum"]]
             checks.append(lambda value: json.dumps(value, sort_keys=True) in allowed)
-        if "required" in schema or "properties" in schema:
-            checks.append(members_check(tuple(schema.get("required", ())), schema.get("properties", {})))
         if "items" in schema:
             item_check = of(schema["items"])
             checks.append(lambda value: not isinstance(value, list) or all(map(item_check, value)))
@@ -156,16 +263,21 @@ def quick_check(api_id: str, definition: str) -> Check:
 
         return every
 
-    def members_check(required: tuple[str, ...], properties: dict[str, Any]) -> Check:
-        members = {key: of(sub) for key, sub in properties.items()}
+    def members_check(required: tuple[str, ...], properties: dict[str, Any], only_objects: bool) -> Check:
+        texts = frozenset(key for key, sub in properties.items() if plain_text(sub))
+        members = {key: of(sub) for key, sub in properties.items() if key not in texts}
 
         def check(value: Any) -> bool:
             if not isinstance(value, dict):
-                return True
+                return not only_objects
             for key in required:
                 if key not in value:
                     return False
             for key, item in value.items():
+                if key in texts:
+                    if not isinstance(item, str):
+                        return False
+                    continue
                 member = members.get(key)
                 if member is not None and not member(item):
                     return False
@@ -173,6 +285,12 @@ def quick_check(api_id: str, definition: str) -> Check:
 
         return check
 
+    def plain_text(schema: dict[str, Any]) -> bool:
+        """A string schema with nothing else to check."""
+        rest = set(schema) - {"type", "format"}
+        return schema.get("type") == "string" and not rest and schema.get("format") not in checked_formats
+
+    checked_formats = set(tmfapis.FORMAT_CHECKER.checkers)
     try:
         return named(definition)
     except UnknownKeyword:

@@ -21,7 +21,7 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -43,9 +43,23 @@ STEP = 2048  # items handled between two looks at the clock
 SLICE_S = 0.01  # longest stretch a list request works before letting others run
 
 
+ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# json's own C encoder, called directly: json.dumps spends half its time setting it up on every call
+_make_encoder: Callable[..., Callable[[object, int], Iterable[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+C_ENCODE = (
+    None
+    if _make_encoder is None
+    else _make_encoder(None, ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+)
+
+
 def encode_json(body: object) -> bytes:
     """JSON in UTF-8 with non-ASCII text kept as is (the kits look for raw values in the body)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if C_ENCODE is None:
+        return ENCODER.encode(body).encode("utf-8")
+    return "".join(C_ENCODE(body, 0)).encode("utf-8")
 
 
 def local_href(path: str) -> str:
@@ -258,6 +272,19 @@ class ResourceStore:
     def put_many(self, api_id: str, collection: str, instances: Iterable[Instance]) -> None:
         """Create or replace many instances of one collection in one journal transaction (seeding)."""
         self.write([(api_id, collection, instance) for instance in instances])
+
+    def load(self, rows: dict[tuple[str, str], tuple[list[str], list[bytes]]]) -> None:
+        """Add instances already rendered as stored (seeding), per collection: ids and bodies."""
+        if self._journal is not None:
+            self._journal.save(
+                (api_id, name, instance_id, body)
+                for (api_id, name), (ids, bodies) in rows.items()
+                for instance_id, body in zip(ids, bodies, strict=True)
+            )
+        for (api_id, name), (ids, bodies) in rows.items():
+            coll = self._collection(api_id, name)
+            for instance_id, body in zip(ids, bodies, strict=True):
+                coll.keep(instance_id, body, None)
 
     def delete(self, api_id: str, collection: str, instance_id: str) -> Instance | None:
         """Remove one instance (journaled first) and return it, or None when it did not exist."""
