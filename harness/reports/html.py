@@ -346,9 +346,9 @@ def _render_exchange(request: dict[str, Any], outcome: str) -> str:
     }
     parts = "".join(
         f'<div class="message" data-part="{part}"><h5>{part.capitalize()}</h5>'
-        f'<p class="url">{_escape(first_lines[part])}</p>{_render_message(message, part)}</div>'
+        f'<p class="url">{_escape(first_lines[part])}</p>'
+        f"{_render_message(message, part) if isinstance(message, dict) else ''}</div>"
         for part, message in (("request", sent), ("response", answer))
-        if isinstance(message, dict)
     )
     opened = " open" if outcome in ("failed", "deviation") else ""
     return f'<details class="exchange"{opened}><summary>Request and response</summary><div class="messages">{parts}</div></details>'

@@ -43,6 +43,8 @@ def request(
     checks: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    sent = '{"content": "Dear customer", "messageType": "SMS"}' if method in ("POST", "PATCH") else None
+    answer = '{"id": "42", "content": "Dear customer", "state": "initial"}'
     record = {
         "folder": folder,
         "name": name,
@@ -55,9 +57,16 @@ def request(
         "error": None,
         "skipped": None,
         "checks": checks if checks is not None else [check(f"Status code is {status}")],
+        "request": message({"Accept": "application/json", "Authorization": "***"}, sent),
+        "response": None if status is None else message({"Content-Type": "application/json"}, answer),
     }
     record.update(extra)
     return record
+
+
+def message(headers: dict[str, str], body: str | None) -> dict[str, Any]:
+    """One side of an exchange as the run record holds it (``MessageJson``)."""
+    return {"headers": headers, "body": body, "body_bytes": len((body or "").encode()), "truncated": False}
 
 
 def api_block(collection: str, requests: list[dict[str, Any]], verdict: str) -> dict[str, Any]:
@@ -181,6 +190,8 @@ def hostile_summary() -> dict[str, Any]:
         description=HOSTILE,
         url="javascript:alert(1)//" + HOSTILE,
         error=HOSTILE,
+        request=message({HOSTILE: HOSTILE}, HOSTILE),
+        response=message({"Content-Type": HOSTILE}, json.dumps({"name": HOSTILE})),
     )
     summary = run_record({"tmf681": api_block(HOSTILE, [evil], "failed")})
     summary["target"] = HOSTILE

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import re
-from collections.abc import Callable
-
 import pytest
+import report_samples
 from report_samples import HOSTILE, REPO, ElementCollector, api_block, elements, request
 
 from harness.errors import ReportError
-from harness.record import check_run_record
+from harness.record import BODY_LIMIT, Exchange, RequestRecord, check_run_record
+from harness.redact import Redactor
 from harness.reports.html import REPORT_FILE, SUMMARY_FILE, render_report, write_report
 
 
@@ -175,7 +176,7 @@ def test_an_incomplete_run_is_neither_passed_nor_failed(passing_summary: dict[st
     document = render_report(passing_summary)
     assert elements(document, "body")[0]["data-verdict"] == "incomplete"
     assert api_section(document, "tmf629")["data-verdict"] == "incomplete"
-    assert [badge["class"] for badge in elements(document, "span", class_="verdict")][0] == "verdict incomplete"
+    assert next(badge["class"] for badge in elements(document, "span", class_="verdict")) == "verdict incomplete"
     assert not elements(document, "span", class_="fail")
 
 
@@ -237,3 +238,86 @@ def _all_tags(document: str) -> list[tuple[str, dict[str, str]]]:
     collector = ElementCollector()
     collector.feed(document)
     return collector.elements
+
+
+def test_each_request_shows_what_was_sent_and_what_came_back(passing_summary: dict[str, Any]) -> None:
+    document = render_report(passing_summary)
+    (create,) = elements(document, "article", data_status="201")[:1]
+    start = document.index('data-status="201"')
+    article = document[start : document.index("</article>", start)]
+    for text in (
+        "POST http://127.0.0.1:8080/tmf-api/communicationManagement/v4/communicationMessage",
+        "<td>Authorization</td><td>***</td>",
+        "Status 201",
+        "<td>Content-Type</td><td>application/json</td>",
+    ):
+        assert text in article, text
+    # JSON bodies are indented as sent and received
+    assert html.escape('{\n  "content": "Dear customer",\n  "messageType": "SMS"\n}') in article
+    assert html.escape('"state": "initial"') in article
+    assert len(elements(article, "pre", data_body="request")) == 1 == len(elements(article, "pre", data_body="response"))
+    assert create["data-outcome"] == "passed"
+
+
+def test_a_failed_request_opens_its_exchange(failing_summary: dict[str, Any]) -> None:
+    document = render_report(failing_summary)
+    exchanges = elements(document, "details", class_="exchange")
+    outcomes = [article["data-outcome"] for article in elements(document, "article", class_="request")]
+    assert len(exchanges) == len(outcomes)
+    # open where something failed (the POST answered 200 instead of 201), closed where all passed
+    assert [("open" in details) for details in exchanges] == [o in ("failed", "deviation") for o in outcomes]
+    assert "open" in exchanges[0] and "passed" in outcomes
+    # no answer at all: the response side says so
+    assert "No response: connection refused" in document
+
+
+def test_the_header_names_the_api_kit_version_target_and_run_time(passing_summary: dict[str, Any]) -> None:
+    document = render_report(passing_summary)
+    section = document[document.index('<section class="api" id="api-tmf629"') :]
+    facts = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", section[: section.index("</dl>")]))
+    assert facts["API"] == "TMF629 Customer (tmf629)"
+    assert facts["Collection"] == "CTK-Customer-4.0.0" and facts["Version"] == "4.0.0"
+    assert facts["Target"] == "http://127.0.0.1:8080/tmf-api/communicationManagement/v4/"
+    assert facts["Started"] == "Tue 24 Nov 2026 09:00:00 UTC" and facts["Duration"] == "12ms"
+
+
+def test_large_bodies_are_cut_at_write_time_with_a_note(tmp_path: Path) -> None:
+    body = json.dumps({"items": ["é" * 50] * 2000}, ensure_ascii=False)  # about 210 KB of UTF-8
+    exchange = Exchange("GET", "http://vendor.example/customer", status=200, response_body=body)
+    record = RequestRecord("tmf629", "CTK-Customer-4.0.0", "N1", "/Customer", "d", "GET", exchange.url, exchange=exchange)
+    response = record.to_json()["response"]
+    assert response is not None and response["truncated"] and response["body_bytes"] == len(body.encode())
+    assert response["body"] is not None and len(response["body"].encode()) <= BODY_LIMIT
+    assert body.startswith(response["body"])  # cut on a character boundary, nothing invented
+    summary = json.loads(json.dumps(report_samples.passing_summary()))
+    summary["apis"]["tmf629"]["requests"][0]["response"] = response
+    document = render_report(summary)
+    (note,) = elements(document, "p", class_="note")
+    assert "data-truncated" in note
+    assert f"Body cut: the first 64.00KB of {len(body.encode()) / 1024:.2f}KB are shown." in document
+    assert body not in document and len(document) < 150_000
+
+
+def test_redacted_exchanges_stay_redacted_in_the_report() -> None:
+    secret = "s3cret-token-9431"
+    exchange = Exchange(
+        "POST", f"http://vendor.example/customer?key={secret}",
+        request_headers={"Authorization": f"Bearer {secret}", "X-Trace": "visible"},
+        request_body=json.dumps({"note": secret}), status=201,
+        response_headers={"Set-Cookie": f"session={secret}"}, response_body=json.dumps({"echo": secret}),
+    )  # fmt: skip
+    record = Redactor.from_values([secret]).record(
+        RequestRecord("tmf629", "CTK-Customer-4.0.0", "N1", "/Customer", "d", "POST", exchange.url, exchange=exchange)
+    )
+    summary = json.loads(json.dumps(report_samples.passing_summary()))
+    summary["apis"]["tmf629"]["requests"][0] = record.to_json()
+    document = render_report(summary)
+    assert secret not in document
+    assert "<td>X-Trace</td><td>visible</td>" in document and "***" in document
+
+
+def test_hostile_exchanges_are_escaped(hostile_summary: dict[str, Any]) -> None:
+    document = render_report(hostile_summary)
+    assert HOSTILE not in document
+    assert f"<td>{html.escape(HOSTILE)}</td><td>{html.escape(HOSTILE)}</td>" in document
+    assert not elements(document, "script") and not elements(document, "img")
