@@ -11,6 +11,8 @@ turns it into a ``pytest.UsageError`` before any request is sent.
     timeout: 10            # seconds per request
     verify: true           # false, or the path of a CA bundle
     proxies: {https: http://proxy.example:3128}
+    auth:                  # OAuth2 client credentials; the token goes only to the API origins
+      oauth2: {token_url: https://idp.example/token, client_id: ctk, client_secret: "${CTK_SECRET}", scope: tmf}
     apis:
       tmf629:
         url: https://vendor.example/customerManagement/v4/
@@ -32,12 +34,23 @@ import yaml
 import tmfapis
 from harness.errors import ConfigError
 
-__all__ = ["ConfigError", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
+__all__ = ["ConfigError", "OAuth2Settings", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
 
-TOP_KEYS = ("base_url", "headers", "timeout", "verify", "proxies", "apis")
+TOP_KEYS = ("base_url", "headers", "timeout", "verify", "proxies", "apis", "auth")
 API_KEYS = ("url", "payloads")
+OAUTH2_KEYS = ("token_url", "client_id", "client_secret", "scope")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Settings:
+    """OAuth2 client credentials (RFC 6749 section 4.4): where to get a token and with what."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,7 @@ class RunSettings:
     proxies: Mapping[str, str] = field(default_factory=dict)
     payloads: Mapping[str, Mapping[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    oauth2: OAuth2Settings | None = None
 
     def api_root(self, api_id: str, base_url: str) -> str:
         """The absolute root of one API, ending with ``/``: ``--api-url`` wins, else base URL + standard path."""
@@ -201,6 +215,7 @@ def settings_from(
     for scheme, proxy in proxies.items():
         check_url(proxy, f"{where}: proxies.{scheme}")
 
+    oauth2 = _oauth2(data.get("auth"), where, secrets)
     for url in [base_url or file_base, *roots.values(), *proxies.values()]:
         if isinstance(url, str) and urlsplit(url).password:
             secrets.append(urlsplit(url).password or "")  # credentials written into a URL
@@ -213,7 +228,33 @@ def settings_from(
         proxies={str(k): str(v) for k, v in proxies.items()},
         payloads=payloads,
         secrets=tuple(secrets),
+        oauth2=oauth2,
     )
+
+
+def _oauth2(auth: Any, where: str, secrets: list[str]) -> OAuth2Settings | None:
+    """``auth: {oauth2: {token_url, client_id, client_secret, scope}}``; the client secret is a secret wherever it came from."""
+    if auth is None:
+        return None
+    if not isinstance(auth, dict):
+        raise ConfigError(f"{where}: auth must be a mapping such as {{oauth2: {{token_url: ..., client_id: ..., client_secret: ...}}}}")
+    _unknown(list(auth), ("oauth2",), f"{where}: auth")
+    entry = auth.get("oauth2")
+    at = f"{where}: auth.oauth2"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{at} must be a mapping with token_url, client_id, client_secret and optionally scope")
+    _unknown(list(entry), OAUTH2_KEYS, at)
+    for key in OAUTH2_KEYS[:3]:
+        if isinstance(entry.get(key), bool) or not isinstance(entry.get(key), str | int) or entry[key] == "":
+            raise ConfigError(f"{at}.{key} is required and must be text")
+    scope = entry.get("scope")
+    if isinstance(scope, list) and all(isinstance(item, str) for item in scope):
+        scope = " ".join(scope)
+    if scope is not None and not isinstance(scope, str):
+        raise ConfigError(f"{at}.scope must be text or a list of texts")
+    secrets.append(str(entry["client_secret"]))
+    return OAuth2Settings(check_url(entry["token_url"], f"{at}.token_url"), str(entry["client_id"]),
+                          str(entry["client_secret"]), scope or None)
 
 
 def _payloads(

@@ -4,6 +4,8 @@ HarnessError
  ├── UsageProblem           a user's input is wrong: one sentence naming the file, key or option
  │    ├── ConfigError       --ctk-config, --header, --api-url, --base-url values
  │    ├── DeclarationError  a suite declaration (collection error of that file)
+ │    ├── TokenError        the OAuth2 token endpoint refused the client credentials or failed (also an OSError,
+ │    │                     so a request that needed the token fails as a transport problem)
  │    └── ReportError       a run record that cannot be read or rendered
  ├── RunFailure             a test item's verdict, shown as its failure text
  │    ├── CtkFailure        a kit request with failed CTK-tier checks
@@ -24,6 +26,7 @@ __all__ = [
     "RunFailure",
     "ScenarioSkipped",
     "SpecDeviation",
+    "TokenError",
     "UsageProblem",
 ]
 
@@ -42,6 +45,11 @@ class ConfigError(UsageProblem):
 
 class DeclarationError(UsageProblem):
     """A suite declaration that does not validate."""
+
+
+
+class TokenError(UsageProblem, OSError):
+    """No OAuth2 access token could be had: the message names the token endpoint and why."""
 
 
 class ReportError(UsageProblem):

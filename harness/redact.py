@@ -78,6 +78,11 @@ class Redactor:
                        json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
         return cls(tuple(sorted(unique, key=len, reverse=True)))
 
+    def add(self, value: str) -> None:
+        """Mask ``value`` too from now on, wherever this redactor is held (a token obtained during the run)."""
+        secrets = {*self.secrets, *Redactor.from_values([value]).secrets}
+        object.__setattr__(self, "secrets", tuple(sorted(secrets, key=len, reverse=True)))
+
     def text(self, text: str) -> str:
         for secret in self.secrets:
             if secret in text:

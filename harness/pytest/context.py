@@ -11,8 +11,10 @@ import pytest
 import requests
 import urllib3
 
+from harness.auth import ClientCredentials
 from harness.config import RunSettings
 from harness.http import TimeoutSession
+from harness.errors import TokenError
 from harness.pytest import hookspecs
 from harness.record import RequestJson
 from harness.redact import RedactingFilter, Redactor, header_secrets
@@ -39,6 +41,7 @@ class RunContext:
     _session: requests.Session | None = None
     _server: hookspecs.EmbeddedServer | None = None
     _listener: CallbackListener | None = None
+    _credentials: ClientCredentials | None = None
 
     def __post_init__(self) -> None:
         self.redactor = Redactor.from_values([*self.settings.secrets, *header_secrets(self.settings.headers)])
@@ -87,9 +90,28 @@ class RunContext:
             if self.settings.verify is False:
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # --insecure was asked for
             session.proxies.update(self.settings.proxies)
+            session.auth = self.credentials()
             session.trust_env = not self.embedded  # a proxy from the environment must not catch loopback traffic
             self._session = session
         return self._session
+
+    def credentials(self) -> ClientCredentials | None:
+        """The OAuth2 client credentials of ``--ctk-config`` (None without ``auth.oauth2``), for the API origins."""
+        oauth2 = self.settings.oauth2
+        if oauth2 is not None and self._credentials is None:
+            api_urls = [url for url in (self.settings.base_url, *self.settings.api_urls.values()) if url]
+            self._credentials = ClientCredentials(oauth2, api_urls, self.redactor.add, timeout_s=self.settings.timeout_s,
+                                                  verify=self.settings.verify, proxies=self.settings.proxies)
+        return self._credentials
+
+    def authenticate(self) -> None:
+        """Fetch the first OAuth2 token (when configured) before any request: a refusal is a usage error."""
+        credentials = self.credentials()
+        if credentials is not None:
+            try:
+                credentials.fetch()
+            except TokenError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     def callback_listener(self, api_root: str) -> CallbackListener | None:
         """The run's event listener (started once), or None when the server cannot call back to this machine."""

@@ -103,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     context = RunContext(config=config, settings=settings)
     config.stash[CONTEXT_KEY] = context
+    context.authenticate()
     if config.getoption("callback_host"):
         context.callback_listener("")  # a host it cannot bind is a usage error before any request
     if not hasattr(config, "workerinput"):
@@ -192,7 +193,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             handler.addFilter(context.log_filter)
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """The target, shown once the run holds kit requests: a pytest run without the suites prints nothing."""
+    if not any(map(_is_kit_item, items)):
+        return []
     context = run_context(config)
     settings = context.settings
     lines = [f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}"]
