@@ -116,16 +116,17 @@ def _base_url_option(config: pytest.Config) -> str | None:
 
 
 def _settings(config: pytest.Config) -> RunSettings:
-    declarations = _declarations(SUITES_DIR)
+    declarations = _declarations(config)
 
     def problem(api_id: str, resource: str, payloads: tuple[Any, ...]) -> str | None:
-        declaration = declarations.get(api_id)
-        if declaration is None:
-            return None
-        try:
-            return payload_problem(declaration.resource(resource), payloads)
-        except StopIteration:
-            return f"the {api_id} suite does not create {resource}"
+        for declaration in declarations.get(api_id, []):
+            try:
+                found = payload_problem(declaration.resource(resource), payloads)
+            except StopIteration:
+                found = f"the {api_id} suite does not create {resource}"
+            if found:
+                return f"{found} (suite {declaration.path})"
+        return None
 
     config_path = config.getoption("ctk_config")
     return settings_from(
@@ -138,15 +139,34 @@ def _settings(config: pytest.Config) -> RunSettings:
     )
 
 
-def _declarations(folder: Path) -> dict[str, SuiteDeclaration]:
-    found = {}
-    for path in sorted(folder.glob("*/ctk*.yaml")):
+def _declarations(config: pytest.Config) -> dict[str, list[SuiteDeclaration]]:
+    """API id -> the declarations its payloads must suit: those the run collects, else the packaged one."""
+    found: dict[str, list[SuiteDeclaration]] = {}
+    for path in [*_collected_declarations(config), *sorted(SUITES_DIR.glob("*/ctk*.yaml"))]:
         try:
             declaration = load_declaration(path)
         except DeclarationError:
             continue  # reported as a collection error of that file
-        found[declaration.api_id] = declaration
+        known = found.setdefault(declaration.api_id, [])
+        if path.parent.parent != SUITES_DIR or not known:
+            known.append(declaration)
     return found
+
+
+def _collected_declarations(config: pytest.Config) -> list[Path]:
+    """The suite declarations under the paths given on the command line, found as ``pytest_collect_file`` finds them."""
+    found: list[Path] = []
+    for arg in config.args:
+        path = config.invocation_params.dir / arg.split("::")[0]
+        # a suite file, a suite folder, a suites folder, or a project holding one (no deeper: no walk of a whole tree)
+        patterns = ("ctk*.yaml", "*/ctk*.yaml", "suites/*/ctk*.yaml", "*/suites/*/ctk*.yaml")
+        candidates = [path] if path.is_file() else sorted(c for pattern in patterns for c in path.glob(pattern)) if path.is_dir() else []
+        found += [c.resolve() for c in candidates if _is_declaration(c) and c.resolve().parent.parent != SUITES_DIR]
+    return found
+
+
+def _is_declaration(path: Path) -> bool:
+    return path.suffix == ".yaml" and path.name.startswith("ctk") and path.parent.parent.name == "suites"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -205,7 +225,7 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CtkFile | None:
-    if file_path.suffix == ".yaml" and file_path.name.startswith("ctk") and file_path.parent.parent.name == "suites":
+    if _is_declaration(file_path):
         return CtkFile.from_parent(parent, path=file_path)
     return None
 
