@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -51,6 +51,19 @@ def parse_query(request: web.Request) -> query.ListQuery:
         return query.parse_list_query({key: request.query.getall(key) for key in request.query})
     except query.QueryError as error:
         raise ApiError(400, short(str(error))) from None
+
+
+def local_hrefs(list_query: query.ListQuery, base: str) -> query.ListQuery:
+    """Filters on an ``href`` compare with hrefs as stored: this server's own origin becomes the href mark."""
+
+    def local(value: str) -> str:
+        return HREF_MARK + value[len(base):] if value.startswith(base + "/") else value
+
+    filters = tuple(
+        query.Filter(rule.path, rule.op, tuple(map(local, rule.values))) if rule.path[-1:] == ("href",) else rule
+        for rule in list_query.filters
+    )
+    return replace(list_query, filters=filters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +165,9 @@ class ResourceView:
         return updated, kind, target_view
 
     async def list(self, request: web.Request) -> web.StreamResponse:
+        base = origin(request)
         page, total = await request.config_dict[STORE_KEY].select(
-            self.api.id, self.resource.name, parse_query(request), origin(request).encode()
+            self.api.id, self.resource.name, local_hrefs(parse_query(request), base), base.encode()
         )
         headers = {"X-Total-Count": str(total), "X-Result-Count": str(len(page))}
         return await send_list(request, page, 206 if len(page) < total else 200, headers)
