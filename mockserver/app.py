@@ -17,12 +17,13 @@ from ulid import ULID
 from yarl import URL
 
 import tmfapis
-from mockserver import query
+from mockserver import logsafe, query
+from mockserver.addresses import CallbackPolicy
 from mockserver.body import check, merge_patch, read_object, short
 from mockserver.config import ServerConfig
 from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response, tmf_errors
 from mockserver.events import EventDispatcher, envelope
-from mockserver.middlewares import optional_middlewares
+from mockserver.middlewares import HEALTH_PATH, optional_middlewares, request_guard
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
 from mockserver.seed import SeedRows, load_seed
 from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public, stored_body
@@ -228,6 +229,9 @@ class HubView:
         check(tmfapis.schema_validator(self.api.id, "EventSubscriptionInput"), body)
         if not _is_http_url(body["callback"]):
             raise ApiError(400, "callback: must be an absolute http or https URL.")
+        refusal = request.config_dict[EVENTS_KEY].policy.refusal(body["callback"])
+        if refusal is not None:
+            raise ApiError(400, f"callback: refused, {refusal}.")
         listener_query = body.get("query") or ""
         try:
             query.parse_filters(listener_query)
@@ -305,6 +309,11 @@ def seed_store(store: ResourceStore, seed: SeedRows) -> None:
     store.load({key: rows for key, rows in seed.items() if not store.count(*key)})
 
 
+async def health(request: web.Request) -> web.Response:
+    """Liveness for container and CI probes: no data, no key needed."""
+    return json_response({"status": "ok"})
+
+
 def create_app(config: ServerConfig) -> web.Application:
     """The reference server: all five APIs at their standard base paths, configured by ``config``.
 
@@ -312,7 +321,7 @@ def create_app(config: ServerConfig) -> web.Application:
     """
     seed = load_seed(config.seed_path, render_seed) if config.seed_path else {}
     app = web.Application(
-        middlewares=[tmf_errors, *optional_middlewares(config)],
+        middlewares=[tmf_errors, request_guard(config), *optional_middlewares(config)],
         client_max_size=config.max_body_bytes,
         # long filter lists must reach the app (and its TMF errors), not the parser's plain-text 400
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
@@ -327,13 +336,25 @@ def create_app(config: ServerConfig) -> web.Application:
         store.close()
 
     async def open_events(app: web.Application) -> AsyncIterator[None]:
-        events = EventDispatcher(config.event_timeout_s, config.event_retries)
+        events = EventDispatcher(
+            config.event_timeout_s,
+            config.event_retries,
+            CallbackPolicy.of(config.port, config.public_url, config.callback_allow),
+            config.event_rate,
+            config.event_burst,
+        )
         await events.start()
         app[EVENTS_KEY] = events
         yield
         await events.close()
 
-    app.cleanup_ctx.extend([open_store, open_events])
+    async def safe_logs(app: web.Application) -> AsyncIterator[None]:
+        logsafe.install(config.api_key)
+        yield
+        logsafe.forget(config.api_key)
+
+    app.cleanup_ctx.extend([safe_logs, open_store, open_events])
+    app.router.add_get(HEALTH_PATH, health)
     for api in tmfapis.apis():
         app.add_subapp(api.base_path.rstrip("/"), api_app(api))
     return app

@@ -28,22 +28,46 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _too_deep(value: object) -> bool:
-    stack = [(value, 1)]
+def _refusal(value: object) -> str | None:
+    """Why a parsed body cannot be stored: nested too deep, or a string that is not Unicode text."""
+    stack: list[tuple[object, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
+        item, depth, path = stack.pop()
         if depth > MAX_DEPTH:
-            return True
+            return f"The request body nests deeper than {MAX_DEPTH} levels."
         if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else key
+                if not _is_text(key):
+                    return f"{_escaped(where)}: an attribute name holds a lone surrogate, which is not text."
+                stack.append((child, depth + 1, where))
         elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return False
+            stack.extend((child, depth + 1, f"{path}[{index}]") for index, child in enumerate(item))
+        elif isinstance(item, str) and not _is_text(item):
+            return f"{_escaped(path) or 'The body'}: the string holds a lone surrogate, which is not text."
+    return None
+
+
+def _escaped(text: str) -> str:
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _is_text(text: str) -> bool:
+    # json.loads turns a "\\ud800" escape into a lone surrogate, which no UTF-8 response can carry
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def read_object(request: web.Request, media_types: tuple[str, ...]) -> dict[str, Any]:
     """The request body as a JSON object, or an ApiError saying exactly what is wrong with it."""
-    if "Content-Type" in request.headers and request.content_type not in media_types:
+    if "Content-Type" not in request.headers:
+        raise ApiError(415, f"A Content-Type header is required; send {' or '.join(media_types)}.")
+    if request.content_type not in media_types:
         raise ApiError(
             415,
             f"Content-Type {request.content_type!r} is not supported here; send {' or '.join(media_types)}.",
@@ -57,8 +81,9 @@ async def read_object(request: web.Request, media_types: tuple[str, ...]) -> dic
         raise ApiError(400, f"The request body is not valid JSON ({short(str(error))}).") from None
     if not isinstance(body, dict):
         raise ApiError(400, f"The request body must be a JSON object, not {type(body).__name__}.")
-    if _too_deep(body):
-        raise ApiError(400, f"The request body nests deeper than {MAX_DEPTH} levels.")
+    refusal = _refusal(body)
+    if refusal is not None:
+        raise ApiError(400, refusal)
     return body
 
 

@@ -26,6 +26,11 @@ class ServerConfig:
     access_log: bool = True
     event_timeout_s: float = 5
     event_retries: int = 3
+    event_rate: float = 20  # events a second per listener, beyond a burst of event_burst
+    event_burst: float = 100
+    callback_allow: tuple[str, ...] = ()  # networks or host names callbacks may reach (empty: any)
+    allowed_hosts: tuple[str, ...] = ()  # Host names served beside the server's own ("*": any)
+    allowed_origins: tuple[str, ...] = ()  # Origins allowed beside the server's own ("*": any)
 
     def origin(self) -> str | None:
         """The base URL hrefs start with when no request is at hand (seeding), if known."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 import requests
 from served import PAYLOADS, collection_url
 
-from mockserver.__main__ import main
+from mockserver.__main__ import main, parse_args
 
 START_TIMEOUT_S = 20
 TMF_MOCK = Path(sys.executable).with_name("tmf-mock")
@@ -58,6 +59,7 @@ def launched(*args: str, log: Path) -> Iterator[tuple[subprocess.Popen[str], str
         (["--max-body", "0"], "--max-body: 0 is out of range"),
         (["--public-url", "ftp://x"], "--public-url: 'ftp://x' is not an http or https URL"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--callback-allow", "http://x/"], "'http://x/' is neither an address, a network (CIDR) nor a host name"),
         (["--port", "0", "--seed", "missing.json"], "seed file missing.json cannot be read"),
         (["--port", "0", "--seed", "bad.yaml"], "seed file bad.yaml is not valid JSON or YAML"),
         (["--port", "0", "--db", "."], "cannot use the database ."),
@@ -96,12 +98,91 @@ def test_usage_errors_reach_the_user_without_a_traceback(tmp_path: Path, args: l
     assert result.stderr.count("\n") == 1, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "environment", "source"),
+    [
+        (["--api-key", ""], None, "--api-key"),
+        (["--api-key", " "], "k", "--api-key"),
+        ([], "", "TMF_MOCK_API_KEY"),
+        ([], "  ", "TMF_MOCK_API_KEY"),
+    ],
+)
+def test_empty_api_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    environment: str | None,
+    source: str,
+) -> None:
+    if environment is None:
+        monkeypatch.delenv("TMF_MOCK_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("TMF_MOCK_API_KEY", environment)
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--port", "0", *args])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"tmf-mock: error: {source} is empty, which would turn authentication off;"
+        " give a key or leave it out (see tmf-mock --help)\n"
+    )
+
+
+def test_api_key_comes_from_the_option_else_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMF_MOCK_API_KEY", raising=False)
+    assert parse_args([]).api_key is None
+    monkeypatch.setenv("TMF_MOCK_API_KEY", "from-env")
+    assert parse_args([]).api_key == "from-env"
+    assert parse_args(["--api-key", "given"]).api_key == "given"
+
+
+SECRET = "env-key-4f1c9d"
+BAD_REQUESTS = [
+    b"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + SECRET.encode() + b"\r\nBad Header: \x01\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-API-Key: " + SECRET.encode() + b"\x00\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-API-Key: " + SECRET.encode() + b"a" * 70_000 + b"\r\n\r\n",
+    b"GET /x%0A2026-01-01%20forged HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-API-Key: "
+    + SECRET.encode()
+    + b"\r\n\r\n",
+]
+
+
+def send_raw(url: str, raw: bytes) -> bytes:
+    """Send bytes that are not (all) HTTP and return what comes back before the server closes."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=START_TIMEOUT_S) as connection:
+        connection.sendall(raw)
+        return b"".join(iter(lambda: connection.recv(65536), b""))
+
+
+def test_key_from_the_environment_never_reaches_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMF_MOCK_API_KEY", SECRET)
+    log = tmp_path / "server.log"
+    with launched(log=log) as (process, url):
+        assert SECRET not in " ".join(process.args)  # type: ignore[arg-type]
+        customers = collection_url(url, "tmf629", "customer")
+        assert requests.get(customers).status_code == 401
+        assert requests.get(customers, headers={"X-API-Key": SECRET}).status_code == 200
+        assert requests.get(f"{url}/health").json() == {"status": "ok"}
+        for raw in BAD_REQUESTS:
+            assert send_raw(url, raw).startswith(b"HTTP/1."), raw[:40]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(START_TIMEOUT_S) == 0
+    text = log.read_text()
+    assert "the request's bytes are not logged" in text  # the parser errors were logged, as one line each
+    assert "InvalidHeader" in text or "BadHttpMessage" in text
+    assert SECRET not in text
+    assert "Traceback" not in text
+    assert not [line for line in text.splitlines() if "forged" in line and not line.startswith("20")]
+
+
 def test_console_script_is_installed(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(TMF_MOCK), "--help"], capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
     )
     assert result.returncode == 0
     assert "--fail-rate" in result.stdout
+    assert "port, 0 for a free one (default: 8080)" in " ".join(result.stdout.split())
+    assert "(default: 127.0.0.1)" in result.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

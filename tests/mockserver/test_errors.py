@@ -241,3 +241,53 @@ def test_unexpected_failure_is_a_logged_500_tmf_error(
         body = assert_tmf_error(requests.get(running.url + CUSTOMERS), 500)
     assert "planted fault" not in body["message"]
     assert "planted fault" in caplog.text
+
+
+LONE_SURROGATE = "\\ud800"  # the JSON escape: json.loads makes a str no UTF-8 response can carry
+SURROGATE_BODIES: list[tuple[str, str, str, str]] = [
+    # (method, path, body template with {s}, attribute the 400 names)
+    ("POST", CUSTOMERS, '{"name": "{s}", "engagedParty": {"id": "1", "@referredType": "O"}}', "name"),
+    ("POST", CUSTOMERS, '{"name": "x", "engagedParty": {"id": "1", "@referredType": "O"}, "{s}": 1}', "\\ud800"),
+    ("POST", MESSAGES, '{"content": "c", "messageType": "SMS", "receiver": [{"name": "{s}"}], "sender": {}}',
+     "receiver[0].name"),
+    ("POST", HUB, '{"callback": "http://127.0.0.1:9/{s}"}', "callback"),
+    ("POST", HUB, '{"callback": "http://127.0.0.1:9/", "query": "name={s}"}', "query"),
+    ("POST", "/tmf-api/productOrderingManagement/v4/cancelProductOrder",
+     '{"productOrder": {"id": "{s}"}, "cancellationReason": "r"}', "productOrder.id"),
+    ("POST", "/tmf-api/usageManagement/v4/usage", '{"usageType": "a\\udc00b"}', "usageType"),
+    ("POST", "/tmf-api/partyInteraction/v4/partyInteraction", '["{s}"]', "The body"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "template", "attribute"), SURROGATE_BODIES)
+def test_lone_surrogate_in_any_body_is_a_400_naming_it(
+    server: Running, method: str, path: str, template: str, attribute: str
+) -> None:
+    body = template.replace("{s}", LONE_SURROGATE).encode()
+    message = assert_tmf_error(server.http.request(method, server.url + path, data=body, headers=JSON), 400)
+    expected = "The request body must be a JSON object" if attribute == "The body" else attribute
+    assert message["message"].startswith(expected), message
+
+
+def test_lone_surrogate_in_a_patch_is_a_400_and_changes_nothing(server: Running) -> None:
+    created = server.create("tmf629", "customer")
+    for patch in ('{"name": "%s"}', '{"contactMedium": [{"mediumType": "%s"}]}', '{"%s": null}'):
+        response = server.http.patch(
+            created["href"], data=(patch % LONE_SURROGATE).encode(), headers={"Content-Type": "application/merge-patch+json"}
+        )
+        assert "lone surrogate" in assert_tmf_error(response, 400)["message"]
+    assert server.http.get(created["href"]).json() == created
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["name=%ED%A0%80", "%ED%A0%80=x", "fields=%ED%A0%80", "sort=%ED%A0%80", "name.gt=%ED%B0%80",
+     "engagedParty.%ED%A0%80=1"],
+)
+def test_surrogate_bytes_in_a_query_get_no_5xx(server: Running, query: str) -> None:
+    server.create("tmf629", "customer")
+    for path in (CUSTOMERS, CUSTOMERS + "/%ED%A0%80"):
+        response = server.http.get(f"{server.url}{path}?{query}")
+        assert response.status_code < 500, (path, query)
+        if response.status_code >= 400:
+            assert_tmf_error(response)

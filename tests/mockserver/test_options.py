@@ -39,7 +39,7 @@ def test_background_server_is_a_context_manager(memory_config: ServerConfig) -> 
 
 
 def test_href_follows_the_request_host_or_the_public_url(memory_config: ServerConfig) -> None:
-    with start_background(memory_config) as running:
+    with start_background(replace(memory_config, allowed_hosts=("vendor.example",))) as running:
         response = requests.post(
             running.url + CUSTOMERS,
             json=PAYLOADS[("tmf629", "customer")],
