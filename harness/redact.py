@@ -18,12 +18,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from harness.http import QUERY_SAFE
 from harness.record import CheckResult, Exchange, RequestRecord
 
-__all__ = ["MASK", "RedactingFilter", "Redactor", "header_secrets", "is_secret_header"]
+__all__ = ["MASK", "RedactingFilter", "Redactor", "header_secrets", "is_secret_header", "url_secrets"]
 
 MASK = "***"
 SECRET_HEADER = re.compile(r"authorization|cookie|api[-_]?key|token|secret|passw|session|credential", re.IGNORECASE)
@@ -52,6 +52,20 @@ def header_secrets(headers: Mapping[str, str]) -> list[str]:
         parts = [part.partition("=")[2] or part for part in parts]
         found += [part for part in parts if len(part) >= SHORTEST_PART]
     return found
+
+
+def url_secrets(urls: Iterable[str | None]) -> list[str]:
+    """The credentials written into URLs (``http://user:password@host``), as given and as sent in Basic auth."""
+    found: list[str] = []
+    for url in filter(None, urls):
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            continue
+        userinfo = parts.netloc.rpartition("@")[0]
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        found += [userinfo, f"{user}:{password}", password, *header_secrets({"Authorization": f"Basic {basic}"})]
+    return [value for value in found if len(value) >= SHORTEST_PART]
 
 
 def _basic_credentials(encoded: str) -> list[str]:

@@ -17,7 +17,7 @@ from harness.http import TimeoutSession
 from harness.errors import TokenError
 from harness.pytest import hookspecs
 from harness.record import RequestJson
-from harness.redact import RedactingFilter, Redactor, header_secrets
+from harness.redact import RedactingFilter, Redactor, header_secrets, url_secrets
 from harness.spec.listener import CallbackListener, listener_host
 
 __all__ = ["CONTEXT_KEY", "RunContext", "run_context"]
@@ -44,7 +44,10 @@ class RunContext:
     _credentials: ClientCredentials | None = None
 
     def __post_init__(self) -> None:
-        self.redactor = Redactor.from_values([*self.settings.secrets, *header_secrets(self.settings.headers)])
+        urls = [self.settings.base_url, *self.settings.api_urls.values(), *self.settings.proxies.values()]
+        self.redactor = Redactor.from_values(
+            [*self.settings.secrets, *header_secrets(self.settings.headers), *url_secrets(urls)]
+        )
         self.log_filter = RedactingFilter(self.redactor)
         logging.getLogger(URL_LOGGER).addFilter(self.log_filter)
 

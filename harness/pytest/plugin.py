@@ -333,6 +333,7 @@ def redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
         if masked != text:
             report.longrepr = masked
     report.sections = [(title, redactor.text(content)) for title, content in report.sections]
+    report.user_properties = [(name, redactor.value(value)) for name, value in report.user_properties]  # junit writes them
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,13 @@ secret reaches any output file."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -17,6 +20,8 @@ from typing import Any
 import pytest
 from report_samples import REPO, check_steps, chromium, elements, generate_allure_report
 
+import mockserver
+from tests.support.echo_proxy import start_echo_proxy
 from tests.support.loopback import serve_in_thread
 
 CANARY_BEARER = "canary-bearer-7f3a9c"
@@ -222,3 +227,81 @@ def test_html_report_in_chromium_matches_the_run_record(
     verdicts = {block["verdict"] for block in run.summary["apis"].values()}
     assert elements(dom, "body")[0]["data-verdict"] == ("passed" if run_name == "reference_run" else "failed")
     assert len(verdicts) == 1  # the reference server passes all five, the faulty server fails all five
+
+
+# ---- a vendor system that echoes the bare token, behind URLs carrying credentials --------------------
+
+CANARY_URL_USER = "canary-user-5a1f"
+CANARY_URL_PASS = "canary-urlpass-8d2c"  # from ${ENV}, inside the userinfo of an API URL
+CANARY_TENANT = "canary-tenant-e93b"  # from ${ENV}, inside the path of the base URL
+SUMMARY_LINE = re.compile(r"^(tmf\d+) \S+: (\w+) \((\d+) requests, (\d+) failed;", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def echo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRun]:
+    """All five suites against a proxy that echoes the bare token and drops every ?fields= request, with
+    secrets in --header, in ${ENV} inside base_url, and as URL userinfo (also from ${ENV}) in an API URL."""
+    directory = tmp_path_factory.mktemp("echo-run")
+    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as upstream, \
+            start_echo_proxy(upstream.url, prefix=f"/{CANARY_TENANT}") as proxy:
+        config = directory / "ctk-config.yaml"
+        host = proxy.removeprefix("http://")
+        config.write_text(
+            f'base_url: "http://{host}/${{CTK_CANARY_TENANT}}/"\n'
+            f'apis:\n  tmf681:\n    url: "http://{CANARY_URL_USER}:${{CTK_CANARY_PASS}}@{host}/${{CTK_CANARY_TENANT}}'
+            '/tmf-api/communicationManagement/v4/"\n',
+            encoding="utf-8",
+        )
+        yield run_suites(
+            directory,
+            "--header", f"Authorization: Bearer {CANARY_BEARER}",
+            "--header", f"X-API-Key: {CANARY_API_KEY}",
+            "--header", f"X-Trace: {VISIBLE}",
+            f"--ctk-config={config}",
+            env={"CTK_CANARY_TENANT": CANARY_TENANT, "CTK_CANARY_PASS": CANARY_URL_PASS},
+        )  # fmt: skip
+
+
+def test_an_echoing_server_and_credentials_in_urls_leak_into_no_output_file(echo_run: SuiteRun, tmp_path: Path) -> None:
+    assert echo_run.exit_code == 1, echo_run.output[-3000:]
+    generate_allure_report(echo_run.allure_dir, echo_run.directory)
+    files = output_files(echo_run)
+    assert len(files) > 20 and any(path.suffix == ".xml" for path in files)
+    assert [path for path in files if VISIBLE.encode() in path.read_bytes()]
+    # the server did echo: the masked echo is in the attachments
+    attachments = [p.read_text(encoding="utf-8") for p in echo_run.allure_dir.glob("*-attachment.txt")]
+    assert any("X-Echo: ***" in text and "request by ***" in text for text in attachments)
+    secrets = (CANARY_BEARER, CANARY_API_KEY, CANARY_TENANT, CANARY_URL_USER, CANARY_URL_PASS)
+    for canary in secrets:
+        leaks = [str(path) for path in files if canary.encode() in path.read_bytes()]
+        assert not leaks, f"{canary} leaked into {leaks}"
+    basic = base64.b64encode(f"{CANARY_URL_USER}:{CANARY_URL_PASS}".encode())
+    assert not [str(path) for path in files if basic in path.read_bytes()]
+    assert "api_url tmf681: http://***@127.0.0.1:" in echo_run.output
+
+
+def test_failed_request_counts_agree_in_terminal_record_html_allure_and_junit(echo_run: SuiteRun) -> None:
+    """One rule, one count: the failed kit requests of each API, wherever the run reports them."""
+    summary = echo_run.summary
+    record = {api_id: block["totals"]["failed_requests"] for api_id, block in summary["apis"].items()}
+    assert all(record.values()) and len(record) == 5  # every suite has field selections that got no answer
+    terminal = {m.group(1): int(m.group(4)) for m in SUMMARY_LINE.finditer(echo_run.output)}
+    page = (echo_run.report_dir / "report.html").read_text(encoding="utf-8")
+    html_totals, html_articles = {}, {}
+    for api_id in record:
+        (section,) = elements(page, "section", data_api=api_id)
+        html_totals[api_id] = int(section["data-failed-requests"])
+        start = page.index(f'<section class="api" id="api-{api_id}"')
+        block = page[start:page.index("</section>", start)]
+        html_articles[api_id] = len(elements(block, "article", data_outcome="failed"))
+    allure: dict[str, int] = {}
+    for path in echo_run.allure_dir.glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        labels = {(label["name"], label["value"]) for label in result["labels"]}
+        (api_id,) = [value for name, value in labels if name == "tag" and value.startswith("tmf")]
+        if ("feature", "SPEC") not in labels and result["status"] == "failed":  # a kit request that failed
+            allure[api_id] = allure.get(api_id, 0) + 1
+    junit = ET.parse(echo_run.junit).getroot()
+    failed_cases = [case for case in junit.iter("testcase") if case.find("failure") is not None]
+    assert terminal == record == html_totals == html_articles == allure, (terminal, record, html_totals, html_articles, allure)
+    assert len(failed_cases) == sum(record.values())
