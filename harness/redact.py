@@ -49,7 +49,7 @@ def header_secrets(headers: Mapping[str, str]) -> list[str]:
             scheme, *parts = parts
             if scheme.lower() == "basic":
                 parts += _basic_credentials(parts[0])
-        parts = [part.partition("=")[2] or part for part in parts]
+        parts += [value for _, _, value in (part.partition("=") for part in parts) if value.strip("=")]  # a=b: b
         found += [part for part in parts if len(part) >= SHORTEST_PART]
     return found
 
