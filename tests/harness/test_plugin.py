@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 import mockserver
+from harness.record import check_run_record
 from tests.harness.conftest import CtkRun
 from tests.support.fault_proxy import start_fault_proxy
 
@@ -176,6 +177,7 @@ def test_summary_json_has_the_run_record_shape(
     run = run_ctk("--base-url", reference_server.url, suites=("ctk681",))
     summary = run.summary
     assert summary is not None
+    assert check_run_record(summary) is summary  # the one shape every reader reads
     assert {"target", "started", "duration_s", "apis"} <= set(summary)
     entry = summary["apis"]["tmf681"]
     assert entry["totals"] == {"requests": 13, "failed_requests": 0, "assertions": entry["totals"]["assertions"],
