@@ -148,7 +148,7 @@ class ResourceView:
         target = store.get(self.api.id, effect.target, reference["id"])
         if target is None:
             raise ApiError(
-                404, f"{effect.reference}.id: no {effect.target} with id {reference['id']!r} exists."
+                400, f"{effect.reference}.id: no {effect.target} with id {reference['id']!r} exists."
             )
         changed = {key: render(value) for key, value in effect.changes.items()}
         changed |= {key: instance[source] for key, source in effect.copied.items() if source in instance}

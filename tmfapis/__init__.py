@@ -109,8 +109,15 @@ def _is_date_time(value: object) -> bool:
 FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_date_time)
 
 
+def _is_uri(value: object) -> bool:
+    return value != ""  # no URI is empty; anything else is left to the consumer
+
+
+FORMAT_CHECKER.checks("uri")(_is_uri)
+
+
 @cache
 def schema_validator(api_id: str, definition: str) -> jsonschema.protocols.Validator:
-    """A cached Draft 7 validator for one definition, checking date-time formats."""
+    """A cached Draft 7 validator for one definition, checking date-time formats and non-empty URIs."""
     schema = api(api_id).schema(definition)
     return jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)

@@ -208,8 +208,9 @@ def test_cancelling_an_unknown_order_names_the_reference(server: Running) -> Non
     response = server.http.post(
         server.collection("tmf622", "cancelProductOrder"), json={"productOrder": {"id": "nope"}}
     )
-    assert response.status_code == 404
-    assert response.json()["message"].startswith("productOrder.id:")
+    assert response.status_code == 400  # the spec lists 400, not 404, for this POST
+    assert response.json()["@type"] == "Error"
+    assert response.json()["message"].startswith("productOrder.id: no productOrder with id 'nope'")
     assert server.http.get(server.collection("tmf622", "cancelProductOrder")).json() == []
 
 
@@ -241,3 +242,24 @@ def test_sqlite_keeps_every_write_across_restarts(tmp_path: Path, memory_config:
         assert requests.delete(collection_url(second.url, "tmf629", f"hub/{hub['id']}")).status_code == 204
     with closing(sqlite3.connect(db_path)) as journal:
         assert journal.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.parametrize(("api_id", "resource"), CRUD_RESOURCES)
+def test_empty_uri_attribute_is_a_400(server: Running, api_id: str, resource: str) -> None:
+    url = server.collection(api_id, resource)
+    body = {**PAYLOADS[(api_id, resource)], "@schemaLocation": ""}
+    response = server.http.post(url, json=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == "@schemaLocation: '' is not a 'uri'"
+    created = server.create(api_id, resource, {**body, "@schemaLocation": "https://example.org/s.json"})
+    patched = server.http.patch(created["href"], json={"@schemaLocation": ""})
+    assert patched.status_code == 400
+    assert server.http.get(created["href"]).json() == created
+
+
+def test_empty_uri_attribute_inside_an_array_is_a_400(server: Running) -> None:
+    body = PAYLOADS[("tmf622", "productOrder")]
+    item = {**body["productOrderItem"][0], "@schemaLocation": ""}
+    response = server.http.post(server.collection("tmf622", "productOrder"), json={**body, "productOrderItem": [item]})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("productOrderItem.0.@schemaLocation: ''")
