@@ -8,7 +8,8 @@ turns it into a ``pytest.UsageError`` before any request is sent.
 
     base_url: https://vendor.example
     headers: {Authorization: "Bearer ${VENDOR_TOKEN}"}
-    timeout: 10            # seconds per request
+    timeout: 10            # seconds per request, all of it (connect, headers, body); --ctk-timeout wins
+    max_body_mb: 32        # answers whose body (decompressed) is larger are cut off; --ctk-max-body-mb wins
     verify: true           # false, or the path of a CA bundle
     proxies: {https: http://proxy.example:3128}
     auth:                  # OAuth2 client credentials; the token goes only to the API origins
@@ -33,14 +34,14 @@ import yaml
 
 import tmfapis
 from harness.errors import ConfigError
+from harness.http import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
 
 __all__ = ["ConfigError", "OAuth2Settings", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
 
-TOP_KEYS = ("base_url", "headers", "timeout", "verify", "proxies", "apis", "auth")
+TOP_KEYS = ("base_url", "headers", "timeout", "max_body_mb", "verify", "proxies", "apis", "auth")
 API_KEYS = ("url", "payloads")
 OAUTH2_KEYS = ("token_url", "client_id", "client_secret", "scope")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-DEFAULT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class RunSettings:
     api_urls: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = DEFAULT_TIMEOUT_S
+    max_body_mb: float = DEFAULT_MAX_BODY_MB
     verify: bool | str = True
     proxies: Mapping[str, str] = field(default_factory=dict)
     payloads: Mapping[str, Mapping[str, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
@@ -156,6 +158,8 @@ def settings_from(
     insecure: bool,
     config_path: Path | None,
     payload_problem: Any = None,
+    timeout: float | None = None,
+    max_body_mb: float | None = None,
 ) -> RunSettings:
     """Merge command line and config file (the command line wins) into validated ``RunSettings``.
 
@@ -201,9 +205,9 @@ def settings_from(
         name, value = parse_header(text)
         merged_headers[name] = value
 
-    timeout = data.get("timeout", DEFAULT_TIMEOUT_S)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
+    timeout_s = _positive(timeout, "--ctk-timeout", data.get("timeout", DEFAULT_TIMEOUT_S), f"{where}: timeout", "seconds")
+    body_mb = _positive(max_body_mb, "--ctk-max-body-mb", data.get("max_body_mb", DEFAULT_MAX_BODY_MB),
+                        f"{where}: max_body_mb", "MiB")
     verify = data.get("verify", True)
     if isinstance(verify, str) and not Path(verify).is_file():
         raise ConfigError(f"{where}: verify names a CA bundle that does not exist: {verify}")
@@ -223,13 +227,22 @@ def settings_from(
         base_url=with_slash(base_url or file_base) if (base_url or file_base) else None,
         api_urls=roots,
         headers=merged_headers,
-        timeout_s=float(timeout),
+        timeout_s=timeout_s,
+        max_body_mb=body_mb,
         verify=False if insecure else verify,
         proxies={str(k): str(v) for k, v in proxies.items()},
         payloads=payloads,
         secrets=tuple(secrets),
         oauth2=oauth2,
     )
+
+
+def _positive(given: float | None, option: str, configured: Any, key: str, unit: str) -> float:
+    """The command line's number, else the config file's: positive and finite, or a ConfigError naming its source."""
+    value, where = (configured, key) if given is None else (given, option)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ConfigError(f"{where} must be a positive number of {unit}, got {value!r}")
+    return float(value)
 
 
 def _oauth2(auth: Any, where: str, secrets: list[str]) -> OAuth2Settings | None:

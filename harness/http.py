@@ -1,26 +1,43 @@
-"""HTTP for every tier: the one URL builder, one configured ``requests.Session`` and a ``send`` that never raises.
+"""HTTP for every tier: the one URL builder, the run's bounded session and a ``send`` that never raises.
 
-Transport trouble (refused connection, timeout, TLS) and unusable bodies (HTML, non-JSON) come
-back as a ``Reply`` with ``problem`` set, so the checks fail with a clear message and the run goes on.
+Transport trouble (refused connection, timeout, TLS), unusable bodies (HTML, non-JSON), bodies over the
+cap and redirects to another origin come back as a ``Reply`` with ``problem`` set, so the checks fail
+with a clear message and the run goes on. Every request has a total deadline (connect, headers, body
+and same-origin redirects) and a cap on its body after decompression; credentials never leave the origin.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from harness.record import Exchange
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from harness.redact import Redactor
 
-__all__ = ["NOT_JSON", "PATH_SAFE", "QUERY_SAFE", "Reply", "TimeoutSession", "resource_url", "send"]
+__all__ = [
+    "DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "PATH_SAFE", "QUERY_SAFE", "BoundedSession", "Reply",
+    "origin", "resource_url", "send",
+]
 
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_MAX_BODY_MB = 32
+MIB = 1024 * 1024
+CHUNK = 64 * 1024
+MAX_REDIRECTS = 10
 NOT_JSON: Any = object()
 EXCERPT = 200
 # Characters the kit sent unencoded in query values; spaces, '+', '&', '#' and '%' are encoded.
@@ -36,16 +53,115 @@ def resource_url(api_root: str, resource: str, instance_id: str | None = None, q
     return urlunsplit((scheme, netloc, path, "&".join(part for part in (root_query, query) if part), ""))
 
 
-class TimeoutSession(requests.Session):
-    """A session whose requests default to the run's timeout."""
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL (the default port filled in): what credentials are bound to."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
 
-    def __init__(self, timeout_s: float) -> None:
+
+class BoundedSession(requests.Session):
+    """The run's session: it never follows a redirect by itself, and it carries the bounds ``send`` applies."""
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, max_body_bytes: int = DEFAULT_MAX_BODY_MB * MIB) -> None:
         super().__init__()
         self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, _CuttableAdapter())
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
+        kwargs["allow_redirects"] = False  # requests strips only Authorization when it changes origin
         return super().request(*args, **kwargs)
+
+    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        # requests reads a redirect's whole body here even when not following it; send follows them itself.
+        return iter(())
+
+
+class _Deadline:
+    """The total time one ``send`` may take; when it is up, the socket in use is shut down."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self.connection: HTTPConnection | None = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def left(self) -> float:
+        return max(self.end - time.monotonic(), 0.001)
+
+    def _cut(self) -> None:
+        self.expired = True
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read in the sending thread
+            except OSError:
+                pass
+
+    def __enter__(self) -> Self:
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        self._timer.join()
+        _current.deadline = None
+
+
+_current = threading.local()
+
+
+def _watch(connection: HTTPConnection) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.connection = connection
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _CuttableAdapter(HTTPAdapter):
+    """An adapter whose connections a ``_Deadline`` can cut, also through an HTTP proxy."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools keep their own classes (per-read timeouts only)
+            manager.pool_classes_by_scheme = POOLS
+        return manager
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,51 +184,117 @@ def excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT else flat[:EXCERPT] + "..."
 
 
+class _Stopped(Exception):
+    """The answer was cut short for a reason that is the message."""
+
+
 def send(
     session: requests.Session, method: str, url: str, redactor: Redactor, body: Any = None, *,
     raw: str | None = None, content_type: str = "application/json",
 ) -> Reply:
-    """Send one request as the kit did (JSON body when given, or ``raw`` text as is) and describe the answer."""
+    """Send one request as the kit did (JSON body when given, or ``raw`` text as is) and describe the answer.
+
+    Same-origin redirects are followed as Newman does; one to another origin is reported, not followed.
+    """
     data = raw if raw is not None else None if body is None else json.dumps(body, ensure_ascii=False)
-    headers = {"Accept": "application/json"}
-    if data is not None:
-        headers["Content-Type"] = content_type
+    timeout_s = float(getattr(session, "timeout_s", DEFAULT_TIMEOUT_S))
+    cap = int(getattr(session, "max_body_bytes", DEFAULT_MAX_BODY_MB * MIB))
     started = time.perf_counter()
-    try:
-        response = session.request(method, url, data=None if data is None else data.encode(), headers=headers)
-    except requests.exceptions.SSLError as exc:
-        return _failed(method, url, data, redactor, started, f"TLS error talking to {url}: {_reason(exc)}")
-    except requests.exceptions.Timeout:
-        timeout = getattr(session, "timeout_s", None)
-        return _failed(method, url, data, redactor, started, f"no response from {url} within {timeout}s")
-    except requests.exceptions.ConnectionError as exc:
-        return _failed(method, url, data, redactor, started, f"cannot connect to {url}: {_reason(exc)}")
-    except (requests.exceptions.RequestException, ValueError, OSError) as exc:
-        return _failed(method, url, data, redactor, started, f"request to {url} failed: {_reason(exc)}")
+    with _Deadline(timeout_s) as deadline:
+        try:
+            response, content, problem = _fetch(session, method, url, data, content_type, deadline, cap)
+        except _Stopped as exc:
+            return _failed(method, url, data, redactor, started, str(exc))
+        except requests.exceptions.SSLError as exc:
+            return _failed(method, url, data, redactor, started, f"TLS error talking to {url}: {_reason(exc)}")
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, ValueError, OSError) as exc:
+            if deadline.expired or isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError):
+                return _failed(method, url, data, redactor, started, f"no complete answer from {url} within {timeout_s:g}s")
+            if isinstance(exc, requests.exceptions.ConnectionError):
+                return _failed(method, url, data, redactor, started, f"cannot connect to {url}: {_reason(exc)}")
+            return _failed(method, url, data, redactor, started, f"request to {url} failed: {_reason(exc)}")
     duration_ms = (time.perf_counter() - started) * 1000
-    text = _decode(response)
-    parsed, problem = _parse(response, text)
+    text = _decode(response, content)
+    parsed, unusable = _parse(response, text) if problem is None else (NOT_JSON, problem)
+    sent = response.request.body
     exchange = Exchange(
-        method=method,
+        method=response.request.method or method,
         url=response.request.url or url,
         request_headers={name: str(value) for name, value in response.request.headers.items()},
-        request_body=data,
+        request_body=sent.decode("utf-8", "replace") if isinstance(sent, bytes) else sent,
         status=response.status_code,
         response_headers=dict(response.headers),
         response_body=text,
         duration_ms=duration_ms,
-        size_bytes=len(response.content),
-        error=problem if parsed is NOT_JSON and text.strip() else None,
+        size_bytes=len(content),
+        error=unusable if parsed is NOT_JSON and (text.strip() or problem) else None,
     )
     # The checks see the raw text (held values may be secrets); records are redacted when built.
-    return Reply(redactor.exchange(exchange), response.status_code, text, parsed, problem)
+    return Reply(redactor.exchange(exchange), response.status_code, text, parsed, unusable)
 
 
-def _decode(response: requests.Response) -> str:
+def _fetch(
+    session: requests.Session, method: str, url: str, data: str | None, content_type: str, deadline: _Deadline, cap: int,
+) -> tuple[requests.Response, bytes, str | None]:
+    """The final answer and its body, following same-origin redirects; a problem when one leads elsewhere."""
+    for _ in range(MAX_REDIRECTS + 1):
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        response = session.request(method, url, data=None if data is None else data.encode(), headers=headers,
+                                   stream=True, allow_redirects=False, timeout=(deadline.left(), deadline.left()))
+        location = response.headers.get("Location") if response.is_redirect else None
+        if location is None:
+            return response, _read_body(response, deadline, cap), None
+        target = urljoin(response.url, location)
+        if origin(target) != origin(response.url):
+            problem = f"redirected ({response.status_code}) to another origin {target}; not followed with credentials"
+            return response, _read_body(response, deadline, cap), problem
+        response.close()
+        if _redirected_method(response.status_code, method) != method:
+            method, data = "GET", None
+        url = target
+    raise _Stopped(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+
+def _redirected_method(status: int, method: str) -> str:
+    """The method after a redirect, as requests, browsers and Newman choose it: 307 and 308 keep it."""
+    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
+        return "GET"
+    return method
+
+
+def _read_body(response: requests.Response, deadline: _Deadline, cap: int) -> bytes:
+    """The decoded body, read in chunks: over the cap (decompressed) or past the deadline, reading stops."""
+    limit = f"{cap // MIB} MiB" if cap % MIB == 0 else f"{cap} bytes"
+    parts: list[bytes] = []
+    size = 0
     try:
-        return response.content.decode(response.encoding or "utf-8", errors="replace")
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > cap and not response.headers.get("Content-Encoding"):
+            raise _Stopped(f"the answer to {response.request.method} {response.url} (status {response.status_code}) "
+                           f"has a body larger than {limit}; not read")
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise _Stopped(f"the answer to {response.request.method} {response.url} (status {response.status_code}) "
+                               f"has a body larger than {limit}; reading stopped there")
+            parts.append(chunk)
+            if deadline.expired:
+                break
+    finally:
+        response.close()
+    if deadline.expired:
+        raise _Stopped(f"no complete answer from {response.url} within {deadline.seconds:g}s "
+                       f"(status {response.status_code}, {size} bytes of the body so far)")
+    return b"".join(parts)
+
+
+def _decode(response: requests.Response, content: bytes) -> str:
+    try:
+        return content.decode(response.encoding or "utf-8", errors="replace")
     except LookupError:  # a charset Python does not know
-        return response.content.decode("utf-8", errors="replace")
+        return content.decode("utf-8", errors="replace")
 
 
 def _parse(response: requests.Response, text: str) -> tuple[Any, str | None]:

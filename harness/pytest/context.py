@@ -13,7 +13,7 @@ import urllib3
 
 from harness.auth import ClientCredentials
 from harness.config import RunSettings
-from harness.http import TimeoutSession
+from harness.http import BoundedSession
 from harness.errors import TokenError
 from harness.pytest import hookspecs
 from harness.record import RequestJson
@@ -87,7 +87,7 @@ class RunContext:
 
     def http_session(self) -> requests.Session:
         if self._session is None:
-            session = TimeoutSession(self.settings.timeout_s)
+            session = BoundedSession(self.settings.timeout_s, int(self.settings.max_body_mb * 1024 * 1024))
             session.headers.update(self.settings.headers)
             session.verify = self.settings.verify
             if self.settings.verify is False:

@@ -34,7 +34,7 @@ from harness.reports.summary import build_summary, run_target
 
 __all__ = ["RunContext", "run_context"]
 
-REPORTER_PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting", "harness.pytest.fuzzing")
+PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting", "harness.pytest.preflight", "harness.pytest.fuzzing")
 FOLDERS = ("N1", "N2", "E1")
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 FUZZ_DIR = SUITES_DIR / "fuzz"
@@ -58,6 +58,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="YAML file with API roots, headers, payloads, timeout, verify, proxies (${ENV} expanded)")
     group.addoption("--header", action="append", default=[], metavar="'NAME: VALUE'",
                     help="request header sent with every request (repeatable)")
+    group.addoption("--ctk-timeout", metavar="SECONDS", type=float, default=None,
+                    help="the whole of one request may take at most this long: connect, headers, body (default 10)")
+    group.addoption("--ctk-max-body-mb", metavar="MIB", type=float, default=None,
+                    help="an answer whose body is larger, once decompressed, is cut off and fails (default 32)")
     group.addoption("--insecure", action="store_true", default=False, help="do not verify TLS certificates")
     group.addoption("--keep", action="store_true", default=False, help="leave the resources the run created")
     group.addoption("--ctk-report", metavar="DIR", default="reports/latest",
@@ -90,7 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{api_id}: tests of {tmfapis.API_NAMES[api_id]}")
     for folder in FOLDERS:
         config.addinivalue_line("markers", f"folder_{folder}: requests of the kit's {folder} folder")
-    for name in REPORTER_PLUGINS:
+    for name in PLUGINS:
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -138,6 +142,8 @@ def _settings(config: pytest.Config) -> RunSettings:
         payload_problem=problem,
     )
 
+        timeout=config.getoption("ctk_timeout"),
+        max_body_mb=config.getoption("ctk_max_body_mb"),
 
 def _declarations(config: pytest.Config) -> dict[str, list[SuiteDeclaration]]:
     """API id -> the declarations its payloads must suit: those the run collects, else the packaged one."""

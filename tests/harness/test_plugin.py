@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 import mockserver
+from harness.pytest.preflight import PREFLIGHT_FAILED
 from harness.record import check_run_record
 from tests.harness.conftest import CtkRun
 from tests.support.fault_proxy import start_fault_proxy
@@ -101,16 +102,14 @@ def test_a_failed_create_skips_its_dependents(
     assert "INTERNALERROR" not in run.result.stdout.str()
 
 
-def test_network_trouble_fails_checks_with_a_clear_message_and_the_run_goes_on(run_ctk: Callable[..., CtkRun]) -> None:
+def test_a_refused_connection_stops_the_run_at_the_pre_flight(run_ctk: Callable[..., CtkRun]) -> None:
     run = run_ctk("--base-url", f"http://127.0.0.1:{closed_port()}", suites=("ctk681",))
     output = run.result.stdout.str()
-    assert run.result.ret == 1
+    assert run.result.ret == PREFLIGHT_FAILED
     assert "INTERNALERROR" not in output and "Traceback" not in output
-    run.result.stdout.fnmatch_lines(["*FAILED Status code is 201: expected 201, got no response: cannot connect to http://127.0.0.1:*"])
-    assert run.summary is not None
-    requests = run.summary["apis"]["tmf681"]["requests"]
-    assert requests[0]["error"].startswith("cannot connect to")
-    assert [r["name"] for r in requests][-1] == "/communicationMessage/404ID"  # the run went on to the end
+    root = "http://127.0.0.1:*/tmf-api/communicationManagement/v4/"
+    run.result.stdout.fnmatch_lines([f"pre-flight: tmf681: cannot connect to {root}communicationMessage?limit=1: *refused"])
+    assert run.summary is None
 
 
 @pytest.mark.parametrize(("fault", "deviation"), [("patch_201", "Status code is 200"),
@@ -206,8 +205,8 @@ def test_a_slow_server_times_out_with_a_clear_message(run_ctk: Callable[..., Ctk
     (pytester.path / "ctk.yaml").write_text("timeout: 0.2\n", encoding="utf-8")
     with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False, latency_ms=1000)) as server:
         run = run_ctk("--base-url", server.url, "--ctk-config", "ctk.yaml", "-k", "404ID", suites=("ctk629",))
-    assert run.result.ret == 1
-    run.result.stdout.fnmatch_lines(["*FAILED Status code is 404: expected 404, got no response: no response from http*within 0.2s"])
+    assert run.result.ret == PREFLIGHT_FAILED
+    run.result.stdout.fnmatch_lines(["pre-flight: tmf629: no complete answer from http*/customer?limit=1 within 0.2s"])
 
 
 def test_what_could_not_be_deleted_is_listed(
@@ -267,8 +266,8 @@ def test_a_tls_failure_fails_checks_with_a_clear_message(
 ) -> None:
     tls_url = reference_server.url.replace("http://", "https://")  # a plain HTTP server: the handshake fails
     run = run_ctk("--base-url", tls_url, "-k", "404ID", suites=("ctk622",))
-    assert run.result.ret == 1
-    run.result.stdout.fnmatch_lines(["*FAILED Status code is 404: expected 404, got no response: TLS error talking to https://*"])
+    assert run.result.ret == PREFLIGHT_FAILED
+    run.result.stdout.fnmatch_lines(["pre-flight: tmf622: TLS error talking to https://*/productOrder?limit=1: *"])
 
 
 def test_without_a_base_url_or_an_embedded_server_the_run_says_so(run_ctk: Callable[..., CtkRun]) -> None:

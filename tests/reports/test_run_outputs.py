@@ -21,6 +21,7 @@ import pytest
 from report_samples import REPO, check_steps, chromium, elements, generate_allure_report
 
 import mockserver
+from tests.support import hostile
 from tests.support.echo_proxy import start_echo_proxy
 from tests.support.loopback import serve_in_thread
 
@@ -117,11 +118,12 @@ def faulty_server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory: pytest.TempPathFactory, faulty_server: str) -> SuiteRun:
-    """The suites against the faulty server, with TMF635 pointed at a closed port (connection refused)."""
-    refused = "http://127.0.0.1:9/usageManagement/v4/"
-    return run_suites(
-        tmp_path_factory.mktemp("faulty-run"), "--base-url", faulty_server, "--api-url", f"tmf635={refused}"
-    )
+    """The suites against the faulty server, with TMF635 pointed at one that hangs up after the pre-flight."""
+    with hostile.serve(hostile.hang_up, honest_probe=True) as hanging_up:
+        return run_suites(
+            tmp_path_factory.mktemp("faulty-run"), "--base-url", faulty_server,
+            "--api-url", f"tmf635={hanging_up.url}/usageManagement/v4/",
+        )  # fmt: skip
 
 
 def output_files(run: SuiteRun) -> list[Path]:
