@@ -17,7 +17,6 @@ from collections.abc import Generator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 import allure
@@ -27,7 +26,8 @@ from allure_commons.utils import now
 
 import tmfapis
 from harness.pytest.items import SpecItem
-from harness.record import CheckResult, Exchange, RequestRecord
+from harness.record import CheckResult, Exchange, RequestRecord, RunJson
+from harness.redact import Redactor
 
 __all__ = ["CATEGORIES", "environment_properties", "failure_category", "request_labels", "test_title"]
 
@@ -208,7 +208,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_ctk_run_done(config: pytest.Config, summary: dict[str, Any], report_dir: Path) -> None:
+def pytest_ctk_run_done(config: pytest.Config, summary: RunJson, report_dir: Path) -> None:
     """Write environment.properties, executor.json and categories.json into the Allure results directory."""
     alluredir = getattr(config.option, "allure_report_dir", None)
     if not alluredir:
@@ -226,48 +226,19 @@ def pytest_ctk_run_done(config: pytest.Config, summary: dict[str, Any], report_d
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
 
 
-def environment_properties(summary: dict[str, Any]) -> str:
-    """Target roots, API versions and tool versions as a Java properties file, credentials masked."""
-    entries: dict[str, str] = {"target": _without_credentials(_text(summary.get("target", "")))}
-    for api_id, block in summary.get("apis", {}).items():
+def environment_properties(summary: RunJson) -> str:
+    """Target roots, API versions and tool versions as a Java properties file, credentials in URLs masked."""
+    entries: dict[str, str] = {"target": Redactor().text(summary["target"])}
+    for api_id, block in summary["apis"].items():
         with contextlib.suppress(KeyError):
             entries[f"{api_id}.version"] = tmfapis.api(api_id).version
-        entries[f"{api_id}.root"] = _without_credentials(_api_root(block))
-        entries[f"{api_id}.collection"] = _text(block.get("collection", ""))
-        entries[f"{api_id}.verdict"] = _text(block.get("verdict", ""))
+        entries[f"{api_id}.root"] = Redactor().text(block["target"])
+        entries[f"{api_id}.collection"] = block["collection"]
+        entries[f"{api_id}.verdict"] = block["verdict"]
     entries["harness.version"] = _version("tmf-ctk")
     entries["python.version"] = platform.python_version()
     entries["pytest.version"] = pytest.__version__
     return "".join(f"{_property(key)}={_property(value)}\n" for key, value in entries.items())
-
-
-def _api_root(block: dict[str, Any]) -> str:
-    """An API's root as given in the record, or as cut from its first request's URL before the resource."""
-    for key in ("root", "url", "target"):
-        if isinstance(block.get(key), str):
-            return block[key]
-    for request in block.get("requests", []):
-        url, name = str(request.get("url", "")), str(request.get("name", ""))
-        resource = "/" + name.lstrip("/").split("?")[0].split("/")[0]
-        if resource != "/" and resource in url:
-            return url[: url.index(resource)]
-    return ""
-
-
-def _without_credentials(url: str) -> str:
-    with contextlib.suppress(ValueError):
-        parts = urlsplit(url)
-        if parts.password or parts.username:
-            host = parts.hostname or ""
-            netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-            return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {item}" for key, item in value.items())
-    return str(value)
 
 
 def _property(text: str) -> str:

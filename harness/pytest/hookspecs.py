@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 import pytest
 
 if TYPE_CHECKING:
-    from harness.record import RequestRecord
+    from harness.record import RequestRecord, RunJson
 
 hookspec = pluggy.HookspecMarker("pytest")
 
@@ -22,7 +22,7 @@ def pytest_ctk_request_done(item: pytest.Item, record: RequestRecord) -> None:
 
 
 @hookspec
-def pytest_ctk_run_done(config: pytest.Config, summary: dict[str, Any], report_dir: Path) -> None:
+def pytest_ctk_run_done(config: pytest.Config, summary: RunJson, report_dir: Path) -> None:
     """Called once at the end of the run, after ``summary.json`` was written to ``report_dir``."""
 
 
