@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mockserver import query
+from mockserver import store as store_module
 from mockserver.body import merge_patch
 from mockserver.store import ResourceStore
 
@@ -107,3 +108,34 @@ def test_merge_patch_follows_rfc_7386(target: Any, patch: Any, result: Any) -> N
     original = repr(target)
     assert merge_patch(target, patch) == result
     assert repr(target) == original
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"name.gte": ["person"], "sort": ["-name"]}, {"team": ["t1"]}, {"team": ["t1,t2"], "name": ["person 1"]}],
+    ids=["scan and sort", "index build", "union and intersection"],
+)
+def test_long_selections_let_other_requests_run(monkeypatch: pytest.MonkeyPatch, params: dict[str, list[str]]) -> None:
+    monkeypatch.setattr(store_module, "SLICE_S", 0.0)  # yield at every look at the clock
+    monkeypatch.setattr(store_module, "STEP", 100)
+    store = ResourceStore()
+    store.put_many("tmf629", "customer", people(1000))
+    ticks = 0
+
+    async def other_request() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def measured() -> tuple[int, int]:
+        other = asyncio.create_task(other_request())
+        await asyncio.sleep(0)
+        before = ticks
+        _, total = await store.select("tmf629", "customer", query.parse_list_query(params))
+        other.cancel()
+        return ticks - before, total
+
+    ran, total = asyncio.run(measured())
+    assert total == len([p for p in people(1000) if query.matches(p, query.parse_list_query(params).filters)])
+    assert ran >= 5, "the other request ran while the selection went on"
