@@ -44,7 +44,7 @@ class SafeRecords(logging.Filter):
         message = record.getMessage()
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, HttpProcessingError):
-            fault = str(error.message).split("\n")[0].split(": b")[0].rstrip(": ")
+            fault = str(error.message).split(":")[0].strip()  # what follows quotes the request
             message = f"{message}: {type(error).__name__} ({fault}; the request's bytes are not logged)"
             record.exc_info = None
             record.exc_text = None
