@@ -1,27 +1,38 @@
-"""The HTML report rendered by headless Chromium: verdicts and counts read from the live DOM, plus a screenshot."""
+"""The HTML report and the certification pack rendered by headless Chromium: handmade records and real runs of
+the five suites (passing, and failing behind a fault proxy), read from the live DOM, with screenshots under tmp_path."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from report_samples import REPO, chromium, elements, tool_or_skip
+from report_samples import CHROMIUM, REPO, chromium, elements, tool_or_skip
 
+import mockserver
 from harness.reports.html import write_report
+from tests.support.fault_proxy import start_fault_proxy
 
-SCREENSHOT_DIR = REPO / "reports" / "screenshots"
+
+def screenshot(page: Path, tmp_path: Path, name: str, height: int = 2000) -> Path:
+    """A screenshot of ``page`` kept under ``tmp_path`` (tests write nothing into the repository)."""
+    shot = tmp_path / "screenshots" / f"{name}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    chromium(page, tmp_path / "profile", f"--screenshot={shot}", f"--window-size=1280,{height}")
+    assert shot.stat().st_size > 10_000
+    return shot
 
 
 def render(summary: dict[str, Any], tmp_path: Path, name: str) -> str:
-    """Dump the DOM Chromium builds from the report and keep a screenshot of it under ``reports/``."""
+    """Dump the DOM Chromium builds from the report and take a screenshot of it."""
     page = write_report(summary, tmp_path)
     dom = chromium(page, tmp_path / "profile", "--dump-dom")
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    screenshot = SCREENSHOT_DIR / f"report-{name}.png"
-    screenshot.unlink(missing_ok=True)
-    chromium(page, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,2000")
-    assert screenshot.stat().st_size > 10_000
+    screenshot(page, tmp_path, f"report-{name}")
     return dom
 
 
@@ -88,3 +99,119 @@ def test_a_missing_tool_skips_locally_and_fails_under_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="no-such-browser"):
         tool_or_skip(missing, "Chromium")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """The reports a real run of the five suites left, and its run record."""
+
+    report_dir: Path
+    exit_code: int
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        record: dict[str, Any] = json.loads((self.report_dir / "summary.json").read_text(encoding="utf-8"))
+        return record
+
+
+def run_suites(report_dir: Path, *options: str) -> Run:
+    command = [sys.executable, "-m", "pytest", "harness/suites", "-q", "-p", "no:cacheprovider",
+               "--ctk-report", str(report_dir), *options]
+    result = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert (report_dir / "summary.json").exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    return Run(report_dir, result.returncode)
+
+
+@pytest.fixture(scope="module")
+def passing_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The five suites against the embedded reference server."""
+    tool_or_skip(CHROMIUM, "Chromium")
+    return run_suites(tmp_path_factory.mktemp("passing-run"))
+
+
+@pytest.fixture(scope="module")
+def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """The five suites against the reference server behind a proxy that answers every create with 200, not 201."""
+    tool_or_skip(CHROMIUM, "Chromium")
+    with (
+        mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server,
+        start_fault_proxy(server.url, "wrong_status") as proxy,
+    ):
+        yield run_suites(tmp_path_factory.mktemp("failing-run"), "--base-url", proxy.url)
+
+
+def text_of(dom: str, tag: str, **wanted: str) -> list[str]:
+    """The text inside each element ``<tag ...>`` whose attributes hold ``wanted`` (no nesting of the same tag)."""
+    texts = []
+    for attrs in elements(dom, tag, **wanted):
+        opening = "<" + tag + "".join(f' {name}="{value}"' for name, value in attrs.items())
+        start = dom.index(opening) + len(opening)
+        texts.append(dom[dom.index(">", start - 1) + 1 : dom.index(f"</{tag}>", start)])
+    return texts
+
+
+@pytest.mark.parametrize("run_name", ["passing_run", "failing_run"])
+def test_report_of_a_real_run_shows_bodies_collections_and_agreeing_counts(
+    run_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    run: Run = request.getfixturevalue(run_name)
+    summary = run.summary
+    assert run.exit_code == (0 if run_name == "passing_run" else 1)
+    page = run.report_dir / "report.html"
+    dom = chromium(page, tmp_path / "profile", "--dump-dom")
+    screenshot(page, tmp_path, f"{run_name}-report", height=3000)
+    assert elements(dom, "body")[0]["data-verdict"] == ("passed" if run_name == "passing_run" else "failed")
+    records = [record for block in summary["apis"].values() for record in block["requests"]]
+    assert len(elements(dom, "article", class_="request")) == len(records)
+    sections = dict(zip(summary["apis"], dom.split('<section class="api"')[1:], strict=True))
+    for api_id, block in summary["apis"].items():
+        part = sections[api_id]
+        (section,) = elements("<section" + part, "section", data_api=api_id)
+        assert section["data-failed-requests"] == str(block["totals"]["failed_requests"])
+        assert block["collection"].startswith("CTK-") and f"<dd>{block['collection']}</dd>" in part
+        # the one failed-request count: the figure, the folders and the requests drawn failed agree
+        folders = [f for f in elements(part, "details", class_="folder") if f["data-folder"] != "SPEC"]
+        kit_articles = part[: part.find('data-folder="SPEC"')] if 'data-folder="SPEC"' in part else part
+        drawn_failed = len(elements(kit_articles, "article", data_outcome="failed"))
+        assert sum(int(f["data-failed"]) for f in folders) == block["totals"]["failed_requests"] == drawn_failed
+    # what was sent and what came back: every create's body, and the bodies of the answers
+    sent = text_of(dom, "pre", data_body="request")
+    received = text_of(dom, "pre", data_body="response")
+    creates = [r for r in records if r["method"] == "POST" and r["status"] is not None]
+    assert len(sent) >= len(creates) > 5
+    assert sum("&quot;id&quot;" in body or '"id"' in body for body in received) >= len(creates)
+    assert "Status 201" in dom if run_name == "passing_run" else "Status 200" in dom
+
+
+@pytest.mark.parametrize("run_name", ["passing_run", "failing_run"])
+def test_certification_pack_of_a_real_run_in_chromium(
+    run_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    run: Run = request.getfixturevalue(run_name)
+    summary = run.summary
+    pages = sorted((run.report_dir / "certification").glob("*.html"))
+    assert [page.stem for page in pages] == sorted(summary["apis"])
+    for page in pages:
+        block = summary["apis"][page.stem]
+        dom = chromium(page, tmp_path / "profile", "--dump-dom")
+        body = elements(dom, "body")[0]
+        assert (body["data-api"], body["data-collection"], body["data-verdict"]) == (
+            page.stem, block["collection"], block["verdict"]
+        )
+        assert block["collection"] in dom
+        totals = block["totals"]
+        assert (f"<td>Requests</td><td class=\"num\">{totals['requests']}</td>"
+                f"<td class=\"num\">{totals['failed_requests']}</td>") in dom
+        kit = [r for r in block["requests"] if r["folder"] != "SPEC"]
+        articles = elements(dom, "article", class_="request")
+        assert len(articles) == len(kit)
+        assert sum(a["data-outcome"] == "failed" for a in articles) == totals["failed_requests"]
+        cells = elements(dom, "td", class_="op")
+        posts = {cell["data-state"] for cell in cells if cell["data-operation"] == "POST"}
+        if run_name == "passing_run":
+            assert posts == {"supported"}
+        else:  # a create that depends on a failed one is not observed at all
+            assert "failed" in posts and "supported" not in posts
+        if run_name == "passing_run":
+            assert {cell["data-state"] for cell in cells} <= {"supported", "not in the spec"}
+    screenshot(run.report_dir / "certification" / "tmf629.html", tmp_path, f"{run_name}-tmf629", height=2400)
