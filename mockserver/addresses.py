@@ -29,10 +29,14 @@ LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopb
 
 def ip_literal(host: str) -> IpAddress | None:
     """The address a host written as an IP literal stands for (IPv4-mapped IPv6 as IPv4), else None."""
+    text = host.strip("[]").split("%")[0]
     try:
-        address = ipaddress.ip_address(host.strip("[]").split("%")[0])
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return None
+        try:  # the legacy forms resolvers still accept: 2130706433, 127.1, 0x7f.1
+            return ipaddress.IPv4Address(socket.inet_aton(text)) if text.isascii() else None
+        except OSError:
+            return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
@@ -84,9 +88,11 @@ class CallbackPolicy:
 
     def refusal(self, callback: str) -> str | None:
         """Why a callback URL is refused from what it says alone (no DNS), or None when it may be tried."""
-        url = URL(callback)
-        host = url.host or ""
-        port = _port(url)
+        try:
+            url = URL(callback)
+            host, port = url.host or "", _port(url)
+        except (ValueError, TypeError):
+            return "it is not a URL"
         if self.public_url:
             public = URL(self.public_url)
             if (public.host or "").lower() == host.lower() and _port(public) == port:

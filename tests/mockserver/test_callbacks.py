@@ -123,6 +123,8 @@ def own_urls(url: str) -> list[str]:
         f"http://[::ffff:127.0.0.1]:{port}/",
         f"http://[::1]:{port}/",
         f"http://127.0.0.1:{port}/",
+        f"http://2130706433:{port}/",  # legacy forms a resolver still reads as 127.0.0.1
+        f"http://127.1:{port}/",
     ]
 
 
@@ -134,6 +136,8 @@ FORBIDDEN = [
     "http://[fd00:ec2::254]/latest/",
     "http://[::ffff:169.254.169.254]/",
     "https://169.254.169.254/",
+    "http://0xa9.0xfe.0xa9.0xfe/",
+    "http://2852039166/",
 ]
 
 
