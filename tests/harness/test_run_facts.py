@@ -13,6 +13,7 @@ import requests
 import yaml
 
 import mockserver
+from harness.spec import listener
 from tests.harness.conftest import SUITES, CtkRun
 from tests.support.echo_proxy import start_echo_proxy
 from tests.support.fault_proxy import Exchange, Fault, edit_instances, start_proxy
@@ -153,10 +154,10 @@ def test_a_404_on_a_cleanup_delete_is_listed_not_counted_as_deleted(
 
 
 def test_without_a_callback_host_the_event_check_says_it_was_not_verified(
-    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer, pytester: pytest.Pytester
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As for a remote vendor: the target's host is not one this machine's listener can be reached on.
-    pytester.makeconftest("import harness.spec.listener as listener\nlistener.LOOPBACK_HOSTS = frozenset()\n")
+    monkeypatch.setattr(listener, "LOOPBACK_HOSTS", frozenset())  # pytester runs in this process
     run = run_ctk("--base-url", reference_server.url, "-m", "spec", "-k", "hub", "-rs", suites=("ctk629",))
     assert run.result.ret == 0, run.result.stdout.str()
     run.result.assert_outcomes(skipped=1)
