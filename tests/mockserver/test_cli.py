@@ -18,6 +18,7 @@ import pytest
 import requests
 from served import PAYLOADS, collection_url
 
+from mockserver import ServerConfig
 from mockserver.__main__ import main, parse_args
 
 START_TIMEOUT_S = 20
@@ -125,6 +126,24 @@ def test_empty_api_key_is_refused(
         f"tmf-mock: error: {source} is empty, which would turn authentication off;"
         " give a key or leave it out (see tmf-mock --help)\n"
     )
+
+
+def test_safety_options_reach_the_configuration() -> None:
+    config = parse_args(
+        [
+            "--allow-host", "proxy.example", "--allow-host", "*",
+            "--allow-origin", "https://app.example",
+            "--callback-allow", "10.0.0.0/8", "--callback-allow", "hooks.example",
+            "--event-rate", "2.5",
+        ]
+    )  # fmt: skip
+    assert config.allowed_hosts == ("proxy.example", "*")
+    assert config.allowed_origins == ("https://app.example",)
+    assert config.callback_allow == ("10.0.0.0/8", "hooks.example")
+    assert config.event_rate == 2.5
+    defaults = parse_args([])
+    assert (defaults.allowed_hosts, defaults.allowed_origins, defaults.callback_allow) == ((), (), ())
+    assert defaults.event_rate == ServerConfig().event_rate
 
 
 def test_api_key_comes_from_the_option_else_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
