@@ -4,6 +4,7 @@ the five suites (passing, and failing behind a fault proxy), read from the live 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -214,4 +215,9 @@ def test_certification_pack_of_a_real_run_in_chromium(
             assert "failed" in posts and "supported" not in posts
         if run_name == "passing_run":
             assert {cell["data-state"] for cell in cells} <= {"supported", "not in the spec"}
-    screenshot(run.report_dir / "certification" / "tmf629.html", tmp_path, f"{run_name}-tmf629", height=2400)
+    statement = run.report_dir / "certification" / "tmf629.html"
+    screenshot(statement, tmp_path, f"{run_name}-tmf629", height=2400)
+    # what a vendor does with it: print it to PDF (A4, several pages)
+    pdf = tmp_path / f"{run_name}-tmf629.pdf"
+    chromium(statement, tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert pdf.read_bytes().startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) >= 3
