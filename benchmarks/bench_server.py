@@ -1,9 +1,14 @@
-"""Reference server figures: GET-by-id throughput against a bare aiohttp handler, and filter latency.
+"""Reference server figures at scale, each printed beside its target and its baseline in one run.
 
-Run ``python benchmarks/bench_server.py``. Each server runs in its own process on a free loopback
-port; one light keep-alive HTTP/1.1 client (raw asyncio streams, so the client costs little) drives
-both the same way. The reference server holds the instances of one resource, loaded through its
-store, and answers equality filters from its index. Prints figures; asserts nothing about time.
+``python benchmarks/bench_server.py [--sizes 200000,1000000] [--compare 10000,100000]`` prints, per
+size: start-up time and resident memory per instance from ``--seed`` and from ``--db``; p50 of
+``?status=X&limit=10`` and ``?limit=10`` with ``X-Total-Count`` checked; the worst GET-by-id latency
+while a 1,000-key sort, 6,000 filter names, a full sort, a scan and a first index build are asked.
+Then, once: GET-by-id throughput against a bare aiohttp handler, the access log's cost, and GET by id,
+an equality filter, POST and a 90/10 mix against json-server (``npm ci`` installs it) at each
+``--compare`` size. Every server is a separate process on a free loopback port, started as users
+start it (``python -m mockserver``); one light keep-alive client (raw asyncio streams) drives them
+all. It prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -12,33 +17,40 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
+import select
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+REPO = Path(__file__).resolve().parents[1]
+JSON_SERVER = REPO / "node_modules" / ".bin" / "json-server"
 API_ID = "tmf629"
 RESOURCE = "customer"
 BASE_PATH = "/tmf-api/customerManagement/v4/customer"
+STATUSES = ("Approved", "Initialized", "Validated")
+START_TIMEOUT_S = 600
 
 
-def customer(number: int, origin: str) -> dict[str, Any]:
-    """The benchmark's customer number ``number``: a unique name, a shared status, nested parts."""
-    instance_id = f"C{number:07d}"
+def customer(number: int) -> dict[str, Any]:
+    """Customer ``number`` of a seed: a unique name, one of three statuses, nested parts."""
     return {
-        "id": instance_id,
-        "href": f"{origin}{BASE_PATH}/{instance_id}",
-        "@type": "Customer",
+        "id": f"C{number:07d}",
         "name": f"Customer {number:07d}",
-        "status": ("Approved", "Initialized", "Validated")[number % 3],
+        "status": STATUSES[number % 3],
         "engagedParty": {"id": f"P{number % 1000:04d}", "@referredType": "Individual"},
         "contactMedium": [
             {"mediumType": "email", "characteristic": {"emailAddress": f"c{number}@example.com"}}
@@ -46,173 +58,253 @@ def customer(number: int, origin: str) -> dict[str, Any]:
     }
 
 
-# ---- servers, each in its own process ---------------------------------------------------------------
+def new_customer(number: int) -> bytes:
+    """The body of a POST."""
+    body = {k: v for k, v in customer(number).items() if k != "id"}
+    return json.dumps(body).encode()
 
 
-def bare_app(body: bytes) -> web.Application:
-    """A bare aiohttp app answering GET by id with a fixed JSON body of the same size."""
+def write_seed(path: Path, count: int, *, json_server: bool = False) -> None:
+    """A seed file of ``count`` customers (or json-server's db file with the same customers)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"customer":[' if json_server else '{"tmf629":{"customer":[')
+        for start in range(0, count, 10_000):
+            part = ",".join(json.dumps(customer(n)) for n in range(start, min(count, start + 10_000)))
+            out.write(("," if start else "") + part)
+        out.write("]}" if json_server else "]}}")
+
+
+def status_count(count: int, status: str) -> int:
+    """How many of the first ``count`` customers have a status."""
+    return len(range(STATUSES.index(status), count, 3))
+
+
+# ---- servers ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Server:
+    """A server process, the port it listens on and how long it took to start."""
+
+    process: subprocess.Popen[bytes] | multiprocessing.process.BaseProcess
+    port: int
+    startup_s: float
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process, from /proc."""
+        pid = self.process.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        """Stop the process and wait for it."""
+        self.process.terminate()
+        if isinstance(self.process, subprocess.Popen):
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        else:
+            self.process.join(30)
+
+
+def start_reference(*options: str, log: Path | None = None) -> Server:
+    """``python -m mockserver`` with options; its start-up is measured until it prints its URL."""
+    command = [sys.executable, "-m", "mockserver", "--port", "0", *options]
+    if log is None:
+        command.append("--no-access-log")
+    started = time.perf_counter()
+    with open(log or os.devnull, "wb") as errors:
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=errors)
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+    line = process.stdout.readline().decode() if ready else ""
+    if not line.startswith("listening on"):
+        process.kill()
+        raise SystemExit(f"the reference server did not start: {' '.join(options)}")
+    return Server(process, int(line.rsplit(":", 1)[1]), time.perf_counter() - started)
+
+
+def serve_bare(port_pipe: Any) -> None:
+    """Process entry point: a bare aiohttp handler answering GET by id with a fixed customer body."""
+    body = json.dumps({**customer(0), "href": f"http://127.0.0.1:1{BASE_PATH}/C0000000"}).encode()
 
     async def fixed(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get(BASE_PATH + "/{id}", fixed)
-    return app
+    async def run() -> None:
+        app = web.Application()
+        app.router.add_get(BASE_PATH + "/{id}", fixed)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        sock = socket.create_server(("127.0.0.1", 0))
+        await web.SockSite(runner, sock).start()
+        port_pipe.send(sock.getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
 
 
-def reference_app(
-    sock: socket.socket, count: int
-) -> tuple[web.Application, Callable[[web.Application], None]]:
-    """The reference server and the step that loads ``count`` customers into its store."""
-    from mockserver import ServerConfig, create_app
-    from mockserver.app import STORE_KEY
-
-    port = sock.getsockname()[1]
-    config = ServerConfig(host="127.0.0.1", port=port, access_log=False)
-    origin = f"http://127.0.0.1:{port}"
-
-    def load(app: web.Application) -> None:
-        app[STORE_KEY].put_many(API_ID, RESOURCE, [customer(n, origin) for n in range(count)])
-
-    return create_app(config), load
-
-
-async def serve(kind: str, count: int, conn: Connection) -> None:
-    """Serve until the parent says stop; report the port and the load time first."""
-    sock = socket.create_server(("127.0.0.1", 0))
-    started = time.perf_counter()
-    if kind == "bare":
-        app, load = bare_app(json.dumps(customer(0, "http://127.0.0.1:1")).encode()), None
-    else:
-        app, load = reference_app(sock, count)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    if load is not None:
-        load(app)
-    await web.SockSite(runner, sock).start()
-    conn.send((sock.getsockname()[1], time.perf_counter() - started))
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    await runner.cleanup()
-
-
-def serve_process(kind: str, count: int, conn: Connection) -> None:
-    """Process entry point."""
-    asyncio.run(serve(kind, count, conn))
-
-
-@dataclass(slots=True)
-class Served:
-    """A server process, its port and how long it took to start (and load)."""
-
-    process: multiprocessing.process.BaseProcess
-    conn: Connection
-    port: int
-    startup_s: float
-
-    def stop(self) -> None:
-        """Ask the server to stop and wait for its process."""
-        self.conn.send("stop")
-        self.process.join(30)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5)
-
-
-def start(kind: str, count: int) -> Served:
-    """Start one server process and wait (bounded) until it listens."""
+def start_bare() -> Server:
+    """The bare handler in its own process."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=serve_process, args=(kind, count, child), daemon=True)
+    process = context.Process(target=serve_bare, args=(child,), daemon=True)
+    started = time.perf_counter()
     process.start()
-    if not parent.poll(120):
+    if not parent.poll(60):
         process.terminate()
-        raise SystemExit(f"the {kind} server did not start within 120 s")
-    port, startup_s = parent.recv()
-    return Served(process, parent, port, startup_s)
+        raise SystemExit("the bare handler did not start")
+    return Server(process, parent.recv(), time.perf_counter() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_json_server(db: Path) -> Server:
+    """json-server on its db file; ready when it answers."""
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(JSON_SERVER), "--port", str(port), "--quiet", "--no-gzip", str(db)],
+        cwd=db.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return Server(process, port, time.perf_counter() - started)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("json-server did not start")
+
+
+@contextmanager
+def running(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # ---- the client -------------------------------------------------------------------------------------
 
 
 class HttpConnection:
-    """One keep-alive HTTP/1.1 connection that sends a GET and reads the whole response."""
+    """One keep-alive HTTP/1.1 connection that sends a request and reads the whole response."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
         self.reader, self.writer, self.host = reader, writer, f"127.0.0.1:{port}"
 
     @classmethod
     async def open(cls, port: int) -> HttpConnection:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 24)
         return cls(reader, writer, port)
 
-    async def get(self, target: str) -> tuple[int, dict[str, str], bytes]:
-        """Status, headers (lower-case names) and body of ``GET target``."""
-        self.writer.write(
-            f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\nAccept: application/json\r\n\r\n".encode()
-        )
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status_line, *lines = head.decode("latin-1").split("\r\n")
+    async def send(self, target: str, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lower-case names) and body of a GET, or of a POST of a JSON body."""
+        head = f"{'GET' if body is None else 'POST'} {target} HTTP/1.1\r\nHost: {self.host}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        answer = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = answer.decode("latin-1").split("\r\n")
         headers = {}
         for line in lines:
             if line:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
-        if "content-length" not in headers:
-            raise RuntimeError(f"no Content-Length in the answer to {target}")
-        body = await self.reader.readexactly(int(headers["content-length"]))
-        return int(status_line.split()[1]), headers, body
+        if "content-length" in headers:
+            content = await self.reader.readexactly(int(headers["content-length"]))
+        else:  # chunked (json-server)
+            content = b""
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                content += (await self.reader.readexactly(size + 2))[:-2]
+            await self.reader.readuntil(b"\r\n")
+        return int(status_line.split()[1]), headers, content
 
     def close(self) -> None:
         self.writer.close()
 
 
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """Requests per second, how many did not answer 200, and the client's share of one CPU."""
-
-    per_second: float
-    failed: int
-    client_cpu: float
+Request = tuple[str, bytes | None]  # target, and a POST body or None for a GET
 
 
-async def throughput(port: int, targets: list[str], concurrency: int, seconds: float) -> Rate:
-    """The request rate over ``seconds``, after a short warm-up."""
-    connections = [await HttpConnection.open(port) for _ in range(concurrency)]
-    counting = False
-    done = failed = 0
-    deadline = 0.0
+async def throughput(port: int, next_request: Callable[[random.Random], Request], seconds: float) -> float:
+    """Requests per second over ``seconds`` with 32 keep-alive connections, after a short warm-up."""
+    connections = [await HttpConnection.open(port) for _ in range(32)]
+    counting, done, failed, deadline = False, 0, 0, 0.0
 
     async def worker(connection: HttpConnection, rng: random.Random) -> None:
         nonlocal done, failed
         while time.perf_counter() < deadline:
-            status, _, _ = await connection.get(rng.choice(targets))
+            status, _, _ = await connection.send(*next_request(rng))
             if counting:
                 done += 1
-                failed += status != 200
-
-    deadline = time.perf_counter() + min(1.0, seconds / 5)
+                failed += status >= 300
+    deadline = time.perf_counter() + min(1.0, seconds / 4)
     await asyncio.gather(*(worker(c, random.Random(n)) for n, c in enumerate(connections)))
     counting = True
-    began, began_cpu = time.perf_counter(), time.process_time()
+    began = time.perf_counter()
     deadline = began + seconds
-    await asyncio.gather(*(worker(c, random.Random(n)) for n, c in enumerate(connections)))
-    elapsed = time.perf_counter() - began
+    await asyncio.gather(*(worker(c, random.Random(100 + n)) for n, c in enumerate(connections)))
+    rate = done / (time.perf_counter() - began)
     for connection in connections:
         connection.close()
-    return Rate(done / elapsed, failed, (time.process_time() - began_cpu) / elapsed)
+    if failed:
+        print(f"      ({failed} answers were not 2xx)")
+    return rate
 
 
-async def latencies(port: int, queries: list[tuple[str, int]]) -> tuple[list[float], int]:
-    """Milliseconds of each (target, expected total) request, one at a time, and how many answered wrong."""
+async def latencies(port: int, queries: Sequence[tuple[str, int | None]]) -> tuple[list[float], int]:
+    """Milliseconds of each (target, expected X-Total-Count) one at a time, and how many answered wrong."""
     connection = await HttpConnection.open(port)
     times, wrong = [], 0
     for target, expected_total in queries:
         began = time.perf_counter()
-        status, headers, _ = await connection.get(target)
+        status, headers, _ = await connection.send(target)
         times.append((time.perf_counter() - began) * 1000)
-        wrong += status not in (200, 206) or headers.get("x-total-count") != str(expected_total)
+        wrong += status not in (200, 206) or (
+            expected_total is not None and headers.get("x-total-count") != str(expected_total)
+        )
     connection.close()
     return times, wrong
+
+
+async def while_asked(port: int, heavy: str, count: int) -> tuple[float, int, list[float]]:
+    """Send one heavy request while GETs by id go on: its seconds and status, and the GETs' milliseconds."""
+    heavy_connection, probe = await HttpConnection.open(port), await HttpConnection.open(port)
+    rng = random.Random(3)
+    probes: list[float] = []
+    finished = asyncio.Event()
+
+    async def probing() -> None:
+        while not finished.is_set():
+            began = time.perf_counter()
+            await probe.send(f"{BASE_PATH}/C{rng.randrange(count):07d}")
+            probes.append((time.perf_counter() - began) * 1000)
+            await asyncio.sleep(0.002)
+
+    prober = asyncio.create_task(probing())
+    await asyncio.sleep(0.05)
+    began = time.perf_counter()
+    status, _, _ = await heavy_connection.send(heavy)
+    elapsed = time.perf_counter() - began
+    finished.set()
+    await prober
+    heavy_connection.close()
+    probe.close()
+    return elapsed, status, probes
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -221,78 +313,179 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
+def mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
 # ---- the run ----------------------------------------------------------------------------------------
 
 
+def scale(count: int, work: Path) -> None:
+    """Start-up, memory, list latencies and blocking at one size."""
+    seed = work / f"seed-{count}.json"
+    write_seed(seed, count)
+    print(f"\n== {count:,} customers")
+    with running(start_reference()) as empty:
+        baseline_rss = empty.rss_bytes()
+    with running(start_reference("--seed", str(seed))) as server:
+        rss = server.rss_bytes()
+        print(
+            f"  start-up with --seed                 {server.startup_s:7.1f} s   (target < 10 s: {mark(server.startup_s < 10)})"
+        )
+        per = rss / count
+        net = (rss - baseline_rss) / count
+        print(
+            f"  resident memory                     {rss / 2**20:8.0f} MiB = {per:.0f} B an instance"
+            f" ({net:.0f} B beyond an empty server's {baseline_rss / 2**20:.0f} MiB)   (target < 1024 B: {mark(per < 1024)})"
+        )
+        lists(server.port, count)
+        blocking(server.port, count)
+    db = work / f"store-{count}.sqlite"
+    with running(start_reference("--seed", str(seed), "--db", str(db))) as server:
+        print(f"  first start with --seed and --db     {server.startup_s:7.1f} s   (writes the journal)")
+    with running(start_reference("--db", str(db))) as server:
+        rss = server.rss_bytes()
+        print(
+            f"  restart from --db                    {server.startup_s:7.1f} s   (target < 10 s: {mark(server.startup_s < 10)}),"
+            f" {rss / count:.0f} B an instance resident   ({mark(rss / count < 1024)})"
+        )
+    seed.unlink()
+    for path in work.glob(f"store-{count}.sqlite*"):
+        path.unlink()
+
+
+def lists(port: int, count: int) -> None:
+    rng = random.Random(5)
+    asyncio.run(latencies(port, [(f"{BASE_PATH}?status=Approved&limit=10", None)]))  # builds the index
+    by_status = []
+    for _ in range(300):
+        status = rng.choice(STATUSES)
+        by_status.append((f"{BASE_PATH}?status={status}&limit=10&offset={rng.randrange(1000)}", status_count(count, status)))
+    everything = [(f"{BASE_PATH}?limit=10&offset={rng.randrange(count - 10)}", count) for _ in range(300)]
+    for name, queries in (("?status=X&limit=10", by_status), ("?limit=10", everything)):
+        times, wrong = asyncio.run(latencies(port, queries))
+        p50 = percentile(times, 0.5)
+        print(
+            f"  {name:<22} x{len(times)}   p50 {p50:6.2f} ms  p99 {percentile(times, 0.99):6.2f} ms"
+            f"   (target p50 < 2 ms: {mark(p50 < 2)});  X-Total-Count wrong: {wrong}"
+        )
+
+
+def blocking(port: int, count: int) -> None:
+    heavy = {
+        "sort on 1,000 keys": f"{BASE_PATH}?sort=" + ",".join(f"k{n}" for n in range(1000)),
+        "6,000 filter names": f"{BASE_PATH}?" + "&".join(f"f{n}=x" for n in range(6000)),
+        "first filter on a new attribute (index build)": f"{BASE_PATH}?engagedParty.id=P0007&limit=10",
+        "full sort by name, descending": f"{BASE_PATH}?sort=-name&limit=10",
+        "scan: name.gte (every instance)": f"{BASE_PATH}?name.gte={quote('Customer')}&limit=10",
+        "ne on an indexed attribute": f"{BASE_PATH}?status.ne=Approved&limit=10",
+    }
+    print("  while one heavy request runs, GET by id (one client, every 2 ms):   (target: worst < 100 ms)")
+    for name, target in heavy.items():
+        seconds, status, probes = asyncio.run(while_asked(port, target, count))
+        worst = max(probes) if probes else 0.0
+        print(
+            f"    {name:<46} answered {status} in {seconds:6.2f} s;  GET by id x{len(probes):<4}"
+            f" p50 {percentile(probes, 0.5) if probes else 0:5.2f} ms  worst {worst:6.1f} ms  ({mark(worst < 100)})"
+        )
+
+
+def by_id(count: int) -> Callable[[random.Random], Request]:
+    return lambda rng: (f"{BASE_PATH}/C{rng.randrange(count):07d}", None)
+
+
+def against_bare(work: Path, seconds: float, rounds: int) -> None:
+    seed = work / "seed-bare.json"
+    write_seed(seed, 100_000)
+    ratios = []
+    with running(start_bare()) as bare, running(start_reference("--seed", str(seed))) as reference:
+        for _ in range(rounds):
+            bare_rate = asyncio.run(throughput(bare.port, by_id(100_000), seconds))
+            rate = asyncio.run(throughput(reference.port, by_id(100_000), seconds))
+            ratios.append(rate / bare_rate)
+            print(f"    bare aiohttp handler {bare_rate:8.0f} req/s   reference server {rate:8.0f} req/s")
+    ratio = statistics.median(ratios)
+    print(f"  GET by id against a bare aiohttp handler: ratio {ratio:.2f} (median)   (target >= 0.8: {mark(ratio >= 0.8)})")
+    log = work / "access.log"
+    costs = []
+    with running(start_reference("--seed", str(seed), log=log)) as logged, running(
+        start_reference("--seed", str(seed))
+    ) as quiet:
+        for _ in range(rounds):
+            with_log = asyncio.run(throughput(logged.port, by_id(100_000), seconds))
+            without = asyncio.run(throughput(quiet.port, by_id(100_000), seconds))
+            costs.append(1 - with_log / without)
+            print(f"    access log on {with_log:8.0f} req/s   off {without:8.0f} req/s")
+    lines = sum(1 for _ in log.open("rb"))
+    cost = statistics.median(costs)
+    print(f"  access log cost {cost:.1%} of GET-by-id throughput ({lines} lines written)   (target < 10%: {mark(cost < 0.1)})")
+    seed.unlink()
+
+
+def against_json_server(work: Path, count: int, seconds: float) -> None:
+    seed, db = work / f"seed-{count}.json", work / f"db-{count}.json"
+    write_seed(seed, count)
+    write_seed(db, count, json_server=True)
+    posted = iter(range(10_000_000, 20_000_000))
+    workloads: dict[str, tuple[Callable[[random.Random], Request], Callable[[random.Random], Request]]] = {}
+
+    def unique(rng: random.Random) -> str:
+        return quote(f"Customer {rng.randrange(count):07d}")
+
+    workloads["GET by id"] = (by_id(count), lambda rng: (f"/customer/C{rng.randrange(count):07d}", None))
+    workloads["equality filter ?name="] = (
+        lambda rng: (f"{BASE_PATH}?name={unique(rng)}", None),
+        lambda rng: (f"/customer?name={unique(rng)}", None),
+    )
+    workloads["POST"] = (
+        lambda rng: (BASE_PATH, new_customer(next(posted))),
+        lambda rng: ("/customer", new_customer(next(posted))),
+    )
+    workloads["90/10 GET by id / POST"] = (
+        lambda rng: by_id(count)(rng) if rng.random() < 0.9 else (BASE_PATH, new_customer(next(posted))),
+        lambda rng: (f"/customer/C{rng.randrange(count):07d}", None)
+        if rng.random() < 0.9
+        else ("/customer", new_customer(next(posted))),
+    )
+    print(f"  {count:,} customers:")
+    with running(start_reference("--seed", str(seed))) as reference, running(start_json_server(db)) as baseline:
+        for name, (ours, theirs) in workloads.items():
+            rate = asyncio.run(throughput(reference.port, ours, seconds))
+            their_rate = asyncio.run(throughput(baseline.port, theirs, seconds))
+            ratio = rate / their_rate if their_rate else float("inf")
+            print(
+                f"    {name:<24} reference {rate:8.0f} req/s   json-server {their_rate:8.1f} req/s"
+                f"   {ratio:7.1f}x   (target >= 20x: {mark(ratio >= 20)})"
+            )
+    seed.unlink()
+    db.unlink()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Start both servers, measure, print the figures, stop the servers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instances", type=int, default=100_000, help="customers loaded (default 100000)")
-    parser.add_argument(
-        "--seconds", type=float, default=2.0, help="throughput measuring time per round and server"
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds (default 3)")
-    parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections for throughput")
-    parser.add_argument("--queries", type=int, default=1000, help="filter requests for the latency figures")
+    parser.add_argument("--sizes", default="200000,1000000", help="instances for the scale figures")
+    parser.add_argument("--compare", default="10000,100000", help="instances for the json-server comparison")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measuring time of each throughput figure")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds against the bare handler")
     options = parser.parse_args(argv)
-    count = max(1, options.instances)
-    rng = random.Random(7)
-    by_id = [f"{BASE_PATH}/C{rng.randrange(count):07d}" for _ in range(1000)]
-
     print(
-        f"python {sys.version.split()[0]}, {multiprocessing.cpu_count()} CPUs, loopback, client: one process,"
-        f" {options.concurrency} keep-alive connections"
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f},"
+        " loopback, one client process"
     )
-    bare = start("bare", 0)
+    work = Path(tempfile.mkdtemp(prefix="bench-server-"))
     try:
-        reference = start("reference", count)
-    except BaseException:
-        bare.stop()
-        raise
-    try:
-        print(f"reference server started with {count} customers in {reference.startup_s:.1f} s")
-        print(f"(1) GET by id, {options.rounds} alternating rounds of {options.seconds:g} s each")
-        ratios = []
-        for round_number in range(1, options.rounds + 1):
-            bare_rate = asyncio.run(throughput(bare.port, by_id, options.concurrency, options.seconds))
-            rate = asyncio.run(throughput(reference.port, by_id, options.concurrency, options.seconds))
-            ratios.append(rate.per_second / bare_rate.per_second)
-            for name, measured in (("bare aiohttp handler", bare_rate), ("reference server", rate)):
-                print(
-                    f"    round {round_number} {name:<22}{measured.per_second:9.0f} req/s   ({measured.failed}"
-                    f" not 200, client at {measured.client_cpu:.0%} of a CPU)"
-                )
-        print(f"    ratio, median of the rounds   {statistics.median(ratios):9.2f}   (aim >= 0.6)")
-
-        numbers = [rng.randrange(count) for _ in range(options.queries)]
-        unique = [(f"{BASE_PATH}?name={quote(f'Customer {n:07d}')}", 1) for n in numbers]
-        first_ms, first_wrong = asyncio.run(latencies(reference.port, unique[:1]))
-        times, wrong = asyncio.run(latencies(reference.port, unique))
-        sharing = [(n % 1000, len(range(n % 1000, count, 1000))) for n in numbers[:200]]
-        nested = [(f"{BASE_PATH}?engagedParty.id=P{party:04d}&limit=10", total) for party, total in sharing]
-        nested_times, nested_wrong = asyncio.run(latencies(reference.port, nested))
-        scans = [(f"{BASE_PATH}?name.gte={quote(f'Customer {count - 1:07d}')}", 1)] * 10
-        scan_times, scan_wrong = asyncio.run(latencies(reference.port, scans))
-        print(f"(2) equality filter over {count} customers, one request at a time")
-        print(f"    first ?name= (builds the index)          {first_ms[0]:8.2f} ms")
-        print(
-            f"    ?name=<unique>            x{len(times):<5} p50 {percentile(times, 0.5):6.2f} ms"
-            f"  p99 {percentile(times, 0.99):6.2f} ms   (aim p50 < 5 ms)"
-        )
-        print(
-            f"    ?engagedParty.id=&limit=10 x{len(nested_times):<4} p50 {percentile(nested_times, 0.5):6.2f} ms"
-            f"  p99 {percentile(nested_times, 0.99):6.2f} ms"
-        )
-        print(
-            f"    for contrast, ?name.gte= (a full scan) x{len(scan_times):<3} p50"
-            f" {percentile(scan_times, 0.5):6.2f} ms"
-        )
-        unexpected = first_wrong + wrong + nested_wrong + scan_wrong
-        if unexpected:
-            print(f"WARNING: {unexpected} filter answers did not have the expected status or X-Total-Count")
+        for size in (int(text) for text in options.sizes.split(",") if text):
+            scale(size, work)
+        print("\n== throughput (32 keep-alive connections)")
+        against_bare(work, options.seconds, options.rounds)
+        if JSON_SERVER.exists():
+            print("  against json-server 0.17.4:")
+            for size in (int(text) for text in options.compare.split(",") if text):
+                against_json_server(work, size, options.seconds)
+        else:
+            print("  json-server is not installed (npm ci): no comparison")
     finally:
-        reference.stop()
-        bare.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,11 @@ ORIGIN = b"\x00"  # in a stored body: where the origin of a server-built href go
 HREF_MARK = "\ue000" + secrets.token_hex(8)
 MARK_BYTES = HREF_MARK.encode("utf-8")
 BLOCK = 1024  # slots per block of the live counts (finding the n-th live slot skips whole blocks)
-STEP = 2048  # items handled between two looks at the clock
+STEP = 256  # items handled between two looks at the clock
 SLICE_S = 0.01  # longest stretch a list request works before letting others run
+# How long it then steps aside: a request in flight needs several turns of the loop, so a bare
+# ``sleep(0)`` (one turn) would leave it a turn per slice; while this sleeps, it gets all it needs.
+PAUSE_S = 0.001
 
 
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
@@ -200,7 +203,7 @@ class Pacer:
     async def pause(self) -> None:
         """Yield to the loop when this request has worked for a slice."""
         if time.perf_counter() - self._since > SLICE_S:
-            await asyncio.sleep(0)
+            await asyncio.sleep(PAUSE_S)
             self._since = time.perf_counter()
 
 
