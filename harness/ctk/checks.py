@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 import tmfapis
-from harness.ctk.declaration import JSON_TYPES, ResourceSuite
+from harness.ctk.declaration import JSON_TYPES, ResourceSuite, create_deviation
 from harness.http import Reply, excerpt
 from harness.record import CheckResult, Tier
 
@@ -25,6 +25,7 @@ __all__ = [
     "instances_of",
     "not_array",
     "not_expected",
+    "payload_conforms",
     "status_is",
 ]
 
@@ -74,14 +75,24 @@ def _contains(text: str, value: Any) -> bool:
     return any(form in text for form in (value, escaped, json.dumps(value)[1:-1], escaped.replace("/", "\\/")))
 
 
-def body_includes(reply: Reply, suite: ResourceSuite, attribute: str, held: Iterable[Mapping[str, Any]]) -> CheckResult:
-    """``Body includes value held on <attr>``: the raw body text holds each target instance's value."""
+def body_includes(
+    reply: Reply, suite: ResourceSuite, attribute: str, held: Iterable[Mapping[str, Any]], instance: Any
+) -> CheckResult:
+    """``Body includes value held on <attr>``: the instance has the attribute, and the body holds each held value.
+
+    The kit searches the body for the instance's own value, so it fails when the instance lacks it;
+    ours also searches for the values held from the create, so a changed value fails too.
+    """
     name = f"Body includes value held on {attribute}"
     if not reply.json_ok:
         return failed(name, f"no body to search: {reply.problem}")
     held = list(held)
     if any(attribute not in values for values in held):
         return failed(name, f"no value is held on {attribute}: the create's answer did not carry one")
+    if not isinstance(instance, dict):
+        return failed(name, f"expected a JSON object with {attribute}, got {show(instance)}")
+    if instance.get(attribute) is None:
+        return failed(name, f"the instance (id {show(instance.get('id'))}) has no {attribute}")
     missing = [values[attribute] for values in held if not _contains(reply.text, values[attribute])]
     if missing:
         return failed(name, f"expected the body to include {', '.join(show(value) for value in missing)}; it does not")
@@ -108,7 +119,7 @@ def instance_checks(
         results.append(failed(name, message) if missing else passed(name))
     for attribute in suite.typed if typed is None else typed:
         results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
-    results.extend(body_includes(reply, suite, attribute, held) for attribute in suite.held)
+    results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.held)
     return results
 
 
@@ -161,6 +172,14 @@ def not_expected(reply: Reply, suite: ResourceSuite, other_number: int, other_id
     if any(isinstance(item, dict) and item.get("id") == other_id for item in instances_of(reply)):
         return failed(name, f"the filter returned the other created instance (id {show(other_id)}), whose value differs")
     return passed(name)
+
+
+def payload_conforms(suite: ResourceSuite, payload: Mapping[str, Any]) -> CheckResult:
+    """Spec tier: the payload the kit's schema accepted also has what the OpenAPI ``_Create`` requires."""
+    create = tmfapis.api(suite.api_id).resources[suite.resource].create_schema
+    name = f"Payload is a valid {create}"
+    problem = create_deviation(suite, payload)
+    return failed(name, f"a deviation of the payload, not of the server: {problem}", "spec") if problem else passed(name, "spec")
 
 
 def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False) -> CheckResult:

@@ -8,7 +8,7 @@ the kit's order. Everything else (N1, E1, checks, variables) is the engine's tem
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,9 @@ import yaml
 import tmfapis
 from harness.errors import DeclarationError
 
-__all__ = ["DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "load_declaration"]
+__all__ = [
+    "DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "create_deviation", "load_declaration",
+]
 
 JsonType = Literal["string", "array", "object", "number", "boolean"]
 JSON_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -76,7 +78,7 @@ DECLARATION_SCHEMA: dict[str, Any] = {
             "minItems": 1,
             "items": {
                 "type": "object",
-                "required": ["resource", "title", "code", "typed", "held", "payloads", "steps"],
+                "required": ["resource", "title", "code", "typed", "held", "mandatory", "payload_schema", "payloads", "steps"],
                 "additionalProperties": False,
                 "properties": {
                     "resource": _NAME,
@@ -88,6 +90,8 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                         "additionalProperties": {"enum": list(JSON_TYPES)},
                     },
                     "held": {"type": "array", "minItems": 1, "items": _NAME},
+                    "mandatory": {"type": "array", "minItems": 1, "items": _NAME},
+                    "payload_schema": {"type": "object"},
                     "payloads": {"type": "array", "minItems": 1, "maxItems": 9, "items": {"type": "object"}},
                     "steps": {"type": "array", "items": _STEP},
                     "list_compares_values": {"type": "boolean"},
@@ -132,6 +136,7 @@ class ResourceSuite:
     payloads: tuple[Mapping[str, Any], ...]
     steps: tuple[Step, ...]
     list_compares_values: bool = False  # whether the kit's N1 list makes the "<attr> is <value>" checks
+    payload_schema: Mapping[str, Any] = field(default_factory=dict)  # the kit's, as harness.ctk.derive reduced it
 
     @property
     def instances(self) -> int:
@@ -146,10 +151,7 @@ class ResourceSuite:
         return f"{attribute.upper()}{self.code}{instance:02d}"
 
     def with_payloads(self, payloads: tuple[Mapping[str, Any], ...]) -> ResourceSuite:
-        return ResourceSuite(
-            self.api_id, self.resource, self.title, self.code, self.typed, self.held, self.mandatory,
-            payloads, self.steps, self.list_compares_values,
-        )
+        return replace(self, payloads=payloads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,16 @@ class SuiteDeclaration:
 
     def resource(self, name: str) -> ResourceSuite:
         return next(suite for suite in self.resources if suite.resource == name)
+
+
+def create_deviation(suite: ResourceSuite, payload: Mapping[str, Any]) -> str | None:
+    """Where a payload the kit accepts lacks what the OpenAPI ``_Create`` requires (a deviation of the payload), or None."""
+    create = tmfapis.api(suite.api_id).resources[suite.resource].create_schema
+    error = jsonschema.exceptions.best_match(tmfapis.schema_validator(suite.api_id, create).iter_errors(payload))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    return f"the payload is not a valid {create}: {where}: {error.message}"
 
 
 def _where(path: Path, location: Any) -> str:
@@ -198,8 +210,10 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
         if attribute not in typed:
             raise DeclarationError(f"{_where(path, (*at, 'held', position))}: {attribute!r} is not a typed attribute")
     steps = tuple(_step(path, (*at, "steps", position), typed, raw) for position, raw in enumerate(entry["steps"]))
-    definition = api.definitions[api.resources[entry["resource"]].create_schema]
-    mandatory = tuple(dict.fromkeys([*typed, *definition.get("required", [])]))
+    try:
+        jsonschema.Draft7Validator.check_schema(entry["payload_schema"])
+    except jsonschema.SchemaError as exc:
+        raise DeclarationError(f"{_where(path, (*at, 'payload_schema'))}: not a JSON schema: {exc.message}") from None
     suite = ResourceSuite(
         api_id=api.id,
         resource=entry["resource"],
@@ -207,10 +221,11 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
         code=entry["code"],
         typed=typed,
         held=tuple(entry["held"]),
-        mandatory=mandatory,
+        mandatory=tuple(entry["mandatory"]),
         payloads=(),
         steps=steps,
         list_compares_values=entry.get("list_compares_values", False),
+        payload_schema=entry["payload_schema"],
     )
     payloads = tuple(entry["payloads"])
     problem = payload_problem(suite, payloads)
@@ -239,18 +254,21 @@ def _step(path: Path, at: tuple[Any, ...], typed: dict[str, str], raw: Any) -> S
 
 
 def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...]) -> str | None:
-    """Why these payloads cannot be used for ``suite`` (schema, instance count, distinct filter values), or None."""
+    """Why these payloads cannot be used for ``suite`` (kit schema, instance count, distinct filter values), or None.
+
+    As the kit's launcher did, a payload is validated against the kit's own payload schema; what the
+    OpenAPI ``_Create`` requires beyond it is the spec tier's to report (``create_deviation``).
+    """
     if len(payloads) != suite.instances and suite.payloads:
         return f"{suite.resource} needs {suite.instances} payloads (one per instance the kit creates), got {len(payloads)}"
-    api = tmfapis.api(suite.api_id)
-    validator = tmfapis.schema_validator(suite.api_id, api.resources[suite.resource].create_schema)
+    validator = jsonschema.Draft7Validator(suite.payload_schema)
     for number, payload in enumerate(payloads, start=1):
         if not isinstance(payload, Mapping):
             return f"payload {number:02d} of {suite.resource} must be a JSON object"
         error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
         if error is not None:
             where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-            return f"payload {number:02d} of {suite.resource} is not a valid {api.resources[suite.resource].create_schema}: {where}: {error.message}"
+            return f"payload {number:02d} of {suite.resource} does not fit the kit's schema: {where}: {error.message}"
     for attribute in suite.filtered:
         values = [payload.get(attribute) for payload in payloads]
         sent = [value for value in values if value is not None]

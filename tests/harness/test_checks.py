@@ -23,18 +23,32 @@ def reply(body: Any) -> Reply:
 
 
 def test_body_includes_passes_when_the_held_value_is_in_the_body() -> None:
-    result = checks.body_includes(reply(HELD), CUSTOMER, "href", [HELD])
+    result = checks.body_includes(reply(HELD), CUSTOMER, "href", [HELD], HELD)
     assert (result.name, result.outcome) == ("Body includes value held on href", "passed")
 
 
 def test_body_includes_fails_when_the_value_is_absent() -> None:
-    result = checks.body_includes(reply({**HELD, "href": "elsewhere"}), CUSTOMER, "href", [HELD])
+    answer = {**HELD, "href": "elsewhere"}
+    result = checks.body_includes(reply(answer), CUSTOMER, "href", [HELD], answer)
     assert result.outcome == "failed"
     assert HELD["href"] in result.message
 
 
+def test_body_includes_fails_when_the_instance_lacks_the_attribute_as_the_kit_does() -> None:
+    # the kit searches for the instance's own value: an instance without it (a leftover) fails
+    leftover = {"id": "left", "name": "x"}
+    answer = [HELD, leftover]
+    result = checks.body_includes(reply(answer), CUSTOMER, "href", [HELD], leftover)
+    assert (result.outcome, result.message) == ("failed", 'the instance (id "left") has no href')
+
+
+def test_body_includes_fails_on_an_array_where_an_instance_belongs() -> None:
+    result = checks.body_includes(reply([HELD]), CUSTOMER, "href", [HELD], [HELD])
+    assert result.outcome == "failed" and result.message.startswith("expected a JSON object with href")
+
+
 def test_body_includes_fails_when_no_value_was_held() -> None:
     # the kit's check passed vacuously when the create's answer carried no href to hold
-    result = checks.body_includes(reply({"id": "01ABC"}), CUSTOMER, "href", [{"id": "01ABC"}])
+    result = checks.body_includes(reply({"id": "01ABC"}), CUSTOMER, "href", [{"id": "01ABC"}], {"id": "01ABC"})
     assert result.outcome == "failed"
     assert result.message == "no value is held on href: the create's answer did not carry one"

@@ -14,8 +14,8 @@ from harness.ctk.declaration import load_declaration
 from tests.harness.conftest import SUITE_NAMES, SUITES, CtkRun
 from tests.support.shared import shared_dir
 
-# The PATCH check is renamed on purpose (see suites/ctk629/ctk629.yaml): the kit's "201" is not the spec's 200.
-RENAMED = {"Status code is 201 (PATCH)": "Status code is 200 or 201"}
+# The certified run's copy of the TMF629 kit expected 201 from PATCH; the official kit (and the spec) say 200.
+RENAMED = {"Status code is 201 (PATCH)": "Status code is 200"}
 # Present in a kit report only when the other instance came back, which ours never does on a correct server.
 OPTIONAL = re.compile(r"^ID[A-Z]{2}\d{2} not expected on this test$")
 VALUE_CHECK = re.compile(r"^(@?\w+) is .*$", re.DOTALL)
@@ -24,6 +24,10 @@ VALUE_CHECK = re.compile(r"^(@?\w+) is .*$", re.DOTALL)
 def kit_names(names: list[str]) -> set[str]:
     """Check names with vendor-specific values blanked and optional checks left out."""
     return {VALUE_CHECK.sub(r"\1 is <value>", name) for name in names if not OPTIONAL.match(name)}
+
+
+def without_values(names: list[str]) -> list[str]:
+    return [name for name in names if not VALUE_CHECK.match(name)]
 
 
 def test_five_suites_pass_with_the_kits_requests_and_check_names(
@@ -46,8 +50,12 @@ def test_five_suites_pass_with_the_kits_requests_and_check_names(
             if theirs["method"] == "PATCH":
                 expected = [RENAMED.get(f"{name} (PATCH)", name) for name in expected]
             names = [c["name"] for c in mine["checks"] if c["tier"] == "ctk"]
+            if mine["folder"] == "N1" and mine["method"] == "GET" and "{{" not in mine["name"]:
+                # The official kits compare the created instances' values in the N1 list; the certified
+                # runs' copies of 681, 629 and 622 did not, so there these checks are optional.
+                names, expected = without_values(names), without_values(expected)
             assert kit_names(names) == kit_names(expected), f"{api_id} {mine['name']}"
-            spec_status = 200 if theirs["method"] == "PATCH" else theirs["status"]  # TMF629: the spec's 200
+            spec_status = 200 if theirs["method"] == "PATCH" else theirs["status"]  # TMF629: the kit's and spec's 200
             assert mine["status"] == spec_status, f"{api_id} {mine['name']}"
 
 

@@ -54,6 +54,7 @@ class Exchange:
     headers: dict[str, str] = field(default_factory=dict)
     payload: bytes = b""
     forward: bool = True  # False: the request hook's status, headers and payload are the answer
+    drop: bool = False  # True: close the connection without any answer
     client_method: str = field(init=False)  # as the client sent them, whatever the request hook forwards
     client_path: str = field(init=False)
 
@@ -187,8 +188,72 @@ def relative_href(exchange: Exchange) -> None:
     edit_instances(exchange, edit)
 
 
+def _is_list(exchange: Exchange, filtered: bool | None = None) -> bool:
+    """A GET of a collection (the path ends on the resource), optionally only with (or without) a filter."""
+    parts = urlsplit(exchange.client_path)
+    if exchange.client_method != "GET" or parts.path.rstrip("/").count("/") != 4:
+        return False
+    filters = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True) if key != "fields"]
+    return filtered is None or bool(filters) == filtered
+
+
+def array_create(exchange: Exchange) -> None:
+    """Create answers 201 with the instance wrapped in a JSON array."""
+    if exchange.method == "POST" and exchange.status == 201:
+        exchange.payload = b"[" + exchange.payload + b"]"
+
+
+def array_by_id(exchange: Exchange) -> None:
+    """A GET by id answers a JSON array holding the instance, as a list would."""
+    path = urlsplit(exchange.client_path).path.rstrip("/")
+    if exchange.client_method == "GET" and path.count("/") == 5 and exchange.status == 200:
+        exchange.payload = b"[" + exchange.payload + b"]"
+
+
+def dropped_instances(exchange: Exchange) -> None:
+    """The unfiltered list leaves out every instance (an index that lags behind the writes)."""
+    if _is_list(exchange, filtered=False) and exchange.status in (200, 206):
+        exchange.payload = b"[]"
+
+
+def leftovers(exchange: Exchange) -> None:
+    """The unfiltered list also holds an instance an earlier run left behind, without its mandatory attributes."""
+    if _is_list(exchange, filtered=False) and exchange.status in (200, 206):
+        items = json.loads(exchange.payload)
+        items.append({"id": "left-by-an-earlier-run", "href": "left-by-an-earlier-run", "@type": "Leftover"})
+        exchange.payload = json.dumps(items).encode()
+
+
+def html_errors(exchange: Exchange) -> None:
+    """Error answers keep their status but carry an HTML page instead of a TMF Error."""
+    if exchange.status >= 400:
+        exchange.payload = f"<html><body><h1>{exchange.status}</h1></body></html>".encode()
+        exchange.headers = {"Content-Type": "text/html"}
+
+
+def fields_unanswered(exchange: Exchange) -> None:
+    """Requests with ``fields=`` get no answer: the connection is closed."""
+    if "fields=" in urlsplit(exchange.path).query:
+        exchange.forward, exchange.drop = False, True
+
+
+def numeric_ids(exchange: Exchange) -> None:
+    """Instances carry their id as a JSON number where the spec says string (here: its length)."""
+    edit_instances(exchange, lambda item: item.update(id=len(item["id"])) if isinstance(item.get("id"), str) else None)
+
+
+def without(attribute: str) -> Hook:
+    """Instances come back without ``attribute`` (a mandatory attribute the server never sets or drops)."""
+
+    def drop(exchange: Exchange) -> None:
+        edit_instances(exchange, lambda item: item.pop(attribute, None))
+
+    drop.__name__ = f"missing_{attribute}"
+    return drop
+
+
 # delete_refused acts on the answer: the DELETE reaches the reference server, the client is told 405.
-_REQUEST_HOOKS = (filter_ignored, delete_noop, patch_ignored)
+_REQUEST_HOOKS = (filter_ignored, delete_noop, patch_ignored, fields_unanswered)
 _ANSWER_HOOKS = (
     create_error,
     wrong_status,
@@ -200,6 +265,16 @@ _ANSWER_HOOKS = (
     wrong_type,
     patch_201,
     relative_href,
+    array_create,
+    array_by_id,
+    dropped_instances,
+    leftovers,
+    html_errors,
+    numeric_ids,
+    without("state"),
+    without("engagedParty"),
+    without("usageSpecification"),
+    without("channel"),
 )
 FAULTS: dict[str, Fault] = {hook.__name__: Fault(on_request=hook) for hook in _REQUEST_HOOKS} | {
     hook.__name__: Fault(on_answer=hook) for hook in _ANSWER_HOOKS
@@ -221,6 +296,9 @@ def _handler(upstream: str, fault: Fault) -> type[BaseHTTPRequestHandler]:
             exchange = Exchange(self.command, self.path, self.rfile.read(length) if length else b"")
             if fault.on_request:
                 fault.on_request(exchange)
+            if exchange.drop:
+                self.close_connection = True
+                return
             if exchange.forward:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
                 answer = requests.request(

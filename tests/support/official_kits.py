@@ -21,6 +21,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.support.shared import SHARED, shared_dir
+
 __all__ = [
     "ENVIRONMENT_KEYS",
     "KITS_DIR",
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-KITS_DIR = REPO.parent / "shared" / "official-ctks"
+KITS_DIR = SHARED / "official-ctks"
 NEWMAN = REPO / "node_modules" / ".bin" / "newman"
 # The environment key each kit's URLs start with ({{Customer}}customer...).
 ENVIRONMENT_KEYS = {
@@ -57,13 +59,9 @@ class KitConfigError(Exception):
 
 def require_kits() -> None:
     """Skip the calling test when the kits or Newman are absent; fail instead under CI=true."""
-    missing = []
-    if not KITS_DIR.is_dir():
-        missing.append(f"the official kits ({KITS_DIR})")
+    shared_dir("official-ctks")
     if not NEWMAN.exists():
-        missing.append(f"Newman ({NEWMAN}; run scripts/install-test-tools.sh)")
-    if missing:
-        reason = "missing " + " and ".join(missing)
+        reason = f"Newman is not installed ({NEWMAN}): run scripts/install-test-tools.sh"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)

@@ -1,0 +1,62 @@
+"""The suite declarations agree with the official kits' own files, and a drift from the kit is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.ctk import derive
+from harness.ctk.declaration import load_declaration
+from tests.support.shared import shared_dir
+from tests.support.suite_runs import SUITES
+
+SUITE_NAMES = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
+
+
+def kit_dir(name: str) -> Path:
+    return shared_dir("official-ctks") / f"tmf{name.removeprefix('ctk')}"
+
+
+@pytest.mark.parametrize("name", SUITE_NAMES)
+def test_each_declaration_agrees_with_its_kit(name: str) -> None:
+    assert derive.mismatches(load_declaration(SUITES / name / f"{name}.yaml"), kit_dir(name)) == []
+
+
+def test_the_derive_command_checks_every_declaration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert derive.main([str(shared_dir("official-ctks"))]) == 0
+    assert "5 declarations, 0 disagreements" in capsys.readouterr().out
+
+
+DRIFTS = [
+    # (name, text in the declaration, replacement, what the mismatch names)
+    ("ctk622", "mandatory: [productOrderItem, href, id, orderDate, relatedParty, state]",
+     "mandatory: [productOrderItem, href, id, orderDate, relatedParty]", "productOrder: mandatory is"),
+    ("ctk681", "    list_compares_values: true\n", "", "instances with value checks is [], the kit's is [1]"),
+    ("ctk629", "typed: [\"@type\", href, id]", "typed: [\"@type\", href, id, name]", "typed is ('@type', 'href', 'id', 'name')"),
+    ("ctk629", "body: {engagedParty:", "body: {status: Approved, engagedParty:", "the PATCH body"),
+    ("ctk683", "      - fields: reason\n", "", "steps is"),
+    ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
+    ("ctk629", "      - fields: id\n        check_status: true\n", "      - fields: id\n", "the status check is False"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "replacement", "named"), DRIFTS)
+def test_a_declaration_that_drifts_from_its_kit_is_named(
+    tmp_path: Path, name: str, text: str, replacement: str, named: str
+) -> None:
+    source = (SUITES / name / f"{name}.yaml").read_text(encoding="utf-8")
+    assert text in source
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(source.replace(text, replacement, 1), encoding="utf-8")
+    problems = derive.mismatches(load_declaration(path), kit_dir(name))
+    assert any(named in problem for problem in problems), problems
+
+
+def test_write_restores_a_drifted_payload_schema(tmp_path: Path) -> None:
+    source = (SUITES / "ctk683" / "ctk683.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "ctk683.yaml"
+    path.write_text(source.replace('"required": ["channel", "direction", "reason"]', '"required": []'), encoding="utf-8")
+    assert derive.write_payload_schemas(path, kit_dir("ctk683"))
+    assert path.read_text(encoding="utf-8") == source
+    assert not derive.write_payload_schemas(path, kit_dir("ctk683"))
