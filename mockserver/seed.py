@@ -27,6 +27,7 @@ Render = Callable[[str, str, dict[str, Any]], tuple[str, bytes]]
 SeedRows = dict[tuple[str, str], tuple[list[str], list[bytes]]]  # ids and stored bodies per collection
 Item = tuple[str, str, int, Any]  # API id, resource, position in its list, instance
 WHITESPACE = re.compile(r"[ \t\n\r]*")
+WHITESPACE_CHARS = frozenset(" \t\n\r")
 
 
 class SeedError(ValueError):
@@ -96,6 +97,9 @@ def _streamed(path: Path, text: str) -> Iterator[Item]:
 
     def take(char: str) -> bool:
         nonlocal at
+        if text.startswith(char, at):  # no whitespace before it: the usual case of a generated file
+            at += 1
+            return True
         at = WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
         if text.startswith(char, at):
             at += 1
@@ -104,7 +108,8 @@ def _streamed(path: Path, text: str) -> Iterator[Item]:
 
     def value() -> Any:
         nonlocal at
-        at = WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+        if text[at : at + 1] in WHITESPACE_CHARS:
+            at = WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
         try:
             found, at = decode(text, at)
         except ValueError:
@@ -171,7 +176,11 @@ def _check(
         raise SeedError(f"seed file {path}: {where} must be an object.")
     if "id" in instance and not (isinstance(instance["id"], str) and instance["id"]):
         raise SeedError(f"seed file {path}: {where}.id must be a non-empty string.")
-    body = {key: value for key, value in instance.items() if key not in ("id", "href")}
+    body = (
+        {key: value for key, value in instance.items() if key not in ("id", "href")}
+        if "id" in instance or "href" in instance
+        else instance
+    )
     if valid(body):
         return
     validator = tmfapis.schema_validator(api_id, definition)

@@ -40,7 +40,7 @@ HREF_MARK = "\ue000" + secrets.token_hex(8)
 MARK_BYTES = HREF_MARK.encode("utf-8")
 BLOCK = 1024  # slots per block of the live counts (finding the n-th live slot skips whole blocks)
 STEP = 256  # items handled between two looks at the clock
-SLICE_S = 0.01  # longest stretch a list request works before letting others run
+SLICE_S = 0.005  # longest stretch a list request works before letting others run
 # How long it then steps aside: a request in flight needs several turns of the loop, so a bare
 # ``sleep(0)`` (one turn) would leave it a turn per slice; while this sleeps, it gets all it needs.
 PAUSE_S = 0.001
@@ -162,6 +162,24 @@ class Collection:
         if self.index.active:
             self.index.add(slot, instance if instance is not None else parse(body))
 
+    def extend(self, ids: list[str], bodies: list[bytes]) -> None:
+        """Store many new instances at once (loading); ids already held are replaced one by one."""
+        fresh = not self.index.active and len(set(ids)) == len(ids) and self.slot_of.keys().isdisjoint(ids)
+        if not fresh:
+            for instance_id, body in zip(ids, bodies, strict=True):
+                self.keep(instance_id, body, None)
+            return
+        first = len(self.bodies)
+        self.slot_of.update(zip(ids, range(first, first + len(ids)), strict=True))
+        self.bodies.extend(bodies)
+        slot, end = first, len(self.bodies)
+        while slot < end:  # the live count of each block touched
+            if slot % BLOCK == 0:
+                self.live_per_block.append(0)
+            stop = min(end, (slot // BLOCK + 1) * BLOCK)
+            self.live_per_block[-1] += stop - slot
+            slot = stop
+
     def drop(self, instance_id: str) -> Instance | None:
         """Forget one instance and return it, or None when it is not held."""
         slot = self.slot_of.pop(instance_id, None)
@@ -214,8 +232,13 @@ class ResourceStore:
         self._journal = journal
         self._collections: dict[tuple[str, str], Collection] = {}
         if journal is not None:
+            loaded: dict[tuple[str, str], tuple[list[str], list[bytes]]] = {}
             for api_id, collection, instance_id, body in journal.load():
-                self._collection(api_id, collection).keep(instance_id, body, None)
+                ids, bodies = loaded.setdefault((api_id, collection), ([], []))
+                ids.append(instance_id)
+                bodies.append(body)
+            for (api_id, collection), (ids, bodies) in loaded.items():
+                self._collection(api_id, collection).extend(ids, bodies)
 
     @classmethod
     def open(cls, db_path: Path | None) -> ResourceStore:
@@ -285,9 +308,7 @@ class ResourceStore:
                 for instance_id, body in zip(ids, bodies, strict=True)
             )
         for (api_id, name), (ids, bodies) in rows.items():
-            coll = self._collection(api_id, name)
-            for instance_id, body in zip(ids, bodies, strict=True):
-                coll.keep(instance_id, body, None)
+            self._collection(api_id, name).extend(ids, bodies)
 
     def delete(self, api_id: str, collection: str, instance_id: str) -> Instance | None:
         """Remove one instance (journaled first) and return it, or None when it did not exist."""

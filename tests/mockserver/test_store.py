@@ -139,3 +139,17 @@ def test_long_selections_let_other_requests_run(monkeypatch: pytest.MonkeyPatch,
     ran, total = asyncio.run(measured())
     assert total == len([p for p in people(1000) if query.matches(p, query.parse_list_query(params).filters)])
     assert ran >= 5, "the other request ran while the selection went on"
+
+
+def test_pages_of_everything_skip_deleted_instances_across_blocks() -> None:
+    store = ResourceStore()
+    store.load({("tmf629", "customer"): ([p["id"] for p in people(2500)], [json.dumps(p).encode() for p in people(2500)])})
+    store.put_many("tmf629", "customer", people(3000)[2500:])
+    gone = {f"p{n:04}" for n in (*range(1100), 1500, 2047, 2048, 2999)}
+    for instance_id in sorted(gone):
+        store.delete("tmf629", "customer", instance_id)
+    kept = [p["id"] for p in people(3000) if p["id"] not in gone]
+    for offset in (0, 1, 399, 400, 947, 1880, len(kept) - 3, len(kept), len(kept) + 5):
+        page, total = select(store, {"offset": [str(offset)], "limit": ["10"]})
+        assert total == len(kept)
+        assert [item["id"] for item in page] == kept[offset : offset + 10], offset
