@@ -118,8 +118,9 @@ class RunJson(TypedDict):
 
 
 def transport_failed(request: RequestJson) -> bool:
-    """No answer at all (refused, timeout, TLS, not HTTP): the exchange broke before a status came back."""
-    return bool(request["error"]) and request["status"] is None
+    """No answer: the exchange broke (refused, timeout, TLS, not HTTP, body over the cap) or ended on a redirect not followed."""
+    status = request["status"]
+    return bool(request["error"]) and (status is None or 300 <= status < 400)
 
 
 def request_outcome(request: RequestJson) -> RequestOutcome:

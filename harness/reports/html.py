@@ -14,7 +14,15 @@ from typing import Any
 
 import tmfapis
 from harness.errors import ReportError
-from harness.record import BODY_LIMIT, RunJson, Verdict, check_run_record, request_outcome, run_verdict
+from harness.record import (
+    BODY_LIMIT,
+    RunJson,
+    Verdict,
+    check_run_record,
+    request_outcome,
+    run_verdict,
+    transport_failed,
+)
 from harness.reports.certification import kit_version
 from harness.reports.fuzz import render_fuzz
 
@@ -316,7 +324,7 @@ def _render_request(request: dict[str, Any], outcome: str) -> str:
     }
     problems = ""
     if request.get("error"):
-        kind = "Transport error" if request.get("status") is None else "Unusable answer"
+        kind = "Transport error" if transport_failed(request) else "Unusable answer"  # type: ignore[arg-type]
         problems += f'<p class="problem" data-error>{kind}: {_escape(request["error"])}</p>'
     if request.get("skipped"):
         problems += f'<p class="problem skipped">Skipped: {_escape(request["skipped"])}</p>'

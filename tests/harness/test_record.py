@@ -49,6 +49,7 @@ REFUSED = "cannot connect to http://127.0.0.1:9/: Connection refused"
     (request(status=None, error=REFUSED, checks=[("ctk", "failed")]), "failed"),
     (request(SPEC_FOLDER, status=None, error=REFUSED, checks=[("spec", "failed")]), "deviation"),
     (request(status=200, error="the body is not JSON (text/html): '<html>'"), "passed"),  # an answer came
+    (request(status=302, error="redirected (302) to another origin http://127.0.0.1:1/; not followed"), "failed"),
     (request(checks=[("ctk", "passed"), ("spec", "failed")]), "deviation"),
     (request(checks=[("ctk", "failed"), ("spec", "passed")]), "failed"),
     (request(checks=[("ctk", "passed")]), "passed"),
