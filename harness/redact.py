@@ -104,7 +104,8 @@ class Redactor:
         return URL_USERINFO.sub(MASK + "@", text) if "@" in text else text
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {name: MASK if is_secret_header(name) else self.text(value) for name, value in headers.items()}
+        # a server may echo a secret in a header's name too
+        return {self.text(name): MASK if is_secret_header(name) else self.text(value) for name, value in headers.items()}
 
     def value(self, value: Any) -> Any:
         """Any JSON-like value with secrets masked in every string."""

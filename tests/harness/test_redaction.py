@@ -26,6 +26,12 @@ def test_each_part_of_a_secret_header_is_a_secret() -> None:
         f'{{"echo": "{MASK}"}} Set-Cookie: {MASK}; echo={MASK}'
 
 
+def test_secret_headers_are_masked_by_name_and_echoed_secrets_in_names_and_values() -> None:
+    redactor = Redactor.from_values(header_secrets({"Authorization": f"Bearer {TOKEN}"}))
+    headers = redactor.headers({"Authorization": "Bearer other", f"X-{TOKEN}": "1", "X-Echo": f"by {TOKEN}"})
+    assert headers == {"Authorization": MASK, f"X-{MASK}": "1", "X-Echo": f"by {MASK}"}
+
+
 def test_url_credentials_are_secrets_as_given_and_as_sent() -> None:
     found = url_secrets(["http://bob:p%40ss-88@vendor.example/tmf/", None, "https://vendor.example/"])
     basic = base64.b64encode(b"bob:p@ss-88").decode()
