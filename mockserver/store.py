@@ -44,6 +44,7 @@ SLICE_S = 0.005  # longest stretch a list request works before letting others ru
 # How long it then steps aside: a request in flight needs several turns of the loop, so a bare
 # ``sleep(0)`` (one turn) would leave it a turn per slice; while this sleeps, it gets all it needs.
 PAUSE_S = 0.001
+NARROWING_PATHS = query.MAX_INDEXED_PATHS // 2  # equality paths one request narrows by; the rest are checked
 
 
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
@@ -329,12 +330,15 @@ class ResourceStore:
         """
         coll = self._collection(api_id, collection)
         pacer = Pacer()
-        for rule in list_query.filters:
-            while rule.op == "eq" and not coll.index.is_built(rule.path):
-                coll.index.build_step(rule.path, STEP)
+        paths = list(dict.fromkeys(rule.path for rule in list_query.filters if rule.op == "eq"))
+        paths = paths[:NARROWING_PATHS]  # more would push each other out of the index
+        indexed = tuple(rule for rule in list_query.filters if rule.op == "eq" and rule.path in paths)
+        for path in paths:
+            while not coll.index.is_built(path):
+                coll.index.build_step(path, STEP)
                 await pacer.pause()
-        narrowed = coll.index.candidates(list_query.filters)
-        rest = list_query.filters if narrowed is None else tuple(r for r in list_query.filters if r.op != "eq")
+        narrowed = coll.index.candidates(indexed)
+        rest = list_query.filters if narrowed is None else tuple(r for r in list_query.filters if r not in indexed)
         offset, limit = list_query.offset, list_query.limit
         end = None if limit is None else offset + limit
         if rest or list_query.sort:

@@ -153,3 +153,14 @@ def test_pages_of_everything_skip_deleted_instances_across_blocks() -> None:
         page, total = select(store, {"offset": [str(offset)], "limit": ["10"]})
         assert total == len(kept)
         assert [item["id"] for item in page] == kept[offset : offset + 10], offset
+
+
+def test_equality_filters_on_more_paths_than_are_narrowed_by_are_still_applied() -> None:
+    store = ResourceStore()
+    bits = [{"id": f"i{n}", **{f"a{k}": str((n >> k) & 1) for k in range(12)}} for n in range(64)]
+    store.put_many("tmf629", "customer", bits)  # a6 to a11 are "0" everywhere
+    ones = {f"a{k}": ["1"] for k in range(6)}
+    page, total = select(store, {**ones, "a6": ["0"], "a7": ["0"], "a11": ["1"]})
+    assert (total, page) == (0, []), "the ninth path is applied too"
+    page, total = select(store, {**ones, **{f"a{k}": ["0"] for k in range(6, 12)}})
+    assert (total, [item["id"] for item in page]) == (1, ["i63"])
