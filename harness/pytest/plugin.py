@@ -27,7 +27,7 @@ from harness.pytest import hookspecs
 from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
 from harness.pytest.fuzzing import fuzz_outcomes
 from harness.pytest.items import CLEANUP_PROPERTY, RECORD_PROPERTY, CtkFile
-from harness.record import SPEC_FOLDER, request_outcome
+from harness.record import SPEC_FOLDER, RunJson, request_outcome
 from harness.redact import Redactor
 from harness.reports.fuzz import fuzz_blocks
 from harness.reports.summary import build_summary, run_target
@@ -281,7 +281,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config.hook.pytest_ctk_run_done(config=config, summary=summary, report_dir=report_dir)
 
 
-SUMMARY_KEY = pytest.StashKey[tuple[Path, dict[str, Any]]]()
+SUMMARY_KEY = pytest.StashKey[tuple[Path, RunJson]]()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
