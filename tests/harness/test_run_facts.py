@@ -179,3 +179,16 @@ def test_the_target_of_a_run_given_only_api_urls_names_them(
     embedded = run_ctk("-k", "404ID", suites=("ctk629",))
     assert embedded.summary is not None
     assert json.dumps(embedded.summary["target"]).startswith('"embedded reference server at http://127.0.0.1:')
+
+
+def test_a_subset_of_the_kit_is_incomplete_in_the_record_and_the_html_report(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer, pytester: pytest.Pytester
+) -> None:
+    run = run_ctk("--base-url", reference_server.url, "-k", "404ID", suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None and run.summary["apis"]["tmf629"]["verdict"] == "incomplete"
+    page = (pytester.path / "report" / "report.html").read_text(encoding="utf-8")
+    assert '<body data-verdict="incomplete">' in page
+    assert 'data-api="tmf629" data-verdict="incomplete"' in page
+    assert '<span class="verdict incomplete">incomplete</span>' in page and 'class="verdict fail"' not in page
+    run.result.stdout.fnmatch_lines(["tmf629 CTK-Customer-4.0.0: incomplete (1 requests, 0 failed; *"])
