@@ -152,3 +152,13 @@ def test_nothing_is_held_from_an_answer_that_is_not_an_instance() -> None:
     create = next(r for r in run.requests if r.kind == "create")
     run._hold(create, Reply(Exchange("POST", "http://x/customer", status=500), 500, "", NOT_JSON, "empty"))
     assert "id" not in run.values(create.suite, 1) and not run.created
+
+
+def test_the_kit_requests_keep_a_query_string_of_the_api_root() -> None:
+    declaration = load_declaration(SUITES / "ctk629" / "ctk629.yaml")
+    run = SuiteRun(declaration, "https://vendor.example/cm/v4/?tenant=t1", requests.Session(), Redactor())
+    run.values(declaration.resources[0], 1).update(id="42", name="Geek Club")
+    urls = {request.kind: run.url(request) for request in run.requests if request.kind in ("list", "retrieve", "filter")}
+    assert urls["list"] == "https://vendor.example/cm/v4/customer?tenant=t1"
+    assert urls["retrieve"] == "https://vendor.example/cm/v4/customer/42?tenant=t1"
+    assert urls["filter"].startswith("https://vendor.example/cm/v4/customer?tenant=t1&")
