@@ -162,9 +162,12 @@ def newman_tests(request: Mapping[str, Any], tier: str = "ctk") -> list[tuple[st
 
 
 def write_pack(summary: Mapping[str, Any], report_dir: Path) -> list[Path]:
-    """Write ``certification/<api id>.html`` for each API of the run record; return their paths."""
+    """Write ``certification/<api id>.html`` for each API of the run record (and only those: statements of an
+    earlier run in the same directory are removed); return their paths."""
     pack = report_dir / PACK_DIR
     pack.mkdir(parents=True, exist_ok=True)
+    for stale in pack.glob("*.html"):
+        stale.unlink()
     written = []
     for api_id in summary.get("apis", {}):
         path = pack / f"{_file_name(api_id)}.html"

@@ -128,3 +128,10 @@ def _tags(document: str) -> list[tuple[str, dict[str, str]]]:
     collector = ElementCollector()
     collector.feed(document)
     return collector.elements
+
+
+def test_a_rebuilt_pack_holds_only_this_runs_apis(tmp_path: Path, passing_summary: dict[str, Any]) -> None:
+    assert len(write_pack(passing_summary, tmp_path)) == 2
+    del passing_summary["apis"]["tmf681"]
+    assert [path.name for path in write_pack(passing_summary, tmp_path)] == ["tmf629.html"]
+    assert sorted(path.name for path in (tmp_path / "certification").iterdir()) == ["tmf629.html"]
