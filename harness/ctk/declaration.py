@@ -92,6 +92,7 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "held": {"type": "array", "minItems": 1, "items": _NAME},
                     "mandatory": {"type": "array", "minItems": 1, "items": _NAME},
                     "payload_schema": {"type": "object"},
+                    "profile_mandatory": {"type": "array", "items": _NAME},
                     "payloads": {"type": "array", "minItems": 1, "maxItems": 9, "items": {"type": "object"}},
                     "steps": {"type": "array", "items": _STEP},
                     "list_compares_values": {"type": "boolean"},
@@ -137,6 +138,7 @@ class ResourceSuite:
     steps: tuple[Step, ...]
     list_compares_values: bool = False  # whether the kit's N1 list makes the "<attr> is <value>" checks
     payload_schema: Mapping[str, Any] = field(default_factory=dict)  # the kit's, as harness.ctk.derive reduced it
+    profile_mandatory: tuple[str, ...] = ()  # the Conformance Profile's mandatory response attributes
 
     @property
     def instances(self) -> int:
@@ -226,6 +228,7 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
         steps=steps,
         list_compares_values=entry.get("list_compares_values", False),
         payload_schema=entry["payload_schema"],
+        profile_mandatory=tuple(entry.get("profile_mandatory", ())),
     )
     payloads = tuple(entry["payloads"])
     problem = payload_problem(suite, payloads)

@@ -180,6 +180,24 @@ def kit_facts(kit_dir: Path) -> list[ResourceFacts]:
     return facts
 
 
+def profile_rows(kit_dir: Path, entity: str) -> set[str]:
+    """The top-level attribute rows of the Conformance Profile's "<Entity> Resource Mandatory Attributes" table."""
+    path = kit_dir / "conformance-profile.txt"
+    if not path.exists():
+        return set()
+    text = path.read_text(encoding="utf-8")
+    start = re.search(rf"{entity} RESOURCE MANDATORY\s+ATTRIBUTES", text, re.IGNORECASE)
+    end = text.find("OPERATIONS CONFORMANCE", start.end()) if start else -1
+    if start is None or end < 0:
+        return set()
+    rows = set()
+    for line in text[start.end():end].splitlines():
+        match = re.match(r"^ ?(?:\| )?(@?[A-Za-z][\w.]*)(?:\s{2,}|\s*$)", line)
+        if match and match.group(1) not in ("Mandatory", "Rule", "M", "O"):
+            rows.add(match.group(1))
+    return rows
+
+
 def _kit_steps(facts: ResourceFacts) -> list[dict[str, Any]]:
     """The N2 steps the kit's requests make, in order, in the declaration's form (without quotes)."""
     steps: list[dict[str, Any]] = []
@@ -232,6 +250,8 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "held", suite.held, create.holds)
         differ(where, "steps", _our_steps(suite), _kit_steps(kit))
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
+        differ(where, "profile_mandatory (top-level rows of the Conformance Profile's table)",
+               suite.profile_mandatory, tuple(a for a in suite.profile_mandatory if a in profile_rows(kit_dir, kit.entity)))
         planned = [request for request in plan(declaration) if request.suite is suite]
         if len(planned) != len(kit.requests):
             differ(where, "the number of requests", len(planned), len(kit.requests))

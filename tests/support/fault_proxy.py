@@ -242,6 +242,12 @@ def numeric_ids(exchange: Exchange) -> None:
     edit_instances(exchange, lambda item: item.update(id=len(item["id"])) if isinstance(item.get("id"), str) else None)
 
 
+def total_uncounted(exchange: Exchange) -> None:
+    """A filtered list's X-Total-Count also counts an instance that does not match (the collection's count)."""
+    if _is_list(exchange, filtered=True) and "X-Total-Count" in exchange.headers:
+        exchange.headers["X-Total-Count"] = str(int(exchange.headers["X-Total-Count"]) + 1)
+
+
 def without(attribute: str) -> Hook:
     """Instances come back without ``attribute`` (a mandatory attribute the server never sets or drops)."""
 
@@ -271,6 +277,7 @@ _ANSWER_HOOKS = (
     leftovers,
     html_errors,
     numeric_ids,
+    total_uncounted,
     without("state"),
     without("engagedParty"),
     without("usageSpecification"),

@@ -1,0 +1,166 @@
+"""Spec-tier scenarios for what the kits run but cannot show, whatever data the server already holds.
+
+Each judges only instances it creates: an equality filter on each held attribute must leave out a
+second instance that differs on it; ``X-Total-Count`` must count the matches, not the collection; the
+Conformance Profile's mandatory response attributes must be there, on the create, by id and in a list.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import tmfapis
+from harness.ctk import checks
+from harness.ctk.declaration import ResourceSuite, load_declaration
+from harness.http import QUERY_SAFE, Reply
+from harness.record import CheckResult
+
+if TYPE_CHECKING:
+    from harness.spec.scenarios import ScenarioRun
+
+__all__ = ["declared", "held_filters", "matches_counted", "profile_attributes"]
+
+SUITES = Path(__file__).resolve().parents[1] / "suites"
+SERVER_ASSIGNED = ("id", "href")
+
+
+@cache
+def declared(api_id: str, resource: str) -> ResourceSuite | None:
+    """The shipped suite declaration's view of one resource (held attributes, profile attributes), or None."""
+    path = SUITES / f"ctk{api_id.removeprefix('tmf')}" / f"ctk{api_id.removeprefix('tmf')}.yaml"
+    if not path.exists():
+        return None
+    declaration = load_declaration(path)
+    return next((suite for suite in declaration.resources if suite.resource == resource), None)
+
+
+def _tag(what: str) -> str:
+    return f"spec-{what}-{uuid.uuid4().hex[:10]}"
+
+
+def _other(api: tmfapis.Api, definition: str, attribute: str, value: Any) -> Any:
+    """A value of ``attribute`` that differs from ``value`` and still fits the Create schema, or None."""
+    schema = api.definitions[definition].get("properties", {}).get(attribute, {})
+    if "enum" in schema or "$ref" in schema:
+        target = api.definitions.get(str(schema.get("$ref", "")).rsplit("/", 1)[-1], schema)
+        return next((option for option in target.get("enum", []) if option != value), None)
+    return f"{value} ({_tag('other')})" if isinstance(value, str) and "format" not in schema else None
+
+
+def _ids(reply: Reply) -> list[Any]:
+    return [item.get("id") for item in reply.body if isinstance(item, dict)] if isinstance(reply.body, list) else []
+
+
+def held_filters(run: ScenarioRun) -> None:
+    """Per held attribute: ``?attr=<value of the first>`` returns the first instance and not a second that differs."""
+    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    assert suite is not None  # applies() guarantees it
+    body = run.payload(resource)
+    second_body = copy.deepcopy(body)
+    for attribute in suite.held:
+        if attribute in body and attribute not in SERVER_ASSIGNED:
+            changed = _other(run.api, resource.create_schema, attribute, body[attribute])
+            if changed is not None:
+                second_body[attribute] = changed
+    first = _create(run, f"/{resource.name} (the first)", body)
+    second = _create(run, f"/{resource.name} (a second, differing on every held attribute)", second_body)
+    if first is None or second is None:
+        return
+    untold = []
+    for attribute in suite.held:
+        value = first.get(attribute)
+        if not isinstance(value, str) or value == second.get(attribute):
+            untold.append(attribute)
+            continue
+        reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(value, safe=QUERY_SAFE)}"))
+        found = _ids(reply)
+        kept = f"{attribute}=<value of the first> returns the first instance"
+        left_out = f"{attribute}=<value of the first> leaves out the second, which differs on {attribute}"
+        run.record(f"/{resource.name}?{attribute}={{value of the first}}", reply, [
+            checks.status_is(reply, (200, 206), tier="spec"),
+            _verdict(kept, first["id"] in found, f"expected id {first['id']!r} among {checks.show(found)}"),
+            _verdict(left_out, second["id"] not in found,
+                     f"the filter returned the second instance (id {second['id']!r}), whose {attribute} is "
+                     f"{checks.show(second.get(attribute))}: the filter is ignored or matches loosely"),
+        ], key=run.key is None)
+    if untold:
+        run.unverified = f"not filtered on {', '.join(untold)}: the two instances hold the same or no text value there"
+
+
+def matches_counted(run: ScenarioRun, attribute: str) -> None:
+    """With a non-matching instance created first, ``X-Total-Count`` of a filter on ``attribute`` counts the two matches."""
+    resource = run.resource
+    other, tag = _tag("unmatched"), _tag("counted")
+    created = [_create(run, f"/{resource.name} (not matching)", _marked(run, attribute, other))]
+    created += [_create(run, f"/{resource.name} (matching {n} of 2)", _marked(run, attribute, tag)) for n in (1, 2)]
+    if None in created:
+        return
+    wanted = sorted(str(instance["id"]) for instance in created[1:] if instance is not None)
+    reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(tag, safe=QUERY_SAFE)}"))
+    found = sorted(str(i) for i in _ids(reply))
+    run.record(f"/{resource.name}?{attribute}={{tag of two of three}}", reply, [
+        checks.status_is(reply, (200, 206), tier="spec"),
+        _header(reply, "X-Total-Count", 2),
+        _verdict("The filter returns exactly the two matching instances", found == wanted,
+                 f"expected ids {checks.show(wanted)}, got {checks.show(found)}"),
+    ], key=True)
+
+
+def profile_attributes(run: ScenarioRun) -> None:
+    """The Conformance Profile's mandatory response attributes are present and not blank: create, by id, list."""
+    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    assert suite is not None and suite.profile_mandatory
+    instance = _create(run, f"/{resource.name}", run.payload(resource), list(suite.profile_mandatory))
+    if instance is None:
+        return
+    reply = run.send("GET", run.url(resource, instance["id"]))
+    body = reply.body if isinstance(reply.body, dict) else None
+    run.record(f"/{resource.name}/{{id}}", reply, [_profile(suite.profile_mandatory, body, reply)], key=True)
+    reply = run.send("GET", run.url(resource, query=f"id={quote(str(instance['id']), safe=QUERY_SAFE)}"))
+    mine = next((i for i in reply.body if isinstance(i, dict) and i.get("id") == instance["id"]), None) \
+        if isinstance(reply.body, list) else None
+    run.record(f"/{resource.name}?id={{id}}", reply, [_profile(suite.profile_mandatory, mine, reply)])
+
+
+def _create(
+    run: ScenarioRun, name: str, body: Mapping[str, Any], profile: list[str] | None = None
+) -> dict[str, Any] | None:
+    reply = run.send("POST", run.url(run.resource), dict(body))
+    answer = reply.body if isinstance(reply.body, dict) and isinstance(reply.body.get("id"), str) else None
+    results = [checks.status_is(reply, (201,), tier="spec")]
+    if profile is not None:
+        results.append(_profile(tuple(profile), answer, reply))
+    if answer is not None:
+        run.created.append((run.resource, run.url(run.resource, answer["id"])))
+    run.record(name, reply, results)
+    return answer
+
+
+def _marked(run: ScenarioRun, attribute: str, value: str) -> dict[str, Any]:
+    return {**run.payload(run.resource), attribute: value}
+
+
+def _profile(attributes: tuple[str, ...], instance: dict[str, Any] | None, reply: Reply) -> CheckResult:
+    name = "The Conformance Profile's mandatory attributes are present"
+    if instance is None:
+        return checks.failed(name, f"expected the instance as a JSON object, got {checks.show(reply.body) if reply.json_ok else reply.problem}", "spec")
+    blank = [a for a in attributes if instance.get(a) in (None, "", [], {})]
+    return _verdict(name, not blank, f"missing or blank: {', '.join(blank)} (id {checks.show(instance.get('id'))})")
+
+
+def _header(reply: Reply, header: str, expected: int) -> CheckResult:
+    name = f"{header} is {expected}"
+    headers = {key.lower(): value for key, value in reply.exchange.response_headers.items()}
+    actual = headers.get(header.lower())
+    return _verdict(name, actual is not None and actual.strip() == str(expected),
+                    f"expected {header}: {expected} (the matches), got {actual!r}")
+
+
+def _verdict(name: str, ok: bool, message: str) -> CheckResult:
+    return checks.passed(name, "spec") if ok else checks.failed(name, message, "spec")
