@@ -185,10 +185,7 @@ class EventDispatcher:
                     problem = f"status {response.status}"
                     if 300 <= response.status < 400:
                         break  # a redirect is a failed delivery: the event goes nowhere else
-            except RefusedAddress as error:
-                problem = str(error)
-                break
-            except aiohttp.ClientConnectorError as error:
+            except aiohttp.ClientConnectorError as error:  # the resolver's refusal arrives wrapped in one
                 if isinstance(error.os_error, RefusedAddress):
                     problem = str(error.os_error)
                     break
