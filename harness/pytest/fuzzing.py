@@ -24,9 +24,10 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
 class Counted(Protocol):
-    """A state machine class that counts the examples run with it."""
+    """A state machine class that counts the examples run with it, and the API root it runs against."""
 
     examples: int
+    api_root: str
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,7 +50,8 @@ def fuzz_outcome(request: pytest.FixtureRequest) -> Callable[[str, str, Counted]
             reproduction = "\n".join([str(exc), *getattr(exc, "__notes__", [])]).strip() or type(exc).__name__
             raise
         finally:
-            outcome = {"api": api_id, "target": target, "examples": machine.examples, "reproduction": reproduction}
+            outcome = {"api": api_id, "root": machine.api_root, "target": target, "examples": machine.examples,
+                       "reproduction": reproduction}
             request.node.user_properties.append((FUZZ_PROPERTY, outcome))
 
     return recording
@@ -68,15 +70,15 @@ class FuzzCollector:
         for name, value in report.user_properties:
             if name == FUZZ_PROPERTY and isinstance(value, dict):
                 self.config.stash[OUTCOMES_KEY].append(value)
-                self._enter(str(value["api"]))
+                self._enter(str(value["api"]), str(value["root"]))
 
-    def _enter(self, api_id: str) -> None:
+    def _enter(self, api_id: str, root: str) -> None:
         context = run_context(self.config)
         if api_id in context.records or api_id in self.seen:
             return
         self.seen.add(api_id)
         context.records[api_id] = {}
-        suite = {"collection": "", "root": context.api_root(api_id), "planned": 0}
+        suite = {"collection": "", "root": root, "planned": 0}
         try:  # the kit's name and size, so a run that fuzzed but did not run the kit reads as incomplete
             number = api_id.removeprefix("tmf")
             declaration = load_declaration(SUITES / f"ctk{number}" / f"ctk{number}.yaml")
