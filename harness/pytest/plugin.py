@@ -56,12 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="root of one API, e.g. tmf629=https://vendor.example/customerManagement/v4/ (repeatable)")
     group.addoption("--ctk-config", metavar="FILE", default=None,
                     help="YAML file with API roots, headers, payloads, timeout, verify, proxies (${ENV} expanded)")
-    group.addoption("--header", action="append", default=[], metavar="'NAME: VALUE'",
-                    help="request header sent with every request (repeatable)")
     group.addoption("--ctk-timeout", metavar="SECONDS", type=float, default=None,
                     help="the whole of one request may take at most this long: connect, headers, body (default 10)")
     group.addoption("--ctk-max-body-mb", metavar="MIB", type=float, default=None,
                     help="an answer whose body is larger, once decompressed, is cut off and fails (default 32)")
+    group.addoption("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                    help="request header sent with every request (repeatable)")
     group.addoption("--insecure", action="store_true", default=False, help="do not verify TLS certificates")
     group.addoption("--keep", action="store_true", default=False, help="leave the resources the run created")
     group.addoption("--ctk-report", metavar="DIR", default="reports/latest",
@@ -140,10 +140,10 @@ def _settings(config: pytest.Config) -> RunSettings:
         insecure=config.getoption("insecure"),
         config_path=Path(config_path) if config_path else None,
         payload_problem=problem,
-    )
-
         timeout=config.getoption("ctk_timeout"),
         max_body_mb=config.getoption("ctk_max_body_mb"),
+    )
+
 
 def _declarations(config: pytest.Config) -> dict[str, list[SuiteDeclaration]]:
     """API id -> the declarations its payloads must suit: those the run collects, else the packaged one."""
