@@ -9,10 +9,11 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self, TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -25,6 +26,7 @@ __all__ = ["BackgroundServer", "bind", "serve_forever", "start_background"]
 ACCESS_LOG_FORMAT = '%a %t "%r" %s %b %Tf'  # what the lines of AccessLog hold
 ACCESS_LOG_BUFFER = 1 << 16  # bytes of access log lines written at once
 ACCESS_LOG_FLUSH_S = 0.5  # a line waits at most this long for the buffer to be written
+CREDENTIAL_WORDS = ("authorization", "api-key", "api_key", "apikey", "token", "secret", "password")
 STOP_TIMEOUT_S = 10
 SHUTDOWN_TIMEOUT_S = 2  # how long open connections may finish at shutdown
 
@@ -45,19 +47,33 @@ def base_url(config: ServerConfig) -> str:
 class AccessLog(AbstractAccessLogger):
     """One line per request, cheap to make: client address, request line, status, body bytes, seconds.
 
-    It never shows headers, so never a key.
+    It never shows headers, so never a key. From the command line, a line that the log filters would
+    leave as it is (printable, naming no credential) is written straight to ``sink``; any other line,
+    and every line elsewhere (tests, an embedding program), goes through the logger and its filters.
     """
+
+    sink: ClassVar[BufferedLines | None] = None
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         version = request.version
-        self.logger.info(
+        line = (
             f'{request.remote} "{request.method} {request.raw_path} HTTP/{version.major}.{version.minor}"'
             f" {response.status} {response.body_length} {time:.6f}"
         )
+        sink = AccessLog.sink
+        if sink is None or not sink.write_plain(line):
+            self.logger.info(line)
 
 
 class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes log lines through a large buffer, emptied by ``drain`` rather than after every line."""
+
+    def __init__(self, stream: TextIO, secret: str | None) -> None:
+        super().__init__(stream)
+        self.stream: TextIO = stream
+        self._secret = secret
+        self._second = -1
+        self._stamp = ""
 
     def flush(self) -> None:
         """Called after every line by ``emit``: the buffer is kept."""
@@ -65,6 +81,20 @@ class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
     def drain(self) -> None:
         """Write out the buffered lines."""
         super().flush()
+
+    def write_plain(self, line: str) -> bool:
+        """Write a line that needs no filtering, as the formatter would; False when it may need some."""
+        lowered = line.lower()
+        if not line.isprintable() or any(word in lowered for word in CREDENTIAL_WORDS):
+            return False
+        if self._secret and self._secret in line:
+            return False
+        now = time.time()
+        if int(now) != self._second:  # the formatter's asctime, made once a second
+            self._second = int(now)
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        self.stream.write(f"{self._stamp},{int(now % 1 * 1000):03d} mockserver.access {line}\n")
+        return True
 
 
 @contextlib.contextmanager
@@ -77,13 +107,15 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
     stream = open(  # noqa: SIM115 - closed below, while stderr itself stays open
         sys.stderr.fileno(), "w", buffering=ACCESS_LOG_BUFFER, encoding="utf-8", closefd=False
     )
-    handler = BufferedLines(stream)
+    handler = BufferedLines(stream, config.api_key)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False
+    AccessLog.sink = handler
     try:
         yield handler
     finally:
+        AccessLog.sink = None
         logger.removeHandler(handler)
         logger.propagate = True
         handler.drain()
