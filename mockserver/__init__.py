@@ -7,9 +7,24 @@ from the command line.
 
 from __future__ import annotations
 
-from mockserver.app import create_app
-from mockserver.config import ServerConfig
-from mockserver.seed import SeedError
-from mockserver.serve import BackgroundServer, start_background
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.app import create_app
+    from mockserver.config import ServerConfig
+    from mockserver.seed import SeedError
+    from mockserver.serve import BackgroundServer, start_background
 
 __all__ = ["BackgroundServer", "SeedError", "ServerConfig", "create_app", "start_background"]
+
+# Imported on first use, so that loading the pytest entry point (mockserver.pytest_plugin) in every
+# pytest run of an environment does not import aiohttp and the server.
+_HOMES = {"BackgroundServer": "serve", "SeedError": "seed", "ServerConfig": "config", "create_app": "app",
+          "start_background": "serve"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
