@@ -236,6 +236,7 @@ STEPS = st.lists(
         st.tuples(st.just("put"), st.sampled_from("pqrst"), INSTANCES),
         st.tuples(st.just("delete"), st.sampled_from("pqrst")),
         st.tuples(st.just("ask"), st.lists(st.one_of(EQUALITY_FILTERS, FILTERS), max_size=3).map(tuple)),
+        st.tuples(st.just("build"), PATHS, st.integers(1, 3)),  # part of an index, as a slow request does
     ),
     max_size=20,
 )
@@ -249,14 +250,17 @@ def test_index_agrees_with_matches(steps: list[tuple[Any, ...]]) -> None:
     for step in steps:
         if step[0] == "put":
             _, name, instance = step
-            slot = ord(name)
+            slot = "pqrst".index(name)
             if slot in stored:
                 index.remove(slot, stored[slot])
             stored[slot] = instance
             index.add(slot, instance)
         elif step[0] == "delete":
-            if ord(step[1]) in stored:
-                index.remove(ord(step[1]), stored.pop(ord(step[1])))
+            if "pqrst".index(step[1]) in stored:
+                slot = "pqrst".index(step[1])
+                index.remove(slot, stored.pop(slot))
+        elif step[0] == "build":
+            index.build_step(step[1], step[2])
         else:
             filters = step[1]
             matching = {i for i, instance in stored.items() if model_matches(instance, filters)}
