@@ -127,3 +127,53 @@ def test_bad_auth_settings_are_one_line_usage_errors(
     run = run_ctk("--ctk-config", "ctk.yaml", suites=("ctk629",))
     output = run.result.stdout.str() + run.result.stderr.str()
     assert run.result.ret == USAGE_ERROR and message in output and "Traceback" not in output, output
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/html", "500 Server Error"),
+        ("/redirect", "answered with a redirect (not followed, to keep the client secret there)"),
+        ("/no-token", "the answer has no access_token"),
+    ],
+)
+def test_a_token_endpoint_that_misbehaves_is_a_usage_error_and_the_secret_stays_there(
+    path: str, message: str, run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester
+) -> None:
+    received: list[str] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            received.append(f"{self.requestline}\n{self.headers}")
+            self.send_response(200)
+            self.end_headers()
+
+    with serve_in_thread(Elsewhere) as elsewhere:
+
+        class Misbehaving(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                answers = {"/html": (500, "text/html", b"<html>oops</html>"),
+                           "/no-token": (200, "application/json", b'{"token_type": "Bearer"}')}
+                status, kind, body = answers.get(self.path, (307, "text/plain", b""))
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Location", elsewhere + "/token")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        with serve_in_thread(Misbehaving) as idp:
+            (pytester.path / "ctk.yaml").write_text(
+                f"base_url: http://127.0.0.1:9/\nauth: {{oauth2: {{token_url: '{idp}{path}', client_id: a, client_secret: s3cr3t-value}}}}\n",
+                encoding="utf-8")
+            run = run_ctk("--ctk-config", "ctk.yaml", suites=("ctk629",))
+    output = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret == USAGE_ERROR and f"ERROR: OAuth2 token endpoint {idp}{path}: {message}" in output, output
+    assert "Traceback" not in output and "s3cr3t-value" not in output
+    assert received == []
