@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = ["RunContext", "run_context"]
 
 PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting", "harness.pytest.preflight", "harness.pytest.fuzzing")
 FOLDERS = ("N1", "N2", "E1")
+HYPOTHESIS_PLUGIN = "hypothesispytest"
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 FUZZ_DIR = SUITES_DIR / "fuzz"
 
@@ -268,6 +270,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     context.close()
     if not context.records:
         return
+    if "hypothesis" not in sys.modules and config.pluginmanager.has_plugin(HYPOTHESIS_PLUGIN):
+        # Its terminal summary imports all of Hypothesis (~0.5 s) to report fuzzing this run did not do.
+        config.pluginmanager.unregister(name=HYPOTHESIS_PLUGIN)
     summary = build_summary(context.records, context.suites, context.left, target, context.started)
     for api_id, block in fuzz_blocks(fuzz_outcomes(config)).items():
         summary["apis"][api_id]["fuzz"] = block
