@@ -40,25 +40,8 @@ REPORT_FILE = "report.html"
 # Nothing may load from outside the file, even if vendor text slipped past escaping.
 CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 REBUILD_HINT = "rebuild it with <code>python -m harness.reports DIR</code>."
-API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "started", "target", "duration_s", "fuzz"})
-RUN_KEYS = frozenset({"target", "started", "duration_s", "apis"})
-REQUEST_KEYS = frozenset(
-    {
-        "folder",
-        "name",
-        "description",
-        "method",
-        "url",
-        "status",
-        "duration_ms",
-        "size_bytes",
-        "error",
-        "skipped",
-        "checks",
-        "request",
-        "response",
-    }
-)
+# The blocks of an API entry shown as they are (``spec``, ``undeleted``); the rest has its own place.
+API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "target", "fuzz"})
 
 STYLE = """
 :root { --fail: #b3261e; --fail-bg: #fdecea; --warn: #8a5a00; --warn-bg: #fff4d6; --pass: #1e7b34;
@@ -169,7 +152,6 @@ def render_report(summary: dict[str, Any]) -> str:
         _render_header(title, summary, overall),
         _render_overview(apis),
         *(view.render() for view in apis),
-        _render_extras("Run details", summary, RUN_KEYS),
         f"<footer>Written by tmf-ctk {_escape(_version())} from {SUMMARY_FILE}; {REBUILD_HINT}</footer>",
         "</body></html>",
     ]
@@ -331,14 +313,13 @@ def _render_request(request: dict[str, Any], outcome: str) -> str:
     checks = request.get("checks", [])
     rows = "".join(_render_check(check) for check in checks)
     table = f'<table class="checks">{rows}</table>' if rows else ""
-    extras = {key: value for key, value in request.items() if key not in REQUEST_KEYS}
     return (
         f'<article class="request {css}" data-outcome="{outcome}" data-status="{_escape(status or "")}"'
         f' data-checks="{len(checks)}" data-failed-checks="{sum(map(_check_failed, checks))}">'
         f'<h4><span class="method">{_escape(request.get("method", ""))}</span>{_escape(request.get("name", ""))}</h4>'
         f'<p class="muted">{_escape(request.get("description", ""))}</p>'
         f'<p class="url">{_escape(request.get("url", ""))}</p>{"" if outcome == "skipped" else _render_facts(facts)}'
-        f"{problems}{table}{_render_exchange(request, outcome)}{_render_value(extras) if extras else ''}</article>"
+        f"{problems}{table}{_render_exchange(request, outcome)}</article>"
     )
 
 
