@@ -192,3 +192,17 @@ def test_a_subset_of_the_kit_is_incomplete_in_the_record_and_the_html_report(
     assert 'data-api="tmf629" data-verdict="incomplete"' in page
     assert '<span class="verdict incomplete">incomplete</span>' in page and 'class="verdict fail"' not in page
     run.result.stdout.fnmatch_lines(["tmf629 CTK-Customer-4.0.0: incomplete (1 requests, 0 failed; *"])
+
+
+def test_under_xdist_the_progress_line_counts_failed_requests_by_the_same_rule(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_echo_proxy(reference_server.url) as url:  # closes the connection on every ?fields=
+        run = run_ctk("--base-url", url, "-n", "2", suites=("ctk629", "ctk681"))
+    assert run.summary is not None
+    failed = {api_id: block["totals"]["failed_requests"] for api_id, block in run.summary["apis"].items()}
+    assert failed == {"tmf629": 3, "tmf681": 4}
+    run.result.stdout.fnmatch_lines_random([
+        "tmf629 CTK-Customer-4.0.0: 10/10 kit requests run, 3 failed",
+        "tmf681 CTK-Communication-4.0.0: 13/13 kit requests run, 4 failed",
+    ])
