@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,7 +27,8 @@ def fuzz_run(directory: Path, *options: str) -> dict[str, Any]:
         sys.executable, "-m", "pytest", "harness/suites", "-m", "fuzz", "-k", "customer", "-q",
         "-p", "no:cacheprovider", "--ctk-report", str(directory), *options,
     ]  # fmt: skip
-    result = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
+    hermetic = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(directory / "hypothesis")}  # not <repo>/.hypothesis
+    result = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=300, env=hermetic)
     assert (directory / "summary.json").exists(), result.stdout[-3000:] + result.stderr[-3000:]
     summary: dict[str, Any] = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
     summary["exit_code"] = result.returncode
