@@ -76,7 +76,8 @@ def held_filters(run: ScenarioRun) -> None:
     for attribute in suite.held:
         value = first.get(attribute)
         if not isinstance(value, str) or value == second.get(attribute):
-            untold.append(attribute)
+            if attribute in body:  # a server-set value (orderDate) may equal the other's: nothing to tell apart
+                untold.append(attribute)
             continue
         reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(value, safe=QUERY_SAFE)}"))
         found = _ids(reply)

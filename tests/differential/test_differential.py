@@ -19,9 +19,11 @@ from tests.support.fault_proxy import FAULTS, start_fault_proxy
 from tests.support.official_kits import ENVIRONMENT_KEYS, KitRun, run_kit
 from tests.support.suite_runs import copy_suites
 
+pytestmark = pytest.mark.usefixtures("kits_present")
+
 # fault -> the APIs it is planted on, and whether the official kit fails them (proof the defect is planted)
 FAULT_RUNS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "wrong_status": (("tmf629", "tmf635"), True),
+    "wrong_status": (("tmf635",), True),
     "create_error": (("tmf681",), True),
     "missing_href": (("tmf683",), True),
     "wrong_type": (("tmf681",), True),
@@ -42,6 +44,11 @@ FAULT_RUNS: dict[str, tuple[tuple[str, ...], bool]] = {
     "missing_engagedParty": (("tmf629",), True),
     "missing_usageSpecification": (("tmf635",), True),
     "missing_channel": (("tmf683",), True),
+    "filter_empty": (("tmf683",), True),
+    "null_values": (("tmf629",), True),
+    "list_as_object": (("tmf635",), False),
+    "empty_create": (("tmf622",), True),
+    "unknown_is_400": (("tmf681",), True),
 }
 
 

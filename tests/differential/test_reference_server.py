@@ -16,6 +16,8 @@ CERTIFIED = KITS_DIR.parent / "ctk-reports" / "parsed"
 REQUEST_COUNTS = {"tmf681": 13, "tmf629": 10, "tmf683": 18, "tmf622": 9, "tmf635": 15}
 JSON = {"Content-Type": "application/json"}
 
+pytestmark = pytest.mark.usefixtures("kits_present")
+
 
 def api_root(server: mockserver.BackgroundServer, api_id: str) -> str:
     return server.url.rstrip("/") + tmfapis.api(api_id).base_path

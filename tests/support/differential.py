@@ -84,11 +84,14 @@ def disagreements(kit: KitRun, ours: Mapping[str, Any]) -> list[str]:
         earlier_failure = earlier_failure or outcome == "failed"
         if theirs.failed and outcome == "passed":
             problems.append(f"{where}: the kit fails it ({_why(theirs)}), ours passes")
+        if request.get("error") and request.get("status") is None and not theirs.failed:
+            problems.append(f"{where}: ours got no answer ({request['error']}), the kit passes it")
         kit_checks, our_checks = theirs.outcomes(), _ours_checks(request)
         for name in dict.fromkeys([*kit_checks, *our_checks]):
             kit_passed, ours_passed = kit_checks.get(name), our_checks.get(name)
-            if kit_passed is False and ours_passed is True:
-                problems.append(f"{where}: {name!r} fails in the kit, passes in ours")
+            if kit_passed is False and ours_passed is not False:
+                state = "passes in ours" if ours_passed else "is not a check of ours here"
+                problems.append(f"{where}: {name!r} fails in the kit and {state}")
             elif ours_passed is False and kit_passed is not False and not documented(name):
                 if kit_passed is None and theirs.errors:
                     continue  # the kit's script stopped before this check: it failed the request anyway

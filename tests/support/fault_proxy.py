@@ -248,6 +248,44 @@ def total_uncounted(exchange: Exchange) -> None:
         exchange.headers["X-Total-Count"] = str(int(exchange.headers["X-Total-Count"]) + 1)
 
 
+def filter_empty(exchange: Exchange) -> None:
+    """Filtered lists answer an empty array: the filter matches nothing, not even the instance asked for."""
+    if _is_list(exchange, filtered=True) and exchange.status in (200, 206):
+        exchange.payload = b"[]"
+
+
+def null_values(exchange: Exchange) -> None:
+    """Reads carry null for the text attributes the kits hold (name, content, reason, direction, messageType)."""
+    if exchange.client_method != "GET":
+        return
+
+    def edit(item: dict[str, Any]) -> None:
+        for attribute in ("name", "content", "reason", "direction", "messageType"):
+            if attribute in item:
+                item[attribute] = None
+
+    edit_instances(exchange, edit)
+
+
+def list_as_object(exchange: Exchange) -> None:
+    """The unfiltered list answers its last instance as a single object instead of an array."""
+    if _is_list(exchange, filtered=False) and exchange.status in (200, 206):
+        items = json.loads(exchange.payload)
+        exchange.payload = json.dumps(items[-1] if items else {}).encode()
+
+
+def empty_create(exchange: Exchange) -> None:
+    """Create answers 201 with an empty body (the instance only behind the Location header)."""
+    if exchange.method == "POST" and exchange.status == 201:
+        exchange.payload = b""
+
+
+def unknown_is_400(exchange: Exchange) -> None:
+    """An unknown id answers 400 instead of 404."""
+    if exchange.status == 404:
+        exchange.status = 400
+
+
 def without(attribute: str) -> Hook:
     """Instances come back without ``attribute`` (a mandatory attribute the server never sets or drops)."""
 
@@ -278,6 +316,11 @@ _ANSWER_HOOKS = (
     html_errors,
     numeric_ids,
     total_uncounted,
+    filter_empty,
+    null_values,
+    list_as_object,
+    empty_create,
+    unknown_is_400,
     without("state"),
     without("engagedParty"),
     without("usageSpecification"),
