@@ -7,12 +7,16 @@ Seeding a ``cancelProductOrder`` records it without cancelling any order.
 
 from __future__ import annotations
 
+import importlib
 import json
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 import yaml
@@ -29,6 +33,9 @@ Item = tuple[str, str, int, Any]  # API id, resource, position in its list, inst
 WHITESPACE = re.compile(r"[ \t\n\r]*")
 WHITESPACE_CHARS = frozenset(" \t\n\r")
 SERVER_SET = frozenset({"id", "href"})
+PARALLEL_BYTES = 32 * 2**20  # a JSON seed this large (some 100,000 instances) is rendered by two processes
+CHILD = "import sys; from mockserver.seed import render_odd; render_odd(*sys.argv[1:])"
+T = TypeVar("T")
 
 
 class SeedError(ValueError):
@@ -43,7 +50,8 @@ def load_seed(path: Path, render: Render) -> SeedRows:
     """The instances of a seed file, validated and rendered, per (API id, resource).
 
     A JSON file of the usual shape is read one instance at a time, so a large seed never exists as
-    one big parsed document; any other file (or a broken one) is read whole.
+    one big parsed document (and from ``PARALLEL_BYTES`` on, a second process renders every other
+    instance meanwhile); any other file (or a broken one) is read whole.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -51,10 +59,65 @@ def load_seed(path: Path, render: Render) -> SeedRows:
         raise SeedError(f"seed file {path} cannot be read: {error}") from None
     if str(path).endswith(".json"):
         try:
+            if len(text) >= PARALLEL_BYTES:
+                return _rendered_in_two(path, text, render)
             return _rendered(path, _streamed(path, text), render)
         except NotPlain:
             pass
     return _rendered(path, _whole(path, text), render)
+
+
+def _rendered_in_two(path: Path, text: str, render: Render) -> SeedRows:
+    """The even instances of each collection rendered here, the odd ones meanwhile by a child process.
+
+    The child is a fresh interpreter (so nothing of the caller's program runs again in it); should it
+    fail to start or to answer, the odd instances are rendered here after all.
+    """
+    command = [sys.executable, "-c", CHILD, str(path), f"{render.__module__}:{render.__qualname__}"]
+    try:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE)
+    except OSError:
+        return _rendered(path, _streamed(path, text), render)
+    try:
+        even = _rendered(path, _streamed(path, text), render, 0)
+        try:
+            kind, odd = pickle.load(child.stdout)  # type: ignore[arg-type]
+        except (EOFError, pickle.UnpicklingError):
+            kind, odd = "rows", _rendered(path, _streamed(path, text), render, 1)
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()  # type: ignore[union-attr]
+    if kind == "error":
+        raise SeedError(odd)
+    if kind == "not plain":
+        raise NotPlain
+    merged: SeedRows = {}
+    for key, (ids, bodies) in even.items():
+        odd_ids, odd_bodies = odd.get(key, ([], []))
+        merged[key] = (_interleaved(ids, odd_ids), _interleaved(bodies, odd_bodies))
+    return merged
+
+
+def render_odd(path: str, render_name: str) -> None:
+    """The child of ``_rendered_in_two``: writes its outcome for the odd instances, pickled, to stdout."""
+    module, _, name = render_name.partition(":")
+    render = getattr(importlib.import_module(module), name)
+    outcome: tuple[str, Any]
+    try:
+        seed = Path(path)
+        outcome = ("rows", _rendered(seed, _streamed(seed, seed.read_text(encoding="utf-8")), render, 1))
+    except SeedError as error:
+        outcome = ("error", str(error))
+    except NotPlain:
+        outcome = ("not plain", None)
+    pickle.dump(outcome, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _interleaved(even: list[T], odd: list[T]) -> list[T]:
+    merged = even + odd
+    merged[0::2], merged[1::2] = even, odd
+    return merged
 
 
 def _api(path: Path, api_id: str) -> tmfapis.Api:
@@ -151,7 +214,8 @@ def _streamed(path: Path, text: str) -> Iterator[Item]:
         raise NotPlain
 
 
-def _rendered(path: Path, items: Iterator[Item], render: Render) -> SeedRows:
+def _rendered(path: Path, items: Iterator[Item], render: Render, part: int | None = None) -> SeedRows:
+    """Every instance validated and rendered (or, with ``part``, those whose position has that parity)."""
     rows: SeedRows = {}
     last: tuple[str, str] | None = None
     for api_id, name, number, instance in items:
@@ -161,6 +225,8 @@ def _rendered(path: Path, items: Iterator[Item], render: Render) -> SeedRows:
             definition = tmfapis.api(api_id).resources[name].create_schema
             rules = rules_for(api_id, name)
             valid = _ignoring_id(api_id, definition)
+        if part is not None and number % 2 != part:
+            continue
         body = completed(rules, instance) if isinstance(instance, dict) else instance
         _check(path, (api_id, name, number), definition, api_id, valid, body)
         instance_id, stored = render(api_id, name, body)
