@@ -271,6 +271,9 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "the expected status", request.expected_status, theirs.status)
     if request.kind == "fields":
         differ(where, "the status check", bool(request.step and request.step.check_status), theirs.status is not None)
+    if request.kind == "filter" and theirs.query:
+        sent_quoted = bool(request.step and request.step.quote == "both")
+        differ(where, "a quoted filter value in the URL", sent_quoted, theirs.query[1].startswith("'"))
     if request.kind not in ("create", "list", "retrieve", "filter", "patch"):
         return
     suite, branch = request.suite, theirs.single

@@ -38,6 +38,7 @@ DRIFTS = [
     ("ctk683", "      - fields: reason\n", "", "steps is"),
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
     ("ctk629", "      - fields: id\n        check_status: true\n", "      - fields: id\n", "the status check is False"),
+    ("ctk622", "quote: name", "quote: both", "a quoted filter value in the URL is True"),
 ]
 
 

@@ -88,7 +88,8 @@ def test_requests_are_sent_as_the_kit_sent_them(
     run = run_ctk("--base-url", reference_server.url, suites=("ctk622", "ctk681"))
     assert run.summary is not None
     urls = {r["name"]: r["url"] for api in run.summary["apis"].values() for r in api["requests"]}
-    assert re.search(r"\?orderDate='\d{4}-\d\d-\d\dT[^']+'$", urls["/ProductOrder?orderDate='{{ORDERDATEPO01}}'"])
+    # as the official kit sends it: unquoted (the certified run's copy quoted it, in the name too)
+    assert re.search(r"\?orderDate=\d{4}-\d\d-\d\dT[^']+$", urls["/ProductOrder?orderDate='{{ORDERDATEPO01}}'"])
     assert urls["/communicationMessage?content='{{CONTENTCM01}}'"].endswith(
         "?content=Dear%20$Parameter1.%20Here%20is%20the%20information%20of%20the%20promotion%20$Parameter2"
     )
