@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "PATH_SAFE", "QUERY_SAFE", "BoundedSession", "Reply",
-    "origin", "resource_url", "send",
+    "not_sent", "origin", "resource_url", "send",
 ]
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -305,6 +305,11 @@ def _parse(response: requests.Response, text: str) -> tuple[Any, str | None]:
     except ValueError:
         kind = response.headers.get("Content-Type", "no Content-Type")
         return NOT_JSON, f"the body is not JSON ({kind}): {excerpt(text)!r}"
+
+
+def not_sent(method: str, url: str, redactor: Redactor, problem: str) -> Reply:
+    """The Reply for a request the harness declined to send (a foreign ``href``, say), with the reason."""
+    return _failed(method, url, None, redactor, time.perf_counter(), problem)
 
 
 def _failed(method: str, url: str, data: str | None, redactor: Redactor, started: float, problem: str) -> Reply:

@@ -29,7 +29,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 import tmfapis
+from harness import http
 from harness.errors import FilterMismatch
+from harness.http import resource_url
 from harness.redact import Redactor
 
 __all__ = [
@@ -61,7 +63,6 @@ FUZZ_PROFILES = {
 FUZZ_PROFILES["ci"] = FUZZ_PROFILES["default"]
 
 MAX_INSTANCES = 6  # per example: enough for collisions, few enough to shrink fast
-TIMEOUT_S = 30  # when the session has no timeout of its own (the harness's session has ``timeout_s``)
 ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
 # Values that collide on purpose: case pairs, prefixes, padding, unicode, quotes and URL-significant text.
 SPECIMENS = ("a", "A", "ab", "a b", " a", "a ", "a,b", "b", "é", "É", "日本", "it's", "x&y=z", "1+1",
@@ -254,28 +255,27 @@ class FilterMachineBase(RuleBasedStateMachine):
 
     @property
     def collection_url(self) -> str:
-        return f"{self.api_root}{self.target.resource}"
+        return resource_url(self.api_root, self.target.resource)
 
     def create(self, values: Mapping[str, Sequence[str]]) -> None:
         """POST one tagged instance holding the values and add it to the model."""
         __tracebackhide__ = True
         body = instance_body(self.target, values, self.tag)
-        response = self.send("POST", self.collection_url, json=body)
-        payload = _json(response)
-        if response.status_code != 201 or not isinstance(payload, dict) or "id" not in payload:
-            raise self.mismatch(f"POST {self.collection_url} {_text(body)} answered {response.status_code} "
-                                 f"{response.text[:300]!r}; expected 201 with an id")
+        reply = self.send("POST", self.collection_url, body)
+        payload = reply.body
+        if reply.status != 201 or not isinstance(payload, dict) or "id" not in payload:
+            raise self.mismatch(f"POST {self.collection_url} {_text(body)} answered {reply.status} "
+                                 f"{reply.text[:300]!r}; expected 201 with an id")
         self.model[str(payload["id"])] = _Created(len(self.model) + 1, body)
         note(f"instance {len(self.model)} is {payload['id']}")
 
-    def send(self, method: str, url: str, **options: Any) -> requests.Response:
-        """One request with the session's timeout (or ours); network trouble fails with the request named."""
+    def send(self, method: str, url: str, body: Any = None) -> http.Reply:
+        """One request through the harness's bounded ``send``; no answer at all fails with the request named."""
         __tracebackhide__ = True
-        options.setdefault("timeout", getattr(self.session, "timeout_s", TIMEOUT_S))
-        try:
-            return self.session.request(method, url, **options)
-        except requests.RequestException as error:
-            raise self.mismatch(f"{method} {url} failed: {error}") from error
+        reply = http.send(self.session, method, url, self.redactor, body)
+        if reply.status is None:
+            raise self.mismatch(f"{method} {url} failed: {reply.problem}")
+        return reply
 
     def mismatch(self, message: str) -> FilterMismatch:
         """The failure, with the run's secrets masked: it names URLs and bodies the server echoed."""
@@ -291,8 +291,8 @@ class FilterMachineBase(RuleBasedStateMachine):
         left = []
         for instance_id in self.model:
             try:
-                response = self.send("DELETE", f"{self.collection_url}/{quote(instance_id, safe='')}")
-                if response.status_code not in (200, 202, 204, 404):
+                reply = self.send("DELETE", resource_url(self.api_root, self.target.resource, instance_id))
+                if reply.status not in (200, 202, 204, 404):
                     left.append(instance_id)
             except FilterMismatch:
                 left.append(instance_id)
@@ -342,28 +342,29 @@ class FilterMachineBase(RuleBasedStateMachine):
         """Every item the query answers, following pages when the server returns 206."""
         __tracebackhide__ = True
         url = self._url(params)
-        response = self.send("GET", url)
-        items = self._items(url, response)
-        total = response.headers.get("X-Total-Count", "")
-        while response.status_code == 206 and total.isdigit() and len(items) < int(total):
+        reply = self.send("GET", url)
+        items = self._items(url, reply)
+        total = next((value for name, value in reply.exchange.response_headers.items()
+                      if name.lower() == "x-total-count"), "")
+        while reply.status == 206 and total.isdigit() and len(items) < int(total):
             page_url = self._url([*params, ("offset", str(len(items)))])
-            response = self.send("GET", page_url)
-            page = self._items(page_url, response)
+            reply = self.send("GET", page_url)
+            page = self._items(page_url, reply)
             if not page:
                 break
             items += page
         return url, items
 
-    def _items(self, url: str, response: requests.Response) -> list[Any]:
+    def _items(self, url: str, reply: http.Reply) -> list[Any]:
         __tracebackhide__ = True
-        payload = _json(response)
-        if response.status_code not in (200, 206) or not isinstance(payload, list):
+        payload = reply.body
+        if reply.status not in (200, 206) or not isinstance(payload, list):
             raise self.mismatch(self._reproduction(url, [
-                f"answered {response.status_code} {response.text[:300]!r}; expected 200 with a JSON array"]))
+                f"answered {reply.status} {reply.text[:300]!r}; expected 200 with a JSON array"]))
         return payload
 
     def _url(self, params: list[tuple[str, str]]) -> str:
-        return f"{self.collection_url}?{urlencode(params, quote_via=quote, safe='')}"
+        return resource_url(self.api_root, self.target.resource, query=urlencode(params, quote_via=quote, safe=""))
 
     def _numbers(self, ids: Any) -> list[int]:
         return sorted(self.model[instance_id].number for instance_id in ids)
@@ -421,13 +422,6 @@ def filter_machine(item: FilterTarget, api_root: str, session: requests.Session,
 def fuzz_settings() -> settings:
     """The fuzzer's bounds for the loaded profile (``ci`` when none was chosen); other profiles apply as they are."""
     return FUZZ_PROFILES.get(settings.get_current_profile_name()) or settings()
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _text(body: Any) -> str:

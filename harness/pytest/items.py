@@ -210,7 +210,8 @@ class SpecItem(pytest.Item):
         publish(self, suite_run, RECORD_INDEX_BASE + self.position, record)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, RunFailure):
+        # An xfail carries the deviations; pytest would also format (and parse the source of) its traceback.
+        if isinstance(excinfo.value, RunFailure | pytest.xfail.Exception):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 

@@ -64,8 +64,8 @@ def pytest_xdist_node_collection_finished(node: Any, ids: Sequence[str]) -> None
 
 def preflight(config: pytest.Config, api_ids: Sequence[str]) -> None:
     """Probe each API's root once per run (not the embedded server's); stop the run when one cannot be tested."""
-    if config.stash.get(DONE, False) or config.option.collectonly:
-        return
+    if not api_ids or config.stash.get(DONE, False) or config.option.collectonly:
+        return  # an xdist controller has no items of its own: it probes when a worker reports its collection
     config.stash[DONE] = True
     context = run_context(config)
     settings = context.settings

@@ -23,7 +23,7 @@ import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.errors import ScenarioSkipped
-from harness.http import QUERY_SAFE, Reply, resource_url, send
+from harness.http import QUERY_SAFE, Reply, not_sent, origin, resource_url, send
 from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
 from harness.redact import Redactor
 from harness.spec import held
@@ -253,7 +253,8 @@ def create_and_read(run: ScenarioRun) -> None:
     href = instance.get("href")
     if isinstance(href, str) and href:
         target = urljoin(run.api_root, href)
-        reply = run.send("GET", target)
+        reply = run.send("GET", target) if origin(target) == origin(run.api_root) else not_sent("GET", target, run.redactor, (
+            f"the href {target} is on another origin than the API root {run.api_root}; not followed with credentials"))
         run.record(f"{{href of /{resource.name}}}", reply, [_same_instance("href resolves to the instance", reply, instance["id"])])
     reply = run.send("GET", run.url(resource, instance["id"]))
     run.record(f"/{resource.name}/{{id}}", reply, [

@@ -98,7 +98,7 @@ class FaultyHandler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        body = b"{}"
+        body = b"[]" if self.path.endswith("?limit=1") else b"{}"  # the pre-flight's probe gets a list
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
