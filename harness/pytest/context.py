@@ -13,8 +13,8 @@ import urllib3
 
 from harness.auth import ClientCredentials
 from harness.config import RunSettings
-from harness.http import BoundedSession
 from harness.errors import TokenError
+from harness.http import BoundedSession
 from harness.pytest import hookspecs
 from harness.record import RequestJson
 from harness.redact import RedactingFilter, Redactor, header_secrets, url_secrets
