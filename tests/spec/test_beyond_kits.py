@@ -50,3 +50,20 @@ def test_a_planted_defect_is_a_spec_deviation(
         run = run_suites("--base-url", proxy.url, "-m", "spec", suites=(suite,))
     assert expected <= run.deviations(api_id), sorted(run.deviations(api_id))
     assert "Traceback" not in run.result.stdout.str()
+
+
+def test_the_kits_own_payload_is_sent_and_the_spec_tier_names_what_it_lacks(
+    run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer, pytester: pytest.Pytester
+) -> None:
+    (pytester.path / "kit683.yaml").write_text(
+        "apis:\n  tmf683:\n    payloads:\n      partyInteraction:\n"
+        "        - {channel: [{id: '555'}], direction: inbounds, reason: The user wanted to buy TV and internet plan}\n"
+        "        - {channel: [{id: '556'}], direction: outbounds, reason: A call back about the installation}\n",
+        encoding="utf-8",
+    )
+    run = run_suites("--base-url", reference_server.url, "--ctk-config", "kit683.yaml", "-m", "ctk", suites=("ctk683",))
+    assert run.summary["apis"]["tmf683"]["verdict"] == "passed", run.result.stdout.str()
+    deviations = [check for _, check in run.spec_checks("tmf683") if check["outcome"] == "failed"]
+    assert [check["name"] for check in deviations] == ["Payload is a valid PartyInteraction_Create"] * 2
+    assert "a deviation of the payload, not of the server" in deviations[0]["message"]
+    assert "'interactionDate' is a required property" in deviations[0]["message"]
