@@ -94,10 +94,6 @@ class Kit:
         data: dict[str, Any] = json.loads((self.folder / "schemas" / f"{entity}.schema.json").read_text(encoding="utf-8"))
         return data
 
-    def items(self) -> list[dict[str, Any]]:
-        """The collection's requests in run order."""
-        return list(_requests(json.loads(self.collection.read_text(encoding="utf-8"))["item"]))
-
 
 def kit(api_id: str) -> Kit:
     return Kit(api_id, KITS_DIR / api_id)
