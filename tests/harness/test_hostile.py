@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
+from harness.config import ConfigError, settings_from
 from harness.http import NOT_JSON, BoundedSession, Reply, send
 from harness.preflight import probe
 from harness.pytest.preflight import PREFLIGHT_FAILED
@@ -34,8 +35,8 @@ CANARY_ENV = "canary-env-93d7aa"
 MIB = 1024 * 1024
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _bomb_built() -> None:
+@pytest.fixture(scope="module")
+def bomb_built() -> None:
     """Build the gzip bomb once, before any server serves it (building it takes seconds)."""
     hostile.bomb()
 
@@ -70,6 +71,7 @@ def test_the_deadline_covers_the_whole_answer(behaviour: hostile.Behaviour) -> N
     assert elapsed < 10  # the drip alone would take 80 s
 
 
+@pytest.mark.usefixtures("bomb_built")
 def test_a_gzip_bomb_stops_at_the_cap() -> None:
     with serve(hostile.gzip_bomb) as server:
         reply, _ = timed_send(session(timeout_s=30), "GET", server.url + "/x")
@@ -211,6 +213,7 @@ HOSTILE: dict[str, tuple[hostile.Behaviour, str, str]] = {
 }
 
 
+@pytest.mark.usefixtures("bomb_built")
 @pytest.mark.parametrize("name", HOSTILE)
 def test_a_hostile_server_stops_the_run_at_the_pre_flight(name: str, tmp_path: Path) -> None:
     behaviour, said, _ = HOSTILE[name]
@@ -236,6 +239,7 @@ def test_a_redirect_to_another_port_is_not_followed_by_the_pre_flight(tmp_path: 
     assert other.requests == [] and run.output.count(f"to another origin {other.url}/tmf-api/") == 5
 
 
+@pytest.mark.usefixtures("bomb_built")
 @pytest.mark.parametrize("name", ["gzip_bomb", "huge_body", "html_500"])
 def test_hostile_answers_after_the_pre_flight_fail_the_kit_requests(name: str, tmp_path: Path) -> None:
     with serve(HOSTILE[name][0], honest_probe=True) as server:
@@ -359,3 +363,18 @@ def test_collect_only_and_an_empty_selection_send_nothing(tmp_path: Path) -> Non
                 check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
             assert result.returncode in (0, 5) and "pre-flight" not in result.stdout, result.stdout[-2000:]
     assert server.requests == []
+
+
+def test_the_bounds_come_from_the_command_line_else_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "ctk.yaml"
+    path.write_text("timeout: 7\nmax_body_mb: 5\n", encoding="utf-8")
+    common: dict[str, Any] = {"base_url": None, "api_urls": [], "headers": [], "insecure": False}
+    from_file = settings_from(**common, config_path=path)
+    from_line = settings_from(**common, config_path=path, timeout=2.5, max_body_mb=0.5)
+    assert (from_file.timeout_s, from_file.max_body_mb) == (7, 5)
+    assert (from_line.timeout_s, from_line.max_body_mb) == (2.5, 0.5)
+    with pytest.raises(ConfigError, match="--ctk-timeout must be a positive number of seconds, got 0"):
+        settings_from(**common, config_path=None, timeout=0)
+    path.write_text("max_body_mb: lots\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_body_mb must be a positive number of MiB, got 'lots'"):
+        settings_from(**common, config_path=path)
