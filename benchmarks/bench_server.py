@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
@@ -437,6 +438,7 @@ def stretches(seed: Path, count: int) -> None:
 
     store = ResourceStore()
     store.load(load_seed(seed, render_seed))
+    gc.freeze()  # as the server does after start-up
     heavy = {
         "first filter on a new attribute (index build)": {"engagedParty.id": ["P0007"], "limit": ["10"]},
         "full sort by name, descending": {"sort": ["-name"], "limit": ["10"]},
