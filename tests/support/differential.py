@@ -3,18 +3,27 @@
 The outcomes must be equal, except as listed in ``DIFFERENCES``, the one list of the documented
 differences: where the kit's check cannot fail, ours may fail where the kit passes, never the reverse.
 ``disagreements`` returns one line per place where the two disagree otherwise.
+``python -m tests.support.differential [FAULTS [APIS]]`` runs every planted defect on every API.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tests.support.official_kits import KitRun
+import mockserver
+import tmfapis
+from tests.support.fault_proxy import FAULTS, start_fault_proxy
+from tests.support.official_kits import REPO, KitRun, run_kit
 
-__all__ = ["DIFFERENCES", "Difference", "disagreements", "documented", "ours_outcome"]
+__all__ = ["DIFFERENCES", "Difference", "disagreements", "documented", "main", "ours_outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +112,33 @@ def disagreements(kit: KitRun, ours: Mapping[str, Any]) -> list[str]:
 def _why(request: Any) -> str:
     failed = [a.name for a in request.assertions if not a.passed]
     return "; ".join([*request.errors, *failed[:3]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Every planted defect on every API, kit beside the CTK tier; print the disagreements and a count line."""
+    args = sys.argv[1:] if argv is None else argv
+    faults = args[0].split(",") if args else [name for name in FAULTS if name != "relative_href"]
+    api_ids = args[1].split(",") if len(args) > 1 else list(tmfapis.API_IDS)
+    runs = kit_failed = ours_failed = problems = 0
+    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server:
+        for fault in faults:
+            for api_id in api_ids:
+                with start_fault_proxy(server.url, fault) as proxy, tempfile.TemporaryDirectory() as report:
+                    kit = run_kit(api_id, proxy.url + tmfapis.api(api_id).base_path)
+                    suite = REPO / "harness" / "suites" / f"ctk{api_id[3:]}"
+                    subprocess.run([sys.executable, "-m", "pytest", str(suite), "-m", "ctk", "--base-url", proxy.url,
+                                    f"--ctk-report={report}", "-p", "no:cacheprovider", "-q"],
+                                   cwd=REPO, capture_output=True, check=False, timeout=300)
+                    ours = json.loads((Path(report) / "summary.json").read_text(encoding="utf-8"))["apis"][api_id]
+                found = disagreements(kit, ours)
+                runs, problems = runs + 1, problems + len(found)
+                kit_failed += kit.failures > 0
+                ours_failed += ours["verdict"] == "failed"
+                for line in found:
+                    print(f"{fault}: {line}")
+    print(f"{runs} runs: the kit fails {kit_failed}, ours fails {ours_failed}, {problems} disagreements")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
