@@ -458,14 +458,24 @@ def by_id(count: int) -> Callable[[random.Random], Request]:
     return lambda rng: (f"{BASE_PATH}/C{rng.randrange(count):07d}", None)
 
 
+def pair(
+    first: int, second: int, next_request: Callable[[random.Random], Request], seconds: float, number: int
+) -> tuple[float, float]:
+    """The throughput of two servers measured one after the other, in turn the first or the second."""
+    if number % 2:
+        later = asyncio.run(throughput(second, next_request, seconds))
+        return asyncio.run(throughput(first, next_request, seconds)), later
+    earlier = asyncio.run(throughput(first, next_request, seconds))
+    return earlier, asyncio.run(throughput(second, next_request, seconds))
+
+
 def against_bare(work: Path, seconds: float, rounds: int) -> None:
     seed = work / "seed-bare.json"
     write_seed(seed, 100_000)
     ratios = []
     with running(start_bare()) as bare, running(start_reference("--seed", str(seed))) as reference:
-        for _ in range(rounds):
-            bare_rate = asyncio.run(throughput(bare.port, by_id(100_000), seconds))
-            rate = asyncio.run(throughput(reference.port, by_id(100_000), seconds))
+        for number in range(rounds):
+            bare_rate, rate = pair(bare.port, reference.port, by_id(100_000), seconds, number)
             ratios.append(rate / bare_rate)
             print(f"    bare aiohttp handler {bare_rate:8.0f} req/s   reference server {rate:8.0f} req/s")
     ratio = statistics.median(ratios)
@@ -475,9 +485,8 @@ def against_bare(work: Path, seconds: float, rounds: int) -> None:
     with running(start_reference("--seed", str(seed), log=log)) as logged, running(
         start_reference("--seed", str(seed))
     ) as quiet:
-        for _ in range(rounds):
-            with_log = asyncio.run(throughput(logged.port, by_id(100_000), seconds))
-            without = asyncio.run(throughput(quiet.port, by_id(100_000), seconds))
+        for number in range(rounds):
+            with_log, without = pair(logged.port, quiet.port, by_id(100_000), seconds, number)
             costs.append(1 - with_log / without)
             print(f"    access log on {with_log:8.0f} req/s   off {without:8.0f} req/s")
     lines = sum(1 for _ in log.open("rb"))
