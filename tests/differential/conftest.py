@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 import mockserver
-from tests.support.official_kits import require_kits
+import tmfapis
+from tests.support.official_kits import KitRun, require_kits, run_kit
+from tests.support.suite_runs import copy_suites
+
+SideBySide = Callable[[str, tuple[str, ...]], tuple[dict[str, KitRun], dict[str, Any]]]
 
 
 @pytest.fixture
@@ -21,3 +28,27 @@ def module_server() -> Iterator[mockserver.BackgroundServer]:
     """One reference server shared by a module's tests (each kit works in its own API's collections)."""
     with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server:
         yield server
+
+
+@pytest.fixture
+def side_by_side(pytester: pytest.Pytester) -> SideBySide:
+    """Run the kits (Newman, in the background) and the CTK tier at the same time against one server.
+
+    The CTK tier runs as a user runs it (``pytest suites -m ctk --base-url URL``), in pytester; each side
+    judges only the instances it created, the other's are valid instances in the collection.
+    Returns the kit runs per API and the CTK tier's run record.
+    """
+
+    def run(base_url: str, api_ids: tuple[str, ...]) -> tuple[dict[str, KitRun], dict[str, Any]]:
+        with ThreadPoolExecutor(max_workers=len(api_ids)) as pool:
+            kits = {i: pool.submit(run_kit, i, base_url.rstrip("/") + tmfapis.api(i).base_path) for i in api_ids}
+            copy_suites(pytester.path, [f"ctk{api_id.removeprefix('tmf')}" for api_id in api_ids])
+            report = pytester.path / "report"
+            result = pytester.runpytest("-p", "no:cacheprovider", "-m", "ctk", "--base-url", base_url,
+                                        "--ctk-report", str(report))
+            summary_path = report / "summary.json"
+            assert summary_path.exists(), result.stdout.str()[-3000:]
+            summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+            return {api_id: kit.result() for api_id, kit in kits.items()}, summary
+
+    return run

@@ -10,6 +10,8 @@ import requests
 
 import mockserver
 import tmfapis
+from tests.differential.conftest import SideBySide
+from tests.support.differential import disagreements
 from tests.support.official_kits import ENVIRONMENT_KEYS, KITS_DIR, KitConfigError, kit, run_kit
 
 CERTIFIED = KITS_DIR.parent / "ctk-reports" / "parsed"
@@ -24,8 +26,11 @@ def api_root(server: mockserver.BackgroundServer, api_id: str) -> str:
 
 
 @pytest.mark.parametrize("api_id", list(ENVIRONMENT_KEYS))
-def test_the_official_kit_passes_with_zero_failures(module_server: mockserver.BackgroundServer, api_id: str) -> None:
-    run = run_kit(api_id, api_root(module_server, api_id))
+def test_the_official_kit_passes_with_zero_failures_and_the_ctk_tier_agrees(
+    module_server: mockserver.BackgroundServer, side_by_side: SideBySide, api_id: str
+) -> None:
+    kits, summary = side_by_side(module_server.url, (api_id,))
+    run = kits[api_id]
     failed = [(r.name, r.status, r.errors, [a for a in r.assertions if not a.passed][:3]) for r in run.requests if r.failed]
     assert run.failures == 0, failed
     certified = json.loads((CERTIFIED / f"{api_id}.json").read_text(encoding="utf-8"))
@@ -34,6 +39,8 @@ def test_the_official_kit_passes_with_zero_failures(module_server: mockserver.Ba
     unquoted = [(r["method"], r["name"].replace("'", "")) for r in certified["requests"]]
     assert [(r.method, r.name.replace("'", "")) for r in run.requests] == unquoted
     assert run.assertions > len(run.requests)  # the checks really ran
+    assert summary["apis"][api_id]["verdict"] == "passed"
+    assert disagreements(run, summary["apis"][api_id]) == []
 
 
 def test_the_kit_refuses_a_payload_its_schema_does_not_fit(module_server: mockserver.BackgroundServer) -> None:
