@@ -301,7 +301,7 @@ def _parse(response: requests.Response, text: str) -> tuple[Any, str | None]:
     if not text.strip():
         return NOT_JSON, f"the response to {response.request.method} has an empty body (status {response.status_code})"
     try:
-        return json.loads(text), None
+        return json.loads(text.removeprefix("\ufeff")), None  # a byte order mark, as the kits' Postman ignores it
     except ValueError:
         kind = response.headers.get("Content-Type", "no Content-Type")
         return NOT_JSON, f"the body is not JSON ({kind}): {excerpt(text)!r}"

@@ -40,7 +40,7 @@ FAULT_RUNS: dict[str, tuple[tuple[str, ...], bool]] = {
     "missing_channel": (("tmf683",), True),
     "filter_empty": (("tmf683",), True),
     "null_values": (("tmf629",), True),
-    "list_as_object": (("tmf635",), False),
+    "bom_bodies": (("tmf629",), False),
     "empty_create": (("tmf622",), True),
     "unknown_is_400": (("tmf681",), True),
 }
