@@ -126,14 +126,19 @@ def main(argv: list[str] | None = None) -> int:
                 with start_fault_proxy(server.url, fault) as proxy, tempfile.TemporaryDirectory() as report:
                     kit = run_kit(api_id, proxy.url + tmfapis.api(api_id).base_path)
                     suite = REPO / "harness" / "suites" / f"ctk{api_id[3:]}"
-                    subprocess.run([sys.executable, "-m", "pytest", str(suite), "-m", "ctk", "--base-url", proxy.url,
-                                    f"--ctk-report={report}", "-p", "no:cacheprovider", "-q"],
-                                   cwd=REPO, capture_output=True, check=False, timeout=300)
-                    ours = json.loads((Path(report) / "summary.json").read_text(encoding="utf-8"))["apis"][api_id]
-                found = disagreements(kit, ours)
+                    done = subprocess.run([sys.executable, "-m", "pytest", str(suite), "-m", "ctk", "--base-url",
+                                           proxy.url, f"--ctk-report={report}", "-p", "no:cacheprovider", "-q"],
+                                          cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+                    record = Path(report) / "summary.json"
+                    ours = json.loads(record.read_text(encoding="utf-8"))["apis"][api_id] if record.exists() else None
+                if ours is None:  # the run stopped before any kit request (the pre-flight): the API failed
+                    why = next((line for line in done.stdout.splitlines() if "pre-flight" in line), done.stdout[-200:])
+                    found = [] if kit.failures else [f"{api_id}: ours stopped before any kit request ({why}), the kit passes"]
+                else:
+                    found = disagreements(kit, ours)
                 runs, problems = runs + 1, problems + len(found)
                 kit_failed += kit.failures > 0
-                ours_failed += ours["verdict"] == "failed"
+                ours_failed += ours is None or ours["verdict"] == "failed"
                 for line in found:
                     print(f"{fault}: {line}")
     print(f"{runs} runs: the kit fails {kit_failed}, ours fails {ours_failed}, {problems} disagreements")

@@ -193,7 +193,8 @@ def _is_list(exchange: Exchange, filtered: bool | None = None) -> bool:
     parts = urlsplit(exchange.client_path)
     if exchange.client_method != "GET" or parts.path.rstrip("/").count("/") != 4:
         return False
-    filters = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True) if key != "fields"]
+    filters = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)
+               if key not in ("fields", "offset", "limit", "sort")]
     return filtered is None or bool(filters) == filtered
 
 
@@ -268,10 +269,10 @@ def null_values(exchange: Exchange) -> None:
 
 
 def list_as_object(exchange: Exchange) -> None:
-    """The unfiltered list answers its last instance as a single object instead of an array."""
+    """The unfiltered list answers its last instance as a single object instead of an array (an empty one as [])."""
     if _is_list(exchange, filtered=False) and exchange.status in (200, 206):
         items = json.loads(exchange.payload)
-        exchange.payload = json.dumps(items[-1] if items else {}).encode()
+        exchange.payload = json.dumps(items[-1] if items else []).encode()
 
 
 def empty_create(exchange: Exchange) -> None:
