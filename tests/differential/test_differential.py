@@ -41,6 +41,7 @@ FAULT_RUNS: dict[str, tuple[tuple[str, ...], bool]] = {
     "filter_empty": (("tmf683",), True),
     "null_values": (("tmf629",), True),
     "bom_bodies": (("tmf629",), False),
+    "escaped_slashes": (("tmf683",), True),
     "empty_create": (("tmf622",), True),
     "unknown_is_400": (("tmf681",), True),
 }

@@ -52,3 +52,12 @@ def test_body_includes_fails_when_no_value_was_held() -> None:
     result = checks.body_includes(reply({"id": "01ABC"}), CUSTOMER, "href", [{"id": "01ABC"}], {"id": "01ABC"})
     assert result.outcome == "failed"
     assert result.message == "no value is held on href: the create's answer did not carry one"
+
+
+def test_body_includes_searches_the_raw_text_as_the_kit_does() -> None:
+    # valid JSON that writes "/" as "\/": the kit's include on the raw text misses the href, and so does ours
+    text = json.dumps(HELD).replace("/", "\\/")
+    escaped = Reply(exchange=Exchange("GET", "http://vendor.example"), status=200, text=text, body=HELD, problem=None)
+    result = checks.body_includes(escaped, CUSTOMER, "href", [HELD], HELD)
+    assert result.outcome == "failed" and HELD["href"] in result.message
+    assert checks.body_includes(escaped, CUSTOMER, "name", [HELD], HELD).outcome == "passed"
