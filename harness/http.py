@@ -297,11 +297,16 @@ def _decode(response: requests.Response, content: bytes) -> str:
         return content.decode("utf-8", errors="replace")
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _parse(response: requests.Response, text: str) -> tuple[Any, str | None]:
     if not text.strip():
         return NOT_JSON, f"the response to {response.request.method} has an empty body (status {response.status_code})"
     try:
-        return json.loads(text.removeprefix("\ufeff")), None  # a byte order mark, as the kits' Postman ignores it
+        # a byte order mark is ignored and NaN/Infinity refused, as the kits' JSON.parse does
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=_not_json), None
     except ValueError:
         kind = response.headers.get("Content-Type", "no Content-Type")
         return NOT_JSON, f"the body is not JSON ({kind}): {excerpt(text)!r}"

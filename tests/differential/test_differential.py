@@ -42,6 +42,7 @@ FAULT_RUNS: dict[str, tuple[tuple[str, ...], bool]] = {
     "null_values": (("tmf629",), True),
     "bom_bodies": (("tmf629",), False),
     "escaped_slashes": (("tmf683",), True),
+    "nan_values": (("tmf681",), True),
     "empty_create": (("tmf622",), True),
     "unknown_is_400": (("tmf681",), True),
 }
