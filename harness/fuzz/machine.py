@@ -4,7 +4,8 @@ A machine creates instances whose filterable attributes come from small alphabet
 then asks equality, OR, AND, nested-path and ``fields`` queries and compares each answer with its model.
 It judges only the instances it created (all carry a unique tag, and every query filters on it), so
 other data on a shared system is ignored, and it deletes them at teardown. A mismatch fails with a
-``FilterMismatch`` that names the exact URL and the instances needed to reproduce it.
+``FilterMismatch`` that names the exact URL and the instances needed to reproduce it: a single one when
+that instance, created again alone, fails the same way.
 
 Importing this module registers the Hypothesis profile ``thorough``; ``ci`` is Hypothesis's own. Under
 either, ``fuzz_settings()`` gives the fuzzer's bounds (examples, steps per example, no deadline).
@@ -238,6 +239,24 @@ class _Created:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """One query's verdict: its URL, what is wrong, the instances it judged and those it misjudged."""
+
+    url: str
+    problems: list[str]
+    model: Mapping[str, _Created]
+    suspects: list[str] = field(default_factory=list)
+
+
+def _new_tag() -> str:
+    return f"ctk-fuzz-{uuid.uuid4().hex}"
+
+
+def _numbers(model: Mapping[str, _Created], ids: Any) -> list[int]:
+    return sorted(model[instance_id].number for instance_id in ids)
+
+
 class FilterMachineBase(RuleBasedStateMachine):
     """Creates tagged instances and compares list answers with the model; ``filter_machine`` adds the rules."""
 
@@ -250,7 +269,7 @@ class FilterMachineBase(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         type(self).examples += 1
-        self.tag = f"ctk-fuzz-{uuid.uuid4().hex}"
+        self.tag = _new_tag()
         self.model: dict[str, _Created] = {}
 
     @property
@@ -261,13 +280,26 @@ class FilterMachineBase(RuleBasedStateMachine):
         """POST one tagged instance holding the values and add it to the model."""
         __tracebackhide__ = True
         body = instance_body(self.target, values, self.tag)
+        instance_id = self._post(body)
+        self.model[instance_id] = _Created(len(self.model) + 1, body)
+        note(f"instance {len(self.model)} is {instance_id}")
+
+    def _post(self, body: dict[str, Any]) -> str:
+        __tracebackhide__ = True
         reply = self.send("POST", self.collection_url, body)
         payload = reply.body
         if reply.status != 201 or not isinstance(payload, dict) or "id" not in payload:
             raise self.mismatch(f"POST {self.collection_url} {_text(body)} answered {reply.status} "
                                  f"{reply.text[:300]!r}; expected 201 with an id")
-        self.model[str(payload["id"])] = _Created(len(self.model) + 1, body)
-        note(f"instance {len(self.model)} is {payload['id']}")
+        return str(payload["id"])
+
+    def _delete(self, instance_id: str) -> bool:
+        """DELETE one instance; False when it may still exist."""
+        try:
+            reply = self.send("DELETE", resource_url(self.api_root, self.target.resource, instance_id))
+        except FilterMismatch:
+            return False
+        return reply.status in (200, 202, 204, 404)
 
     def send(self, method: str, url: str, body: Any = None) -> http.Reply:
         """One request through the harness's bounded ``send``; no answer at all fails with the request named."""
@@ -288,92 +320,116 @@ class FilterMachineBase(RuleBasedStateMachine):
         return path, values, tuple(quoted for _, quoted in picks)
 
     def teardown(self) -> None:
-        left = []
-        for instance_id in self.model:
-            try:
-                reply = self.send("DELETE", resource_url(self.api_root, self.target.resource, instance_id))
-                if reply.status not in (200, 202, 204, 404):
-                    left.append(instance_id)
-            except FilterMismatch:
-                left.append(instance_id)
+        left = [instance_id for instance_id in self.model if not self._delete(instance_id)]
         if left:
             warnings.warn(f"could not delete {self.target.resource} {', '.join(left)}", stacklevel=1)
 
     def check(self, conditions: Sequence[Condition], fields: Sequence[str] = ()) -> None:
         """Send one list query and fail unless its answer about our instances equals the model's."""
         __tracebackhide__ = True  # the failure message says it all
-        params = [(self.target.tag, self.tag)]
+        judged = self._judge(self.tag, self.model, conditions, fields)
+        if judged.problems:
+            raise self.mismatch(self._reproduction(self._smallest(judged, conditions, fields)))
+
+    def _judge(self, tag: str, model: Mapping[str, _Created], conditions: Sequence[Condition],
+               fields: Sequence[str]) -> _Judged:
+        """Send the query restricted to ``tag`` and compare its answer about ``model`` with what the model says."""
+        __tracebackhide__ = True
+        params = [(self.target.tag, tag)]
         params += [(path, query_value(values, quoted)) for path, values, quoted in conditions]
         if fields:
             params.append(("fields", ",".join(fields)))
-        url, items = self._get_all(params)
+        url, items = self._get_all(params, model)
         own = {str(item.get("id")): item for item in items if isinstance(item, dict)
-               and str(item.get("id")) in self.model}
-        expected = {instance_id for instance_id, created in self.model.items()
+               and str(item.get("id")) in model}
+        expected = {instance_id for instance_id, created in model.items()
                     if all(set(values_at(created.body, path)) & set(values) for path, values, _ in conditions)}
-        note(f"GET {url} -> instances {self._numbers(own)}")
+        note(f"GET {url} -> instances {_numbers(model, own)}")
         problems = []
         if set(own) != expected:
-            problems.append(f"expected instances {self._numbers(expected)}, got {self._numbers(own)}")
+            problems.append(f"expected instances {_numbers(model, expected)}, got {_numbers(model, own)}")
             nameless = sum(1 for item in items if not isinstance(item, dict) or "id" not in item)
             if nameless:
                 problems.append(f"{nameless} answered items have no id, so they cannot be told apart")
         if fields:
-            problems += self._selection_problems(own, fields)
-        if problems:
-            raise self.mismatch(self._reproduction(url, problems))
+            problems += self._selection_problems(model, own, fields)
+        suspects = (set(own) ^ expected) | (set(own) if fields else set())
+        return _Judged(url, problems, model, sorted(suspects, key=lambda instance_id: model[instance_id].number))
 
-    def _selection_problems(self, own: dict[str, Any], fields: Sequence[str]) -> list[str]:
+    def _smallest(self, judged: _Judged, conditions: Sequence[Condition], fields: Sequence[str]) -> _Judged:
+        """The failure with the fewest instances: one misjudged instance alone when it fails the same way.
+
+        Hypothesis deletes a step only where removing a few choices at a time keeps the failure, so copies of
+        one instance can survive shrinking; which ones survive changes with any literal in the loaded code.
+        """
+        __tracebackhide__ = True
+        if len(judged.model) == 1:
+            return judged
+        for instance_id in judged.suspects:
+            tag = _new_tag()
+            body = {**judged.model[instance_id].body, self.target.tag: tag}
+            try:  # a request failing here leaves the failure as first seen
+                alone_id = self._post(body)
+                try:
+                    alone = self._judge(tag, {alone_id: _Created(1, body)}, conditions, fields)
+                finally:
+                    if not self._delete(alone_id):
+                        warnings.warn(f"could not delete {self.target.resource} {alone_id}", stacklevel=1)
+            except FilterMismatch:
+                continue
+            if alone.problems:
+                return alone
+        return judged
+
+    def _selection_problems(self, model: Mapping[str, _Created], own: dict[str, Any],
+                            fields: Sequence[str]) -> list[str]:
         """What is wrong with ``fields`` answers: unasked attributes, or asked values that differ."""
         problems = []
         for instance_id, item in own.items():
-            number = self.model[instance_id].number
+            number = model[instance_id].number
             extra = sorted(set(item) - ALWAYS_SELECTED - set(fields))
             if extra:
                 problems.append(f"instance {number} has unasked attributes {extra}")
             for path in self.target.paths:
-                sent = sorted(values_at(self.model[instance_id].body, path))
+                sent = sorted(values_at(model[instance_id].body, path))
                 got = sorted(values_at(item, path))
                 if path.split(".")[0] in fields and got != sent:
                     problems.append(f"instance {number} {path} is {got}, sent {sent}")
         return problems
 
-    def _get_all(self, params: list[tuple[str, str]]) -> tuple[str, list[Any]]:
+    def _get_all(self, params: list[tuple[str, str]], model: Mapping[str, _Created]) -> tuple[str, list[Any]]:
         """Every item the query answers, following pages when the server returns 206."""
         __tracebackhide__ = True
         url = self._url(params)
         reply = self.send("GET", url)
-        items = self._items(url, reply)
+        items = self._items(url, reply, model)
         total = next((value for name, value in reply.exchange.response_headers.items()
                       if name.lower() == "x-total-count"), "")
         while reply.status == 206 and total.isdigit() and len(items) < int(total):
             page_url = self._url([*params, ("offset", str(len(items)))])
             reply = self.send("GET", page_url)
-            page = self._items(page_url, reply)
+            page = self._items(page_url, reply, model)
             if not page:
                 break
             items += page
         return url, items
 
-    def _items(self, url: str, reply: http.Reply) -> list[Any]:
+    def _items(self, url: str, reply: http.Reply, model: Mapping[str, _Created]) -> list[Any]:
         __tracebackhide__ = True
         payload = reply.body
         if reply.status not in (200, 206) or not isinstance(payload, list):
-            raise self.mismatch(self._reproduction(url, [
-                f"answered {reply.status} {reply.text[:300]!r}; expected 200 with a JSON array"]))
+            raise self.mismatch(self._reproduction(_Judged(url, [
+                f"answered {reply.status} {reply.text[:300]!r}; expected 200 with a JSON array"], model)))
         return payload
 
     def _url(self, params: list[tuple[str, str]]) -> str:
         return resource_url(self.api_root, self.target.resource, query=urlencode(params, quote_via=quote, safe=""))
 
-    def _numbers(self, ids: Any) -> list[int]:
-        return sorted(self.model[instance_id].number for instance_id in ids)
-
-    def _reproduction(self, url: str, problems: list[str]) -> str:
-        lines = [f"GET {url}", *(f"  {problem}" for problem in problems),
+    def _reproduction(self, judged: _Judged) -> str:
+        lines = [f"GET {judged.url}", *(f"  {problem}" for problem in judged.problems),
                  f"Reproduce: create these instances with POST {self.collection_url}, then send the GET above."]
         lines += [f"  instance {created.number} (was {instance_id}): {_text(created.body)}"
-                  for instance_id, created in self.model.items()]
+                  for instance_id, created in judged.model.items()]
         return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -19,6 +20,7 @@ from harness.fuzz.machine import (
     filter_machine,
     target,
 )
+from mockserver import query
 
 CI = FUZZ_PROFILES["ci"]
 # Finding a bug is the generate phase of the ci bounds; shrinking is checked once, by the reproduction test.
@@ -76,3 +78,16 @@ def test_failure_shrinks_to_a_reproducible_request(monkeypatch: pytest.MonkeyPat
     assert str(_answer(http, url.group(1), numbers)) == answers.group(1)
     for instance_id in numbers:
         http.delete(f"{api_roots['tmf629']}customer/{instance_id}", timeout=10)
+
+
+def test_failure_no_single_instance_shows_keeps_every_instance(monkeypatch: pytest.MonkeyPatch,
+                                                              api_roots: dict[str, str],
+                                                              http: requests.Session) -> None:
+    original = query.parse_list_query  # a server that pages by two but ignores offset repeats its first page
+    monkeypatch.setattr(query, "parse_list_query",
+                        lambda params: dataclasses.replace(original(params), limit=2, offset=0))
+    with pytest.raises(FilterMismatch) as failure:
+        _run(target("customer"), api_roots, http, CI)
+    message = str(failure.value)
+    bodies = re.findall(r"^  instance (\d+) \(was \S+\): (\{.*\})$", message, re.MULTILINE)
+    assert len(bodies) >= 3, message  # one instance alone fits on the first page, so all are kept
