@@ -47,6 +47,9 @@ def _is_own_host(name: str, own: frozenset[str]) -> bool:
     return name in own or is_local_name(name) or (address is not None and is_local(address))
 
 
+MAX_HOSTS_REMEMBERED = 256
+
+
 def _shown(text: str) -> str:
     return ascii(text[:200])
 
@@ -57,19 +60,28 @@ def request_guard(config: ServerConfig) -> Any:
     any_host = ANY in config.allowed_hosts
     origins = frozenset(origin.lower().rstrip("/") for origin in config.allowed_origins)
 
+    hosts_seen: dict[str, bool] = {}  # Host header -> served here; a client sends the same few again and again
+
+    def serves(host: str) -> bool:
+        known = hosts_seen.get(host)
+        if known is None:
+            name = _host_name(host)
+            known = name is not None and _is_own_host(name, own)
+            if len(hosts_seen) < MAX_HOSTS_REMEMBERED:
+                hosts_seen[host] = known
+        return known
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == HEALTH_PATH:
             return await handler(request)
         host = request.headers.get("Host")
-        if host is not None and not any_host:
-            name = _host_name(host)
-            if name is None or not _is_own_host(name, own):
-                raise ApiError(
-                    421,
-                    f"Host {_shown(host)} is not served here; the server answers to its own names"
-                    " (--allow-host adds others).",
-                )
+        if host is not None and not any_host and not serves(host):
+            raise ApiError(
+                421,
+                f"Host {_shown(host)} is not served here; the server answers to its own names"
+                " (--allow-host adds others).",
+            )
         origin = request.headers.get("Origin")
         if origin is not None and ANY not in origins and origin.lower().rstrip("/") not in origins:
             url = URL(origin) if origin.startswith(("http://", "https://")) else None
