@@ -14,7 +14,7 @@ import tmfapis
 from tests.support.official_kits import KitRun, require_kits, run_kit
 from tests.support.suite_runs import copy_suites
 
-SideBySide = Callable[[str, tuple[str, ...]], tuple[dict[str, KitRun], dict[str, Any]]]
+SideBySide = Callable[[str, tuple[str, ...]], tuple[dict[str, KitRun], dict[str, Any] | None]]
 
 
 @pytest.fixture
@@ -36,10 +36,10 @@ def side_by_side(pytester: pytest.Pytester) -> SideBySide:
 
     The CTK tier runs as a user runs it (``pytest suites -m ctk --base-url URL``), in pytester; each side
     judges only the instances it created, the other's are valid instances in the collection.
-    Returns the kit runs per API and the CTK tier's run record.
+    Returns the kit runs per API and the CTK tier's run record (None when the pre-flight stopped the run).
     """
 
-    def run(base_url: str, api_ids: tuple[str, ...]) -> tuple[dict[str, KitRun], dict[str, Any]]:
+    def run(base_url: str, api_ids: tuple[str, ...]) -> tuple[dict[str, KitRun], dict[str, Any] | None]:
         with ThreadPoolExecutor(max_workers=len(api_ids)) as pool:
             kits = {i: pool.submit(run_kit, i, base_url.rstrip("/") + tmfapis.api(i).base_path) for i in api_ids}
             copy_suites(pytester.path, [f"ctk{api_id.removeprefix('tmf')}" for api_id in api_ids])
@@ -47,8 +47,9 @@ def side_by_side(pytester: pytest.Pytester) -> SideBySide:
             result = pytester.runpytest("-p", "no:cacheprovider", "-m", "ctk", "--base-url", base_url,
                                         "--ctk-report", str(report))
             summary_path = report / "summary.json"
-            assert summary_path.exists(), result.stdout.str()[-3000:]
-            summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+            output = result.stdout.str()
+            assert summary_path.exists() or "pre-flight failed" in output, output[-3000:]
+            summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
             return {api_id: kit.result() for api_id, kit in kits.items()}, summary
 
     return run
