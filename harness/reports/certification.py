@@ -7,17 +7,16 @@ Every document is self-contained HTML with print CSS, so a vendor can print it t
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import tmfapis
 from harness.record import SPEC_FOLDER, request_outcome
 from harness.reports.fuzz import render_fuzz
+from harness.reports.markup import escape, slug, tool_version
 
 __all__ = [
     "OPERATIONS",
@@ -203,15 +202,15 @@ def render_statement(summary: Mapping[str, Any], api_id: str) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_POLICY}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_escape(title)}</title><style>{STYLE}</style></head>",
-        f'<body data-api="{_escape(api_id)}" data-verdict="{_escape(verdict)}" data-collection="{_escape(collection)}">',
-        f"<header><h1>{_escape(title)} {_badge(verdict)}</h1>{_facts(facts)}</header>",
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>",
+        f'<body data-api="{escape(api_id)}" data-verdict="{escape(verdict)}" data-collection="{escape(collection)}">',
+        f"<header><h1>{escape(title)} {_badge(verdict)}</h1>{_facts(facts)}</header>",
         _overview(api_id, requests),
         _newman_results(entry, kit, collection, summary),
         _spec_results(spec),
         render_fuzz(entry.get("fuzz")),
         (
-            f"<footer>Written by tmf-ctk {_escape(_tool_version())} from summary.json; rebuild with "
+            f"<footer>Written by tmf-ctk {escape(tool_version())} from summary.json; rebuild with "
             "<code>tmf-ctk-report DIR</code>. Request and response bodies are in report.html.</footer>"
         ),
         "</body></html>",
@@ -225,12 +224,12 @@ def _overview(api_id: str, requests: Iterable[Mapping[str, Any]]) -> str:
     rows = []
     for number, (resource, operations) in enumerate(support.items(), start=1):
         cells = "".join(
-            f'<td class="op {_slug(cell.state)}" data-operation="{op}" data-state="{_escape(cell.state)}"'
-            f' title="{_escape(cell.evidence)}">{_escape(cell.state)}'
-            f"{f'<small>{_escape(cell.evidence)}</small>' if cell.evidence else ''}</td>"
+            f'<td class="op {slug(cell.state)}" data-operation="{op}" data-state="{escape(cell.state)}"'
+            f' title="{escape(cell.evidence)}">{escape(cell.state)}'
+            f"{f'<small>{escape(cell.evidence)}</small>' if cell.evidence else ''}</td>"
             for op, cell in operations.items()
         )
-        rows.append(f'<tr data-resource="{_escape(resource)}"><td class=num>{number}</td><td>{_escape(resource)}</td>{cells}</tr>')
+        rows.append(f'<tr data-resource="{escape(resource)}"><td class=num>{number}</td><td>{escape(resource)}</td>{cells}</tr>')
     legend = (
         '<p class="muted">An operation is <b>supported</b> when the run saw it answered as the specification says '
         "(GET 200, POST 201, PATCH 200, DELETE 204) in a kit request or a spec-tier scenario, <b>failed</b> when a "
@@ -252,14 +251,14 @@ def _newman_results(
     overview = {
         "Collection": collection,
         "Time": summary.get("started", ""),
-        "Exported with": f"tmf-ctk {_tool_version()}",
+        "Exported with": f"tmf-ctk {tool_version()}",
     }
     figures = (
         f"<table><tr><th></th><th class=num>Total</th><th class=num>Failed</th></tr>"
-        f'<tr data-row="requests"><td>Requests</td><td class=num>{_escape(totals.get("requests", len(kit)))}</td>'
-        f'<td class=num>{_escape(totals.get("failed_requests", 0))}</td></tr>'
-        f'<tr data-row="assertions"><td>Assertions</td><td class=num>{_escape(totals.get("assertions", 0))}</td>'
-        f'<td class=num>{_escape(totals.get("failed_assertions", 0))}</td></tr>'
+        f'<tr data-row="requests"><td>Requests</td><td class=num>{escape(totals.get("requests", len(kit)))}</td>'
+        f'<td class=num>{escape(totals.get("failed_requests", 0))}</td></tr>'
+        f'<tr data-row="assertions"><td>Assertions</td><td class=num>{escape(totals.get("assertions", 0))}</td>'
+        f'<td class=num>{escape(totals.get("failed_assertions", 0))}</td></tr>'
         f'<tr data-row="skipped"><td>Requests skipped</td><td class=num>{skipped}</td><td class=num></td></tr></table>'
     )
     run_facts = {
@@ -272,16 +271,16 @@ def _newman_results(
     for request in kit:
         folders.setdefault(str(request.get("folder") or "Requests"), []).append(request)
     blocks = "".join(
-        f'<section class="folder" data-folder="{_escape(folder)}"><h3>{_escape(folder)}</h3>'
+        f'<section class="folder" data-folder="{escape(folder)}"><h3>{escape(folder)}</h3>'
         f"{''.join(_newman_request(request) for request in members)}</section>"
         for folder, members in folders.items()
     )
     failure_list = ""
     if failures:
         items = "".join(
-            f"<li><b>{_escape(request.get('folder', ''))} {_escape(request.get('method', ''))} "
-            f"{_escape(request.get('name', ''))}</b>: {_escape(check.get('name', ''))}"
-            f"<pre>{_escape(check.get('message', ''))}</pre></li>"
+            f"<li><b>{escape(request.get('folder', ''))} {escape(request.get('method', ''))} "
+            f"{escape(request.get('name', ''))}</b>: {escape(check.get('name', ''))}"
+            f"<pre>{escape(check.get('message', ''))}</pre></li>"
             for request, check in failures
         )
         failure_list = f'<h3>Failures</h3><ol class="failure">{items}</ol>'
@@ -315,7 +314,7 @@ def _newman_request(request: Mapping[str, Any]) -> str:
         if request.get("error"):
             facts["Problem"] = request["error"]
     table = "".join(
-        f'<tr class="{"failed" if fail else "passed"}"><td>{_escape(name)}</td><td class=num>{ok}</td>'
+        f'<tr class="{"failed" if fail else "passed"}"><td>{escape(name)}</td><td class=num>{ok}</td>'
         f"<td class=num>{fail}</td></tr>"
         for name, ok, fail in rows
     )
@@ -326,10 +325,10 @@ def _newman_request(request: Mapping[str, Any]) -> str:
     spec = "; ".join(
         f"{name}: {'failed' if fail else 'passed'}" for name, _, fail in newman_tests(request, tier="spec")
     )
-    beside = f'<p class="spec-checks muted">Spec tier, beside the kit: {_escape(spec)}</p>' if spec else ""
+    beside = f'<p class="spec-checks muted">Spec tier, beside the kit: {escape(spec)}</p>' if spec else ""
     return (
         f'<article class="request {outcome}" data-outcome="{outcome}" data-passed="{passed}" data-failed="{failed}">'
-        f"<h4>{_escape(request.get('method', ''))} {_escape(request.get('name', ''))}</h4>{_facts(facts)}{tests}{beside}"
+        f"<h4>{escape(request.get('method', ''))} {escape(request.get('name', ''))}</h4>{_facts(facts)}{tests}{beside}"
         "</article>"
     )
 
@@ -342,15 +341,15 @@ def _spec_results(spec: list[Mapping[str, Any]]) -> str:
         checks = list(request.get("checks", []))
         failed = [check for check in checks if check.get("outcome") != "passed"]
         state = "skipped" if request.get("skipped") else "deviates" if failed else "conforms"
-        detail = "".join(f"<pre>{_escape(check.get('name', ''))}: {_escape(check.get('message', ''))}</pre>" for check in failed)
+        detail = "".join(f"<pre>{escape(check.get('name', ''))}: {escape(check.get('message', ''))}</pre>" for check in failed)
         if request.get("skipped"):
-            detail = f"<pre>{_escape(request['skipped'])}</pre>"
+            detail = f"<pre>{escape(request['skipped'])}</pre>"
         description = str(request.get("description", "")).split(". Exchanges: ")[0]
         rows.append(
-            f'<tr class="{"failed" if failed else ""}" data-scenario="{state}"><td>{_escape(description)}</td>'
-            f"<td>{_escape(request.get('method', ''))} {_escape(request.get('name', ''))}</td>"
+            f'<tr class="{"failed" if failed else ""}" data-scenario="{state}"><td>{escape(description)}</td>'
+            f"<td>{escape(request.get('method', ''))} {escape(request.get('name', ''))}</td>"
             f"<td class=num>{len(checks) - len(failed)}</td><td class=num>{len(failed)}</td>"
-            f"<td>{_escape(state)}{detail}</td></tr>"
+            f"<td>{escape(state)}{detail}</td></tr>"
         )
     return (
         '<section id="spec"><h2>3. Specification tier</h2><p class="muted">Generic scenarios beyond the kit, '
@@ -361,14 +360,14 @@ def _spec_results(spec: list[Mapping[str, Any]]) -> str:
 
 
 def _facts(facts: Mapping[str, Any]) -> str:
-    items = "".join(f"<dt>{_escape(key)}</dt><dd>{_escape(value)}</dd>" for key, value in facts.items())
+    items = "".join(f"<dt>{escape(key)}</dt><dd>{escape(value)}</dd>" for key, value in facts.items())
     return f'<dl class="facts">{items}</dl>'
 
 
 def _badge(verdict: str) -> str:
     state = verdict.lower()
     css = "pass" if state == "passed" else "incomplete" if state == "incomplete" else "fail"
-    return f'<span class="verdict {css}">{_escape(verdict)}</span>'
+    return f'<span class="verdict {css}">{escape(verdict)}</span>'
 
 
 def _api_name(api_id: str) -> str:
@@ -395,9 +394,6 @@ def _file_name(api_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in api_id) or "api"
 
 
-def _slug(text: str) -> str:
-    return "-".join(text.lower().split())
-
 
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
@@ -411,12 +407,3 @@ def _size(size: float) -> str:
     return f"{size:.0f}B" if size < 1024 else f"{size / 1024:.2f}KB" if size < 1024 * 1024 else f"{size / 1048576:.2f}MB"
 
 
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _tool_version() -> str:
-    try:
-        return metadata.version("tmf-ctk")
-    except metadata.PackageNotFoundError:
-        return "(development)"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.record import FuzzBlock
+from harness.reports.markup import escape
 
 __all__ = ["fuzz_blocks", "render_fuzz"]
 
@@ -31,22 +31,19 @@ def render_fuzz(block: object) -> str:
     failures = [failure for failure in block.get("failures", []) if isinstance(failure, dict)]
     verdict = "fail" if failures else "pass"
     rows = "".join(
-        f'<div class="fuzz-failure" data-target="{_escape(failure.get("target", ""))}">'
-        f'<h4>{_escape(failure.get("target", ""))}</h4>'
-        f'<pre class="body reproduction">{_escape(failure.get("reproduction", ""))}</pre></div>'
+        f'<div class="fuzz-failure" data-target="{escape(failure.get("target", ""))}">'
+        f'<h4>{escape(failure.get("target", ""))}</h4>'
+        f'<pre class="body reproduction">{escape(failure.get("reproduction", ""))}</pre></div>'
         for failure in failures
     )
     summary = (
-        f"{len(targets)} target{'' if len(targets) == 1 else 's'} ({_escape(', '.join(targets))}), "
-        f"{_escape(block.get('examples', 0))} examples run, {len(failures)} failed"
+        f"{len(targets)} target{'' if len(targets) == 1 else 's'} ({escape(', '.join(targets))}), "
+        f"{escape(block.get('examples', 0))} examples run, {len(failures)} failed"
     )
     label = "failed" if failures else "passed"
     return (
-        f'<section class="fuzz" data-fuzz-targets="{len(targets)}" data-fuzz-examples="{_escape(block.get("examples", 0))}"'
+        f'<section class="fuzz" data-fuzz-targets="{len(targets)}" data-fuzz-examples="{escape(block.get("examples", 0))}"'
         f' data-fuzz-failures="{len(failures)}"><h3>Filter fuzzing <span class="verdict {verdict}">{label}</span></h3>'
         f"<p>{summary}</p>{rows}</section>"
     )
 
-
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)

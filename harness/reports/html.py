@@ -4,11 +4,9 @@ what came back and every check. ``python -m harness.reports DIR`` rebuilds it (s
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from harness.record import (
 )
 from harness.reports.certification import kit_version
 from harness.reports.fuzz import render_fuzz
+from harness.reports.markup import escape, slug, tool_version
 
 __all__ = [
     "REPORT_FILE",
@@ -152,7 +151,7 @@ def render_report(summary: dict[str, Any]) -> str:
         _render_header(title, summary, overall),
         _render_overview(apis),
         *(view.render() for view in apis),
-        f"<footer>Written by tmf-ctk {_escape(_version())} from {SUMMARY_FILE}; {REBUILD_HINT}</footer>",
+        f"<footer>Written by tmf-ctk {escape(tool_version())} from {SUMMARY_FILE}; {REBUILD_HINT}</footer>",
         "</body></html>",
     ]
     return "\n".join(part for part in parts if part)
@@ -196,7 +195,7 @@ class ApiView:
             "failed-assertions": self.totals["failed_assertions"],
             "deviations": self.deviations,
         }
-        return " ".join(f'data-{key}="{_escape(value)}"' for key, value in values.items())
+        return " ".join(f'data-{key}="{escape(value)}"' for key, value in values.items())
 
     def render(self) -> str:
         facts = {
@@ -220,13 +219,13 @@ class ApiView:
             ("Average response time", _format_ms(self.average_ms), False),
         ]
         figure_html = "".join(
-            f'<div class="figure{" fail" if alarming else ""}" data-figure="{_slug(label)}">'
-            f"{_escape(label)}<b>{_escape(value)}</b></div>"
+            f'<div class="figure{" fail" if alarming else ""}" data-figure="{slug(label)}">'
+            f"{escape(label)}<b>{escape(value)}</b></div>"
             for label, value, alarming in figures
         )
         return (
             f'<section class="api" id="{self.anchor}" {self.data_attributes()}>'
-            f"<h2>{_escape(self.name)} {_verdict_badge(self.verdict, self.passed)}</h2>"
+            f"<h2>{escape(self.name)} {_verdict_badge(self.verdict, self.passed)}</h2>"
             f'{_render_facts(facts)}<div class="figures">{figure_html}</div>'
             f"{''.join(_render_folder(folder, requests) for folder, requests in _by_folder(self.requests))}"
             f"{render_fuzz(self.entry.get('fuzz'))}"
@@ -258,11 +257,11 @@ def _render_overview(apis: Sequence[ApiView]) -> str:
         t = view.totals
         rows.append(
             f'<tr class="{"pass" if view.passed else "fail"}" {view.data_attributes()}>'
-            f'<td><a href="#{view.anchor}">{_escape(view.name)}</a></td>'
-            f"<td>{_escape(view.entry.get('collection', ''))}</td>"
+            f'<td><a href="#{view.anchor}">{escape(view.name)}</a></td>'
+            f"<td>{escape(view.entry.get('collection', ''))}</td>"
             f"<td>{_verdict_badge(view.verdict, view.passed)}</td>"
-            f"<td class=num>{_escape(t['requests'])}</td><td class=num>{_escape(t['failed_requests'])}</td>"
-            f"<td class=num>{_escape(t['assertions'])}</td><td class=num>{_escape(t['failed_assertions'])}</td>"
+            f"<td class=num>{escape(t['requests'])}</td><td class=num>{escape(t['failed_requests'])}</td>"
+            f"<td class=num>{escape(t['assertions'])}</td><td class=num>{escape(t['failed_assertions'])}</td>"
             f"<td class=num>{view.deviations}</td><td class=num>{_format_seconds(view.duration_s)}</td></tr>"
         )
     if not rows:
@@ -288,8 +287,8 @@ def _render_folder(folder: str, requests: list[dict[str, Any]]) -> str:
     if skipped := outcomes.count("skipped"):
         counts += f", {skipped} skipped"
     return (
-        f'<details class="folder {state}" data-folder="{_escape(folder)}" data-failed="{failed}"'
-        f"{'' if state == 'pass' else ' open'}><summary>{_escape(folder)} "
+        f'<details class="folder {state}" data-folder="{escape(folder)}" data-failed="{failed}"'
+        f"{'' if state == 'pass' else ' open'}><summary>{escape(folder)} "
         f'<span class="muted">{counts}</span></summary>'
         f"{''.join(_render_request(request, outcome) for request, outcome in zip(requests, outcomes))}"
         "</details>"
@@ -307,18 +306,18 @@ def _render_request(request: dict[str, Any], outcome: str) -> str:
     problems = ""
     if request.get("error"):
         kind = "Transport error" if transport_failed(request) else "Unusable answer"  # type: ignore[arg-type]
-        problems += f'<p class="problem" data-error>{kind}: {_escape(request["error"])}</p>'
+        problems += f'<p class="problem" data-error>{kind}: {escape(request["error"])}</p>'
     if request.get("skipped"):
-        problems += f'<p class="problem skipped">Skipped: {_escape(request["skipped"])}</p>'
+        problems += f'<p class="problem skipped">Skipped: {escape(request["skipped"])}</p>'
     checks = request.get("checks", [])
     rows = "".join(_render_check(check) for check in checks)
     table = f'<table class="checks">{rows}</table>' if rows else ""
     return (
-        f'<article class="request {css}" data-outcome="{outcome}" data-status="{_escape(status or "")}"'
+        f'<article class="request {css}" data-outcome="{outcome}" data-status="{escape(status or "")}"'
         f' data-checks="{len(checks)}" data-failed-checks="{sum(map(_check_failed, checks))}">'
-        f'<h4><span class="method">{_escape(request.get("method", ""))}</span>{_escape(request.get("name", ""))}</h4>'
-        f'<p class="muted">{_escape(request.get("description", ""))}</p>'
-        f'<p class="url">{_escape(request.get("url", ""))}</p>{"" if outcome == "skipped" else _render_facts(facts)}'
+        f'<h4><span class="method">{escape(request.get("method", ""))}</span>{escape(request.get("name", ""))}</h4>'
+        f'<p class="muted">{escape(request.get("description", ""))}</p>'
+        f'<p class="url">{escape(request.get("url", ""))}</p>{"" if outcome == "skipped" else _render_facts(facts)}'
         f"{problems}{table}{_render_exchange(request, outcome)}</article>"
     )
 
@@ -335,7 +334,7 @@ def _render_exchange(request: dict[str, Any], outcome: str) -> str:
     }
     parts = "".join(
         f'<div class="message" data-part="{part}"><h5>{part.capitalize()}</h5>'
-        f'<p class="url">{_escape(first_lines[part])}</p>'
+        f'<p class="url">{escape(first_lines[part])}</p>'
         f"{_render_message(message, part) if isinstance(message, dict) else ''}</div>"
         for part, message in (("request", sent), ("response", answer))
     )
@@ -346,7 +345,7 @@ def _render_exchange(request: dict[str, Any], outcome: str) -> str:
 def _render_message(message: dict[str, Any], part: str) -> str:
     headers = message.get("headers")
     headers = headers if isinstance(headers, dict) else {}
-    rows = "".join(f"<tr><td>{_escape(name)}</td><td>{_escape(value)}</td></tr>" for name, value in headers.items())
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{escape(value)}</td></tr>" for name, value in headers.items())
     body = message.get("body")
     text = body_text(body) if isinstance(body, str) and body else ""
     note = ""
@@ -355,7 +354,7 @@ def _render_message(message: dict[str, Any], part: str) -> str:
             f'<p class="note" data-truncated>Body cut: the first {_format_bytes(BODY_LIMIT)} of '
             f"{_format_bytes(_number(message.get('body_bytes')))} are shown.</p>"
         )
-    shown = f'<pre class="body" data-body="{part}">{_escape(text)}</pre>' if text else '<p class="muted">No body.</p>'
+    shown = f'<pre class="body" data-body="{part}">{escape(text)}</pre>' if text else '<p class="muted">No body.</p>'
     return f'<table class="headers">{rows}</table>{shown}{note}'
 
 
@@ -374,17 +373,17 @@ def _render_check(check: dict[str, Any]) -> str:
     if failed:
         lines = [str(check.get("message") or "failed, with no message")]
         lines += [f"{key}: {check[key]}" for key in ("expected", "actual") if key in check]
-        detail = f'<pre class="message">{_escape(chr(10).join(lines))}</pre>'
+        detail = f'<pre class="message">{escape(chr(10).join(lines))}</pre>'
     outcome = "failed" if failed else "passed"
     return (
-        f'<tr class="check {outcome} {_escape(tier)}" data-outcome="{outcome}" data-tier="{_escape(tier)}">'
-        f'<td class="mark">{"✘" if failed else "✔"}</td><td class="tier">{_escape(tier)}</td>'
-        f"<td>{_escape(check.get('name', ''))}{detail}</td></tr>"
+        f'<tr class="check {outcome} {escape(tier)}" data-outcome="{outcome}" data-tier="{escape(tier)}">'
+        f'<td class="mark">{"✘" if failed else "✔"}</td><td class="tier">{escape(tier)}</td>'
+        f"<td>{escape(check.get('name', ''))}{detail}</td></tr>"
     )
 
 
 def _render_facts(facts: dict[str, Any]) -> str:
-    items = "".join(f"<dt>{_escape(key)}</dt><dd>{_escape(value)}</dd>" for key, value in facts.items())
+    items = "".join(f"<dt>{escape(key)}</dt><dd>{escape(value)}</dd>" for key, value in facts.items())
     return f'<dl class="facts">{items}</dl>'
 
 
@@ -394,23 +393,23 @@ def _render_extras(title: str, record: dict[str, Any], known: frozenset[str], he
         return ""
     body = _render_value(extras)
     if heading == "h2":
-        return f'<section class="extras"><h2>{_escape(title)}</h2>{body}</section>'
-    return f'<div class="extras"><{heading}>{_escape(title)}</{heading}>{body}</div>'
+        return f'<section class="extras"><h2>{escape(title)}</h2>{body}</section>'
+    return f'<div class="extras"><{heading}>{escape(title)}</{heading}>{body}</div>'
 
 
 def _render_value(value: Any, depth: int = 0) -> str:
     """Any JSON value as escaped HTML: objects as term lists, lists of objects as tables."""
     if depth > 6:
-        return f"<code>{_escape(json.dumps(value))}</code>"
+        return f"<code>{escape(json.dumps(value))}</code>"
     if isinstance(value, dict):
         items = "".join(
-            f"<dt>{_escape(key)}</dt><dd>{_render_value(item, depth + 1)}</dd>" for key, item in value.items()
+            f"<dt>{escape(key)}</dt><dd>{_render_value(item, depth + 1)}</dd>" for key, item in value.items()
         )
         return f'<dl class="facts">{items}</dl>'
     if isinstance(value, list):
         if value and all(isinstance(item, dict) for item in value):
             columns = list(dict.fromkeys(key for item in value for key in item))
-            head = "".join(f"<th>{_escape(column)}</th>" for column in columns)
+            head = "".join(f"<th>{escape(column)}</th>" for column in columns)
             rows = "".join(
                 "<tr>"
                 + "".join(f"<td>{_render_value(item.get(c, ''), depth + 1)}</td>" for c in columns)
@@ -419,7 +418,7 @@ def _render_value(value: Any, depth: int = 0) -> str:
             )
             return f"<table><tr>{head}</tr>{rows}</table>"
         return "<ul>" + "".join(f"<li>{_render_value(item, depth + 1)}</li>" for item in value) + "</ul>"
-    return _escape("" if value is None else value)
+    return escape("" if value is None else value)
 
 
 def _check_failed(check: dict[str, Any]) -> bool:
@@ -436,7 +435,7 @@ def _target_for(api_id: str, entry: dict[str, Any], summary: dict[str, Any]) -> 
 
 def _verdict_badge(verdict: str, passed: bool) -> str:
     css = "pass" if passed else "incomplete" if verdict == "incomplete" else "fail"
-    return f'<span class="verdict {css}">{_escape(verdict)}</span>'
+    return f'<span class="verdict {css}">{escape(verdict)}</span>'
 
 
 def _format_date(value: Any) -> str:
@@ -471,16 +470,4 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
-def _slug(text: str) -> str:
-    return "-".join(text.lower().split())
 
-
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _version() -> str:
-    try:
-        return metadata.version("tmf-ctk")
-    except metadata.PackageNotFoundError:
-        return "(development)"
