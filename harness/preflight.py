@@ -38,9 +38,7 @@ def probe(session: requests.Session, redactor: Redactor, api_id: str, root: str,
         return f"{api_id}: GET {url} answers 404; {_path_hint(api_id, base_url)}"
     if 200 <= status < 300 and not reply.json_ok:
         return f"{api_id}: GET {url} answers {status}, but {reply.problem}"
-    if 200 <= status < 300 and not isinstance(reply.body, list):
-        return f"{api_id}: GET {url} answers {status} with JSON that is not a list (an array); is this the API's root?"
-    return None
+    return None  # any JSON: the kits judge a list answered as one object as that one instance, so the run goes on
 
 
 def _listed_resource(api: tmfapis.Api) -> str:
