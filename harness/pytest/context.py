@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,6 +60,12 @@ class RunContext:
     def strict(self) -> bool:
         """Whether spec-tier deviations fail the run (``--ctk-strict``)."""
         return bool(self.config.getoption("ctk_strict"))
+
+    @property
+    def report_dir(self) -> Path:
+        """Where the run record and the reports go (``--ctk-report``, relative to where pytest was started)."""
+        report_dir = Path(self.config.getoption("ctk_report"))
+        return report_dir if report_dir.is_absolute() else self.config.invocation_params.dir / report_dir
 
     @property
     def embedded(self) -> bool:

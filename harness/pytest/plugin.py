@@ -277,9 +277,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for api_id, block in fuzz_blocks(fuzz_outcomes(config)).items():
         summary["apis"][api_id]["fuzz"] = block
     summary = context.redactor.value(summary)
-    report_dir = Path(config.getoption("ctk_report"))
-    if not report_dir.is_absolute():
-        report_dir = config.invocation_params.dir / report_dir
+    report_dir = context.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     config.stash[SUMMARY_KEY] = (report_dir, summary)

@@ -112,6 +112,16 @@ def test_a_refused_connection_stops_the_run_at_the_pre_flight(run_ctk: Callable[
     assert run.summary is None
 
 
+def test_a_pre_flight_stop_says_an_earlier_run_record_is_not_this_runs(
+    run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester
+) -> None:
+    (pytester.path / "report").mkdir()
+    (pytester.path / "report" / "summary.json").write_text("{}", encoding="utf-8")
+    run = run_ctk("--base-url", f"http://127.0.0.1:{closed_port()}", suites=("ctk681",))
+    assert run.result.ret == PREFLIGHT_FAILED
+    run.result.stdout.fnmatch_lines(["pre-flight: */report/summary.json and its reports are from an earlier run; this run wrote none"])
+
+
 @pytest.mark.parametrize(("fault", "deviation"), [
     ("patch_ignored", 'engagedParty is {"id": "500", "name": "Geekhaven Club Ltd", "@referredType": "Organization"}'),
 ])
