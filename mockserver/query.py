@@ -63,6 +63,8 @@ from functools import lru_cache
 from typing import Any, TypeAlias
 from urllib.parse import unquote
 
+import tmfapis
+
 __all__ = [
     "EqualityIndex",
     "Filter",
@@ -79,7 +81,6 @@ __all__ = [
 
 RESERVED = ("fields", "offset", "limit", "sort")
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte")
-ALWAYS_SELECTED = ("id", "href", "@type")
 MAX_INDEXED_PATHS = 16
 # Bounds on one list request, so that none keeps the server from others for long (a 400 names them).
 MAX_FILTERS = 64  # filter parameters, repetitions included
@@ -405,7 +406,7 @@ ABSENT = object()
 
 @lru_cache(maxsize=256)
 def _selection_tree(fields: tuple[str, ...]) -> Tree:
-    tree: Tree = {name: None for name in ALWAYS_SELECTED}
+    tree: Tree = {name: None for name in tmfapis.ALWAYS_SELECTED}
     for name in fields:
         node = tree
         *parents, last = name.split(".")

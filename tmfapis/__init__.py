@@ -24,7 +24,7 @@ INDEX_FILE = SCHEMA_DIR / "apis.json"
 API_NAMES: dict[str, str] = {entry["id"]: entry["name"] for entry in json.loads(INDEX_FILE.read_text(encoding="utf-8"))}
 API_IDS = tuple(API_NAMES)
 # What a TMF630 field selection always keeps, beside the asked attributes.
-ALWAYS_SELECTED = frozenset({"id", "href", "@type"})
+ALWAYS_SELECTED = ("id", "href", "@type")
 # The TMF681 spec declares no listener paths; its events follow the common TMF pattern.
 STANDARD_EVENTS = ("Create", "AttributeValueChange", "StateChange", "Delete")
 

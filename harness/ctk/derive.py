@@ -24,7 +24,9 @@ __all__ = [
     "DEFAULT_KITS_DIR",
     "KitRequestFacts",
     "ResourceFacts",
+    "collection_path",
     "kit_facts",
+    "kit_items",
     "main",
     "mismatches",
     "payload_schema",
@@ -107,10 +109,19 @@ class ResourceFacts:
         return next(request for request in self.requests if request.method == "POST")
 
 
-def _items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def collection_path(kit_dir: Path) -> Path:
+    """The kit's Postman collection (``*.testkit.json`` or ``*.postman_collection.json``)."""
+    return next(
+        path for path in sorted(kit_dir.glob("*.json"))
+        if path.name.endswith((".testkit.json", ".postman_collection.json"))
+    )
+
+
+def kit_items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A collection's requests in run order, folders flattened."""
     for item in items:
         if "item" in item:
-            yield from _items(item["item"])
+            yield from kit_items(item["item"])
         else:
             yield item
 
@@ -163,11 +174,8 @@ def payload_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def kit_facts(kit_dir: Path) -> list[ResourceFacts]:
     """The kit's resources in collection order, each with its requests and its reduced payload schema."""
-    collection = next(
-        path for path in sorted(kit_dir.glob("*.json"))
-        if path.name.endswith((".testkit.json", ".postman_collection.json"))
-    )
-    requests = [_request_facts(item) for item in _items(json.loads(collection.read_text(encoding="utf-8"))["item"])]
+    collection = json.loads(collection_path(kit_dir).read_text(encoding="utf-8"))
+    requests = [_request_facts(item) for item in kit_items(collection["item"])]
     resources: dict[str, list[KitRequestFacts]] = {}
     for request in requests:
         resources.setdefault(request.resource, []).append(request)

@@ -297,7 +297,7 @@ def _selected_only(reply: Reply, attribute: str, instance: Mapping[str, Any], li
         return [checks.failed(only, f"expected a JSON array, got {checks.show(reply.body)}", "spec")]
     items = list(reply.body) if listed else [reply.body]
     mine = [item for item in items if isinstance(item, dict) and item.get("id") == instance["id"]]
-    allowed = tmfapis.ALWAYS_SELECTED | {attribute}
+    allowed = {*tmfapis.ALWAYS_SELECTED, attribute}
     extra = sorted({key for item in items if isinstance(item, dict) for key in item} - allowed)
     results = [checks.failed(only, f"expected only {', '.join(sorted(allowed))}; also got {', '.join(extra)}", "spec")
                if extra else checks.passed(only, "spec")]

@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from harness.ctk.derive import collection_path, kit_items
 from tests.support.shared import SHARED, shared_dir
 
 __all__ = [
@@ -76,10 +77,7 @@ class Kit:
 
     @property
     def collection(self) -> Path:
-        return next(
-            path for path in sorted(self.folder.glob("*.json"))
-            if path.name.endswith((".testkit.json", ".postman_collection.json"))
-        )
+        return collection_path(self.folder)
 
     @property
     def environment(self) -> Path:
@@ -98,13 +96,6 @@ class Kit:
 def kit(api_id: str) -> Kit:
     return Kit(api_id, KITS_DIR / api_id)
 
-
-def _requests(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for item in items:
-        if "item" in item:
-            yield from _requests(item["item"])
-        else:
-            yield item
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +168,7 @@ def prepare(
     configured.update(payloads or {})
     collection = json.loads(official.collection.read_text(encoding="utf-8"))
     replaced: set[str] = set()
-    for item in _requests(collection["item"]):
+    for item in kit_items(collection["item"]):
         request = item["request"]
         kept = [h for h in request.get("header", []) if h["key"].lower() not in {k.lower() for k in wanted_headers}]
         request["header"] = kept + [{"key": k, "value": v} for k, v in wanted_headers.items()]
@@ -197,10 +188,10 @@ def prepare(
     environment = json.loads(official.environment.read_text(encoding="utf-8"))
     values = [entry for entry in environment["values"] if entry["key"] != key]
     environment["values"] = [{"key": key, "value": api_root, "enabled": True}, *values]
-    collection_path, environment_path = directory / "collection.json", directory / "environment.json"
-    collection_path.write_text(json.dumps(collection), encoding="utf-8")
+    prepared, environment_path = directory / "collection.json", directory / "environment.json"
+    prepared.write_text(json.dumps(collection), encoding="utf-8")
     environment_path.write_text(json.dumps(environment), encoding="utf-8")
-    return collection_path, environment_path
+    return prepared, environment_path
 
 
 def run_kit(
