@@ -4,11 +4,13 @@
 size: start-up time and resident memory per instance from ``--seed`` and from ``--db``; p50 of
 ``?status=X&limit=10`` and ``?limit=10`` with ``X-Total-Count`` checked; the worst GET-by-id latency
 while a 1,000-key sort, 6,000 filter names, a full sort, a scan and a first index build are asked.
-Then, once: GET-by-id throughput against a bare aiohttp handler, the access log's cost, and GET by id,
-an equality filter, POST and a 90/10 mix against json-server (``npm ci`` installs it) at each
-``--compare`` size. Every server is a separate process on a free loopback port, started as users
-start it (``python -m mockserver``); one light keep-alive client (raw asyncio streams) drives them
-all. It prints figures and asserts nothing.
+Then, once, with wrk as the load (``scripts/install-bench-tools.sh`` installs it and json-server):
+GET-by-id throughput against a bare aiohttp handler serving the same customers from a dict (and, for
+information, one serving a fixed body), the access log's cost, and GET by id, an equality filter,
+POST and a 90/10 mix against json-server at each ``--compare`` size. Every server is a separate
+process on a free loopback port, started as users start it (``python -m mockserver``); latencies
+are measured by one light keep-alive client (raw asyncio streams). It prints figures and asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import select
 import shutil
 import socket
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,16 +137,29 @@ def start_reference(*options: str, log: Path | None = None) -> Server:
     return Server(process, int(line.rsplit(":", 1)[1]), time.perf_counter() - started)
 
 
-def serve_bare(port_pipe: Any) -> None:
-    """Process entry point: a bare aiohttp handler answering GET by id with a fixed customer body."""
-    body = json.dumps({**customer(0), "href": f"http://127.0.0.1:1{BASE_PATH}/C0000000"}).encode()
+def serve_bare(port_pipe: Any, count: int) -> None:
+    """Process entry point: a bare aiohttp handler answering GET by id from a dict of ``count`` bodies.
+
+    With ``count`` 0 it answers every id with one fixed body: the framework alone, holding no data.
+    """
+    def body(number: int) -> bytes:
+        return json.dumps({**customer(number), "href": f"http://127.0.0.1:1{BASE_PATH}/C{number:07d}"}).encode()
+
+    bodies = {f"C{number:07d}": body(number) for number in range(count)}
+    fixed_body = body(0)
+
+    async def by_id(request: web.Request) -> web.Response:
+        found = bodies.get(request.match_info["id"])
+        if found is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=found, content_type="application/json")
 
     async def fixed(request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type="application/json")
+        return web.Response(body=fixed_body, content_type="application/json")
 
     async def run() -> None:
         app = web.Application()
-        app.router.add_get(BASE_PATH + "/{id}", fixed)
+        app.router.add_get(BASE_PATH + "/{id}", by_id if count else fixed)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         sock = socket.create_server(("127.0.0.1", 0))
@@ -154,14 +170,14 @@ def serve_bare(port_pipe: Any) -> None:
     asyncio.run(run())
 
 
-def start_bare() -> Server:
-    """The bare handler in its own process."""
+def start_bare(count: int) -> Server:
+    """The bare handler in its own process, holding ``count`` customers (0: one fixed body)."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=serve_bare, args=(child,), daemon=True)
+    process = context.Process(target=serve_bare, args=(child, count), daemon=True)
     started = time.perf_counter()
     process.start()
-    if not parent.poll(60):
+    if not parent.poll(START_TIMEOUT_S):
         process.terminate()
         raise SystemExit("the bare handler did not start")
     return Server(process, parent.recv(), time.perf_counter() - started)
@@ -243,38 +259,61 @@ class HttpConnection:
         self.writer.close()
 
 
-Request = tuple[str, bytes | None]  # target, and a POST body or None for a GET
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What wrk asks for: GETs of ``target`` (``%07d`` a random customer number), a share of them POSTs."""
+
+    target: str  # after the collection's path
+    post_share: float = 0.0
+
+    def script(self, collection: str, count: int) -> str:
+        """The wrk Lua script for one server's collection path."""
+        post_body = new_customer_template()
+        return f"""
+math.randomseed(7)
+local get_target, post_target = [[{collection}{self.target}]], [[{collection}]]
+local post_body, headers = [[{post_body}]], {{["Content-Type"] = "application/json"}}
+local posted = 10000000
+request = function()
+  if math.random() < {self.post_share} then
+    posted = posted + 1
+    return wrk.format("POST", post_target, headers, (post_body:gsub("NUMBER", posted)))
+  end
+  return wrk.format("GET", string.format(get_target, math.random(0, {count - 1})))
+end
+"""
 
 
-async def throughput(port: int, next_request: Callable[[random.Random], Request], seconds: float) -> float:
-    """Requests per second over ``seconds`` with 32 keep-alive connections, after a short warm-up."""
-    connections = [await HttpConnection.open(port) for _ in range(32)]
-    counting, done, failed, deadline = False, 0, 0, 0.0
+def new_customer_template() -> str:
+    """The body of a POST with ``NUMBER`` where its number goes."""
+    return new_customer(123456789).decode().replace("123456789", "NUMBER")
 
-    async def worker(number: int, rng: random.Random) -> None:
-        nonlocal done, failed
-        while time.perf_counter() < deadline:
-            try:
-                status, _, _ = await connections[number].send(*next_request(rng))
-            except (asyncio.IncompleteReadError, OSError):  # the server dropped the connection
-                status = 599
-                connections[number].close()
-                connections[number] = await HttpConnection.open(port)
-            if counting:
-                done += status < 300
-                failed += status >= 300
-    deadline = time.perf_counter() + min(1.0, seconds / 4)
-    await asyncio.gather(*(worker(n, random.Random(n)) for n in range(len(connections))))
-    counting = True
-    began = time.perf_counter()
-    deadline = began + seconds
-    await asyncio.gather(*(worker(n, random.Random(100 + n)) for n in range(len(connections))))
-    rate = done / (time.perf_counter() - began)
-    for connection in connections:
-        connection.close()
-    if failed:
-        print(f"      ({failed} answers were not 2xx or the connection dropped; only 2xx are counted)")
-    return rate
+
+BY_ID = Workload("/C%07d")
+
+
+def run_wrk(port: int, script: str, seconds: float) -> tuple[int, int, float]:
+    """Requests answered, those not 2xx or 3xx, and the seconds of one wrk run (one thread, 32 connections)."""
+    command = ["wrk", "-t1", "-c32", f"-d{max(1, round(seconds))}s", "-s", script, f"http://127.0.0.1:{port}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    if done is None:
+        raise SystemExit(f"wrk printed no request count:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    elapsed = float(done[2]) / (1000 if done[3] == "ms" else 1)
+    return int(done[1]), int(bad[1]) if bad else 0, elapsed
+
+
+def throughput(port: int, workload: Workload, collection: str, count: int, seconds: float) -> float:
+    """2xx answers a second with wrk on 32 keep-alive connections, after a one-second warm-up."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(workload.script(collection, count))
+        script.flush()
+        run_wrk(port, script.name, 1)
+        answered, bad, elapsed = run_wrk(port, script.name, seconds)
+    if bad:
+        print(f"      ({bad} answers were not 2xx; only 2xx are counted)")
+    return (answered - bad) / elapsed
 
 
 async def latencies(port: int, queries: Sequence[tuple[str, int | None]]) -> tuple[list[float], int]:
@@ -454,39 +493,39 @@ def stretches(seed: Path, count: int) -> None:
         )
 
 
-def by_id(count: int) -> Callable[[random.Random], Request]:
-    return lambda rng: (f"{BASE_PATH}/C{rng.randrange(count):07d}", None)
+def pair(first: int, second: int, workload: Workload, count: int, seconds: float, number: int) -> tuple[float, float]:
+    """The GET-by-id-style throughput of two servers measured one after the other, in turn the first or the second."""
+    def rate(port: int) -> float:
+        return throughput(port, workload, BASE_PATH, count, seconds)
 
-
-def pair(
-    first: int, second: int, next_request: Callable[[random.Random], Request], seconds: float, number: int
-) -> tuple[float, float]:
-    """The throughput of two servers measured one after the other, in turn the first or the second."""
     if number % 2:
-        later = asyncio.run(throughput(second, next_request, seconds))
-        return asyncio.run(throughput(first, next_request, seconds)), later
-    earlier = asyncio.run(throughput(first, next_request, seconds))
-    return earlier, asyncio.run(throughput(second, next_request, seconds))
+        later = rate(second)
+        return rate(first), later
+    earlier = rate(first)
+    return earlier, rate(second)
 
 
 def against_bare(work: Path, seconds: float, rounds: int) -> None:
+    count = 100_000
     seed = work / "seed-bare.json"
-    write_seed(seed, 100_000)
-    ratios = []
-    with running(start_bare()) as bare, running(start_reference("--seed", str(seed))) as reference:
-        for number in range(rounds):
-            bare_rate, rate = pair(bare.port, reference.port, by_id(100_000), seconds, number)
-            ratios.append(rate / bare_rate)
-            print(f"    bare aiohttp handler {bare_rate:8.0f} req/s   reference server {rate:8.0f} req/s")
-    ratio = statistics.median(ratios)
-    print(f"  GET by id against a bare aiohttp handler: ratio {ratio:.2f} (median)   (target >= 0.8: {mark(ratio >= 0.8)})")
+    write_seed(seed, count)
+    for label, held in ((f"the same {count:,} customers in a dict (the baseline)", count), ("one fixed body, no data", 0)):
+        ratios = []
+        with running(start_bare(held)) as bare, running(start_reference("--seed", str(seed))) as reference:
+            for number in range(rounds):
+                bare_rate, rate = pair(bare.port, reference.port, BY_ID, count, seconds, number)
+                ratios.append(rate / bare_rate)
+                print(f"    bare aiohttp handler {bare_rate:8.0f} req/s   reference server {rate:8.0f} req/s")
+        ratio = statistics.median(ratios)
+        target = f"(target >= 0.8: {mark(ratio >= 0.8)})" if held else "(for information)"
+        print(f"  GET by id against a bare aiohttp handler serving {label}: ratio {ratio:.2f} (median)   {target}")
     log = work / "access.log"
     costs = []
     with running(start_reference("--seed", str(seed), log=log)) as logged, running(
         start_reference("--seed", str(seed))
     ) as quiet:
         for number in range(rounds):
-            with_log, without = pair(logged.port, quiet.port, by_id(100_000), seconds, number)
+            with_log, without = pair(logged.port, quiet.port, BY_ID, count, seconds, number)
             costs.append(1 - with_log / without)
             print(f"    access log on {with_log:8.0f} req/s   off {without:8.0f} req/s")
     lines = sum(1 for _ in log.open("rb"))
@@ -499,32 +538,17 @@ def against_json_server(work: Path, count: int, seconds: float) -> None:
     seed, db = work / f"seed-{count}.json", work / f"db-{count}.json"
     write_seed(seed, count)
     write_seed(db, count, json_server=True)
-    posted = iter(range(10_000_000, 20_000_000))
-    workloads: dict[str, tuple[Callable[[random.Random], Request], Callable[[random.Random], Request]]] = {}
-
-    def unique(rng: random.Random) -> str:
-        return quote(f"Customer {rng.randrange(count):07d}")
-
-    workloads["GET by id"] = (by_id(count), lambda rng: (f"/customer/C{rng.randrange(count):07d}", None))
-    workloads["equality filter ?name="] = (
-        lambda rng: (f"{BASE_PATH}?name={unique(rng)}", None),
-        lambda rng: (f"/customer?name={unique(rng)}", None),
-    )
-    workloads["POST"] = (
-        lambda rng: (BASE_PATH, new_customer(next(posted))),
-        lambda rng: ("/customer", new_customer(next(posted))),
-    )
-    workloads["90/10 GET by id / POST"] = (
-        lambda rng: by_id(count)(rng) if rng.random() < 0.9 else (BASE_PATH, new_customer(next(posted))),
-        lambda rng: (f"/customer/C{rng.randrange(count):07d}", None)
-        if rng.random() < 0.9
-        else ("/customer", new_customer(next(posted))),
-    )
+    workloads = {
+        "GET by id": BY_ID,
+        "equality filter ?name=": Workload("?name=Customer%%20%07d"),
+        "POST": Workload("", post_share=1.0),
+        "90/10 GET by id / POST": Workload("/C%07d", post_share=0.1),
+    }
     print(f"  {count:,} customers:")
     with running(start_reference("--seed", str(seed))) as reference, running(start_json_server(db)) as baseline:
-        for name, (ours, theirs) in workloads.items():
-            rate = asyncio.run(throughput(reference.port, ours, seconds))
-            their_rate = asyncio.run(throughput(baseline.port, theirs, seconds))
+        for name, workload in workloads.items():
+            rate = throughput(reference.port, workload, BASE_PATH, count, seconds)
+            their_rate = throughput(baseline.port, workload, "/customer", count, seconds)
             ratio = rate / their_rate if their_rate else float("inf")
             print(
                 f"    {name:<24} reference {rate:8.0f} req/s   json-server {their_rate:8.1f} req/s"
@@ -543,20 +567,23 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f},"
-        " loopback, one client process"
+        " loopback"
     )
     work = Path(tempfile.mkdtemp(prefix="bench-server-"))
     try:
         for size in (int(text) for text in options.sizes.split(",") if text):
             scale(size, work)
-        print("\n== throughput (32 keep-alive connections)")
+        if shutil.which("wrk") is None:
+            print("\nwrk is not installed (scripts/install-bench-tools.sh): no throughput figures")
+            return
+        print("\n== throughput (wrk: one thread, 32 keep-alive connections)")
         against_bare(work, options.seconds, options.rounds)
         if JSON_SERVER.exists():
             print("  against json-server 0.17.4:")
             for size in (int(text) for text in options.compare.split(",") if text):
                 against_json_server(work, size, options.seconds)
         else:
-            print("  json-server is not installed (npm ci): no comparison")
+            print("  json-server is not installed (scripts/install-bench-tools.sh): no comparison")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

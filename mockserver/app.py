@@ -1,4 +1,4 @@
-"""The app factory: one aiohttp sub-app per API, with every route generated from ``tmfapis``.
+"""The app factory: every route of the five APIs generated from ``tmfapis``, on one aiohttp app.
 
 Create ignores a client-sent ``id`` and ``href``: the server always assigns a ULID and the absolute
 URL of the new instance. PATCH may repeat the current ``id``/``href`` but not change them.
@@ -22,9 +22,9 @@ from mockserver import logsafe, query
 from mockserver.addresses import CallbackPolicy
 from mockserver.body import check, merge_patch, read_object, short
 from mockserver.config import ServerConfig
-from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response, tmf_errors
+from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response
 from mockserver.events import EventDispatcher, envelope
-from mockserver.middlewares import HEALTH_PATH, optional_middlewares, request_guard
+from mockserver.gate import Gate, Handler, no_route
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
 from mockserver.seed import SeedRows, load_seed
 from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public, stored_body
@@ -36,6 +36,7 @@ STORE_KEY = web.AppKey("store", ResourceStore)
 EVENTS_KEY = web.AppKey("events", EventDispatcher)
 HUB = "hub"
 MAX_REQUEST_LINE = 64 * 1024  # bytes of a request line or header the parser accepts
+HEALTH_PATH = "/health"
 CREATE_MEDIA_TYPES = ("application/json",)
 PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
 LIST_PART = 2048  # list items joined into one part of a long response
@@ -43,7 +44,7 @@ LIST_PART = 2048  # list items joined into one part of a long response
 
 def origin(request: web.Request) -> str:
     """Where hrefs start: ``--public-url`` if given, else the request's scheme and host."""
-    public_url = request.config_dict[CONFIG_KEY].public_url
+    public_url = request.app[CONFIG_KEY].public_url
     return public_url.rstrip("/") if public_url else f"{request.scheme}://{request.host}"
 
 
@@ -109,14 +110,14 @@ class ResourceView:
         resource = resource or self.resource
         if kind is None or kind not in resource.events:
             return
-        listeners = request.config_dict[STORE_KEY].all(self.api.id, HUB)
+        listeners = request.app[STORE_KEY].all(self.api.id, HUB)
         if listeners:
             body = envelope(resource.event_type(kind), resource.name, public(instance, origin(request)))
-            request.config_dict[EVENTS_KEY].publish(body, listeners)
+            request.app[EVENTS_KEY].publish(body, listeners)
 
     def _found(self, request: web.Request) -> dict[str, Any]:
         instance_id = request.match_info["id"]
-        instance = request.config_dict[STORE_KEY].get(self.api.id, self.resource.name, instance_id)
+        instance = request.app[STORE_KEY].get(self.api.id, self.resource.name, instance_id)
         if instance is None:
             raise ApiError(404, f"No {self.resource.name} with id {instance_id!r} exists.")
         return instance
@@ -125,7 +126,7 @@ class ResourceView:
         body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
         instance = self.new_instance(body, HREF_MARK)
-        store = request.config_dict[STORE_KEY]
+        store = request.app[STORE_KEY]
         changes = [(self.api.id, self.resource.name, instance)]
         effect = self._apply_effect(request, instance) if self.rules.effect is not None else None
         if effect is not None:
@@ -144,7 +145,7 @@ class ResourceView:
         """The changed target of a side effect, its event kind and its view; ``instance`` gets the reference."""
         effect = self.rules.effect
         assert effect is not None
-        store = request.config_dict[STORE_KEY]
+        store = request.app[STORE_KEY]
         reference = instance[effect.reference]
         target = store.get(self.api.id, effect.target, reference["id"])
         if target is None:
@@ -168,15 +169,15 @@ class ResourceView:
 
     async def list(self, request: web.Request) -> web.StreamResponse:
         base = origin(request)
-        page, total = await request.config_dict[STORE_KEY].select(
+        page, total = await request.app[STORE_KEY].select(
             self.api.id, self.resource.name, local_hrefs(parse_query(request), base), base.encode()
         )
         headers = {"X-Total-Count": str(total), "X-Result-Count": str(len(page))}
         return await send_list(request, page, 206 if len(page) < total else 200, headers)
 
     async def retrieve(self, request: web.Request) -> web.Response:
-        fields = parse_query(request).fields if request.query else None
-        store = request.config_dict[STORE_KEY]
+        fields = parse_query(request).fields if request.query_string else None
+        store = request.app[STORE_KEY]
         encoded = store.get_body(
             self.api.id, self.resource.name, request.match_info["id"], origin(request).encode()
         )
@@ -208,13 +209,13 @@ class ResourceView:
             self.rules.stamped_on_state_change if state_changed else ()
         ):
             merged[key] = stamp
-        stored = request.config_dict[STORE_KEY].put(self.api.id, self.resource.name, merged)
+        stored = request.app[STORE_KEY].put(self.api.id, self.resource.name, merged)
         self.publish(request, self.state_event if state_changed else "AttributeValueChange", merged)
         return json_response(None, encoded=stored.replace(ORIGIN, base.encode()))
 
     async def delete(self, request: web.Request) -> web.Response:
         instance = self._found(request)
-        request.config_dict[STORE_KEY].delete(self.api.id, self.resource.name, instance["id"])
+        request.app[STORE_KEY].delete(self.api.id, self.resource.name, instance["id"])
         self.publish(request, "Delete", instance)
         return web.Response(status=204)
 
@@ -230,7 +231,7 @@ class HubView:
         check(tmfapis.schema_validator(self.api.id, "EventSubscriptionInput"), body)
         if not _is_http_url(body["callback"]):
             raise ApiError(400, "callback: must be an absolute http or https URL.")
-        refusal = request.config_dict[EVENTS_KEY].policy.refusal(body["callback"])
+        refusal = request.app[EVENTS_KEY].policy.refusal(body["callback"])
         if refusal is not None:
             raise ApiError(400, f"callback: refused, {refusal}.")
         listener_query = body.get("query") or ""
@@ -239,12 +240,12 @@ class HubView:
         except query.QueryError as error:
             raise ApiError(400, f"query: {short(str(error))}") from None
         listener = {"id": str(ULID()), "callback": body["callback"], "query": listener_query}
-        request.config_dict[STORE_KEY].put(self.api.id, HUB, listener)
+        request.app[STORE_KEY].put(self.api.id, HUB, listener)
         return json_response(listener, 201)
 
     async def unregister(self, request: web.Request) -> web.Response:
         instance_id = request.match_info["id"]
-        if request.config_dict[STORE_KEY].delete(self.api.id, HUB, instance_id) is None:
+        if request.app[STORE_KEY].delete(self.api.id, HUB, instance_id) is None:
             raise ApiError(404, f"No hub listener with id {instance_id!r} exists.")
         return web.Response(status=204)
 
@@ -257,21 +258,29 @@ def _is_http_url(text: str) -> bool:
     return url.scheme in ("http", "https") and bool(url.host)
 
 
-def api_app(api: tmfapis.Api) -> web.Application:
-    """The sub-app serving one API: its resources' collection and item routes, and its hub."""
-    app = web.Application()
+def add_routes(router: web.UrlDispatcher, path: str, handlers: dict[str, Handler], gate: Gate) -> None:
+    """One path's handlers behind the gate; any other method is answered 405 naming them."""
+    for method, handler in handlers.items():
+        router.add_route(method, path, gate(handler))
+    router.add_route("*", path, gate(no_route(tuple(handlers))))
+
+
+def add_api_routes(router: web.UrlDispatcher, api: tmfapis.Api, gate: Gate) -> None:
+    """The routes of one API: its resources' collection and item routes, and its hub.
+
+    They go straight on the one app (no sub-app per API), so a request is resolved in one step.
+    """
     for resource in api.resources.values():
         view = ResourceView(api, resource, rules_for(api.id, resource.name))
         collection = {"GET": view.list, "POST": view.create}
         item = {"GET": view.retrieve, "PATCH": view.update, "DELETE": view.delete}
-        for method in resource.collection_methods:
-            app.router.add_route(method, f"/{resource.name}", collection[method])
-        for method in resource.item_methods:
-            app.router.add_route(method, f"/{resource.name}/{{id}}", item[method])
+        path = f"{api.base_path}{resource.name}"
+        # the item path first: both are tried for a path under the collection, and reads by id are the most
+        add_routes(router, path + "/{id}", {method: item[method] for method in resource.item_methods}, gate)
+        add_routes(router, path, {method: collection[method] for method in resource.collection_methods}, gate)
     hub = HubView(api)
-    app.router.add_post("/hub", hub.register)
-    app.router.add_delete("/hub/{id}", hub.unregister)
-    return app
+    add_routes(router, f"{api.base_path}hub", {"POST": hub.register}, gate)
+    add_routes(router, f"{api.base_path}hub/{{id}}", {"DELETE": hub.unregister}, gate)
 
 
 async def send_list(
@@ -322,7 +331,6 @@ def create_app(config: ServerConfig) -> web.Application:
     """
     seed = load_seed(config.seed_path, render_seed) if config.seed_path else {}
     app = web.Application(
-        middlewares=[tmf_errors, request_guard(config), *optional_middlewares(config)],
         client_max_size=config.max_body_bytes,
         # long filter lists must reach the app (and its TMF errors), not the parser's plain-text 400
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
@@ -356,7 +364,10 @@ def create_app(config: ServerConfig) -> web.Application:
         logsafe.forget(config.api_key)
 
     app.cleanup_ctx.extend([safe_logs, open_store, open_events])
-    app.router.add_get(HEALTH_PATH, health)
+    app.router.add_get(HEALTH_PATH, Gate.unchecked(health))  # and HEAD
+    app.router.add_route("*", HEALTH_PATH, Gate.unchecked(no_route(("GET", "HEAD"))))
+    gate = Gate(config)
     for api in tmfapis.apis():
-        app.add_subapp(api.base_path.rstrip("/"), api_app(api))
+        add_api_routes(app.router, api, gate)
+    app.router.add_route("*", "/{path:.*}", gate(no_route(None)))  # after every other route
     return app

@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from types import TracebackType
-from typing import ClassVar, Self, TextIO
+from typing import Any, ClassVar, Self, TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http import HttpVersion
 
 from mockserver.app import create_app
 from mockserver.config import ServerConfig
@@ -27,6 +28,7 @@ ACCESS_LOG_FORMAT = '%a %t "%r" %s %b %Tf'  # what the lines of AccessLog hold
 ACCESS_LOG_BUFFER = 1 << 16  # bytes of access log lines written at once
 ACCESS_LOG_FLUSH_S = 0.5  # a line waits at most this long for the buffer to be written
 CREDENTIAL_WORDS = ("authorization", "api-key", "api_key", "apikey", "token", "secret", "password")
+ACCESS_LOG_LINES_KEPT = 1024  # lines kept before they are written (at most ACCESS_LOG_FLUSH_S apart)
 STOP_TIMEOUT_S = 10
 SHUTDOWN_TIMEOUT_S = 2  # how long open connections may finish at shutdown
 
@@ -47,54 +49,83 @@ def base_url(config: ServerConfig) -> str:
 class AccessLog(AbstractAccessLogger):
     """One line per request, cheap to make: client address, request line, status, body bytes, seconds.
 
-    It never shows headers, so never a key. From the command line, a line that the log filters would
-    leave as it is (printable, naming no credential) is written straight to ``sink``; any other line,
-    and every line elsewhere (tests, an embedding program), goes through the logger and its filters.
+    It never shows headers, so never a key. Of a line, only the request's path comes from the client
+    (the address, a method the parser knows, the version and the numbers are the server's). From the
+    command line, the facts of a request whose path the log filters would leave as it is are kept by
+    ``sink``, which writes them out as lines in bulk; any other line, and every line elsewhere (tests,
+    an embedding program), goes through the logger and its filters at once.
     """
 
     sink: ClassVar[BufferedLines | None] = None
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        version = request.version
-        line = (
-            f'{request.remote} "{request.method} {request.raw_path} HTTP/{version.major}.{version.minor}"'
-            f" {response.status} {response.body_length} {time:.6f}"
-        )
+        path = request.raw_path
+        facts = (request.remote, request.method, path, request.version, response.status, response.body_length, time)
         sink = AccessLog.sink
-        if sink is None or not sink.write_plain(line):
-            self.logger.info(line)
+        if sink is None or not sink.keep_plain(path, facts):
+            self.logger.info(access_line(*facts))
+
+
+def access_line(
+    remote: str | None, method: str, path: str, version: HttpVersion, status: int, length: int, seconds: float
+) -> str:
+    """The text of an access log line."""
+    return f'{remote} "{method} {path} HTTP/{version.major}.{version.minor}" {status} {length} {seconds:.6f}'
 
 
 class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes log lines through a large buffer, emptied by ``drain`` rather than after every line."""
+    """Writes log lines in large writes, emptied by ``drain`` rather than after every line."""
 
     def __init__(self, stream: TextIO, secret: str | None) -> None:
         super().__init__(stream)
         self.stream: TextIO = stream
         self._secret = secret
-        self._second = -1
-        self._stamp = ""
+        self._kept: list[tuple[Any, ...]] = []  # of keep_plain, written out in order before any other line
 
     def flush(self) -> None:
         """Called after every line by ``emit``: the buffer is kept."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        self._write_kept()
+        super().emit(record)
+
     def drain(self) -> None:
         """Write out the buffered lines."""
+        self._write_kept()
         super().flush()
 
-    def write_plain(self, line: str) -> bool:
-        """Write a line that needs no filtering, as the formatter would; False when it may need some."""
-        lowered = line.lower()
-        if not line.isprintable() or any(word in lowered for word in CREDENTIAL_WORDS):
+    def keep_plain(self, path: str, facts: tuple[Any, ...]) -> bool:
+        """Keep the facts of a line whose ``path`` needs no filtering; False when it may need some."""
+        if not path.isprintable() or _names_credential(path) or (self._secret and self._secret in path):
             return False
-        if self._secret and self._secret in line:
-            return False
-        now = time.time()
-        if int(now) != self._second:  # the formatter's asctime, made once a second
-            self._second = int(now)
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-        self.stream.write(f"{self._stamp},{int(now % 1 * 1000):03d} mockserver.access {line}\n")
+        self._kept.append((*facts, time.time()))
+        if len(self._kept) >= ACCESS_LOG_LINES_KEPT:
+            self._write_kept()
         return True
+
+    def _write_kept(self) -> None:
+        """The kept lines, as the formatter would write them (its asctime made once a second)."""
+        if not self._kept:
+            return
+        second, stamp, lines = -1, "", []
+        for *facts, now in self._kept:
+            if int(now) != second:
+                second = int(now)
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+            lines.append(f"{stamp},{int(now % 1 * 1000):03d} mockserver.access {access_line(*facts)}\n")
+        self._kept.clear()
+        self.stream.write("".join(lines))
+
+
+def _names_credential(text: str) -> bool:
+    """Whether a path may hold what the log filters mask (a credential word before ``=`` or ``:``)."""
+    if "=" not in text and ":" not in text:
+        return False
+    lowered = text.lower()
+    for word in CREDENTIAL_WORDS:
+        if word in lowered:
+            return True
+    return False
 
 
 @contextlib.contextmanager
