@@ -90,8 +90,9 @@ class ResourceView:
     def new_instance(self, body: dict[str, Any], base: str, instance_id: str | None = None) -> dict[str, Any]:
         """A stored instance from a validated create body: id, href, @type and server-set values."""
         instance_id = instance_id or str(ULID())
-        fields = {key: value for key, value in body.items() if key not in ("id", "href")}
-        instance = {"id": instance_id, "href": self.href(base, instance_id), **fields}
+        href = self.href(base, instance_id)
+        instance = {"id": instance_id, "href": href, **body}  # a body's own id and href keep these places
+        instance["id"], instance["href"] = instance_id, href
         instance.setdefault("@type", self.resource.entity)
         for key, value in self.rules.defaults.items():
             instance.setdefault(key, render(value))

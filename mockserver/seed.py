@@ -53,41 +53,54 @@ def load_seed(path: Path, render: Render) -> SeedRows:
     one big parsed document (and from ``PARALLEL_BYTES`` on, a second process renders every other
     instance meanwhile); any other file (or a broken one) is read whole.
     """
+    child = _start_child(path, render) if str(path).endswith(".json") and _size(path) >= PARALLEL_BYTES else None
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SeedError(f"seed file {path} cannot be read: {error}") from None
-    if str(path).endswith(".json"):
         try:
-            if len(text) >= PARALLEL_BYTES:
-                return _rendered_in_two(path, text, render)
-            return _rendered(path, _streamed(path, text), render)
-        except NotPlain:
-            pass
-    return _rendered(path, _whole(path, text), render)
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SeedError(f"seed file {path} cannot be read: {error}") from None
+        if str(path).endswith(".json"):
+            try:
+                if child is not None:
+                    return _rendered_in_two(path, text, render, child)
+                return _rendered(path, _streamed(path, text), render)
+            except NotPlain:
+                pass
+        return _rendered(path, _whole(path, text), render)
+    finally:
+        if child is not None:
+            child.kill()
+            child.wait()
+            child.stdout.close()  # type: ignore[union-attr]
 
 
-def _rendered_in_two(path: Path, text: str, render: Render) -> SeedRows:
-    """The even instances of each collection rendered here, the odd ones meanwhile by a child process.
+def _size(path: Path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # read_text words the error
 
-    The child is a fresh interpreter (so nothing of the caller's program runs again in it); should it
-    fail to start or to answer, the odd instances are rendered here after all.
-    """
+
+def _start_child(path: Path, render: Render) -> subprocess.Popen[bytes] | None:
+    """The process rendering the odd instances, started before the file is read here; None if it cannot start."""
     command = [sys.executable, "-c", CHILD, str(path), f"{render.__module__}:{render.__qualname__}"]
     try:
-        child = subprocess.Popen(command, stdout=subprocess.PIPE)
+        return subprocess.Popen(command, stdout=subprocess.PIPE)
     except OSError:
-        return _rendered(path, _streamed(path, text), render)
+        return None
+
+
+def _rendered_in_two(path: Path, text: str, render: Render, child: subprocess.Popen[bytes]) -> SeedRows:
+    """The even instances of each collection rendered here, the odd ones meanwhile by ``child``.
+
+    The child is a fresh interpreter (so nothing of the caller's program runs again in it); should it
+    fail to answer, the odd instances are rendered here after all.
+    """
+    even = _rendered(path, _streamed(path, text), render, 0)
     try:
-        even = _rendered(path, _streamed(path, text), render, 0)
-        try:
-            kind, odd = pickle.load(child.stdout)  # type: ignore[arg-type]
-        except (EOFError, pickle.UnpicklingError):
-            kind, odd = "rows", _rendered(path, _streamed(path, text), render, 1)
-    finally:
-        child.kill()
-        child.wait()
-        child.stdout.close()  # type: ignore[union-attr]
+        kind, odd = pickle.load(child.stdout)  # type: ignore[arg-type]
+    except (EOFError, pickle.UnpicklingError):
+        kind, odd = "rows", _rendered(path, _streamed(path, text), render, 1)
     if kind == "error":
         raise SeedError(odd)
     if kind == "not plain":
@@ -203,12 +216,16 @@ def _streamed(path: Path, text: str) -> Iterator[Item]:
             if not take("["):
                 raise NotPlain
             number = 0
-            while not (number == 0 and take("]")):
+            if take("]"):
+                continue
+            while True:
                 yield api_id, name, number, value()
                 number += 1
-                if take("]"):
+                if text.startswith(",", at):  # the usual case, before any other look
+                    at += 1
+                elif take("]"):
                     break
-                if not take(","):
+                elif not take(","):
                     raise NotPlain
     if WHITESPACE.match(text, at).end() != len(text):  # type: ignore[union-attr]
         raise NotPlain
@@ -228,7 +245,8 @@ def _rendered(path: Path, items: Iterator[Item], render: Render, part: int | Non
         if part is not None and number % 2 != part:
             continue
         body = completed(rules, instance) if isinstance(instance, dict) else instance
-        _check(path, (api_id, name, number), definition, api_id, valid, body)
+        if not (isinstance(body, dict) and _plain_id(body) and valid(body)):  # else the check words the fault
+            _check(path, (api_id, name, number), definition, api_id, valid, body)
         instance_id, stored = render(api_id, name, body)
         collection[0].append(instance_id)
         collection[1].append(stored)
@@ -249,16 +267,26 @@ def _ignoring_id(api_id: str, definition: str) -> Check:
     return lambda instance: check(_without_id(instance))
 
 
+def _plain_id(instance: dict[str, Any]) -> bool:
+    """No ``id``, or a non-empty string one."""
+    given = instance.get("id")
+    return given is None and "id" not in instance or (isinstance(given, str) and given != "")
+
+
+def _where(place: tuple[str, str, int]) -> str:
+    return "{}.{}[{}]".format(*place)
+
+
 def _check(
     path: Path, place: tuple[str, str, int], definition: str, api_id: str, valid: Check, instance: Any
 ) -> None:
-    where = "{}.{}[{}]".format(*place)
     if not isinstance(instance, dict):
-        raise SeedError(f"seed file {path}: {where} must be an object.")
-    if "id" in instance and not (isinstance(instance["id"], str) and instance["id"]):
-        raise SeedError(f"seed file {path}: {where}.id must be a non-empty string.")
+        raise SeedError(f"seed file {path}: {_where(place)} must be an object.")
+    if not _plain_id(instance):
+        raise SeedError(f"seed file {path}: {_where(place)}.id must be a non-empty string.")
     if valid(instance):
         return
+    where = _where(place)
     body = _without_id(instance)
     validator = tmfapis.schema_validator(api_id, definition)
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))

@@ -74,3 +74,21 @@ def test_the_child_renders_the_odd_instances(tmp_path: Path) -> None:
     )
     kind, rows = pickle.loads(child.stdout)
     assert (kind, rows[("tmf629", "customer")][0]) == ("rows", ["c1", "c3"])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"separators": (",", ":")},  # compact, as generated
+        {"indent": 2},  # as a person writes it
+        {"indent": "\t", "separators": (" ,", " : ")},  # whitespace before separators too
+    ],
+)
+def test_the_streamed_reader_reads_every_layout_as_the_whole_file_reader(tmp_path: Path, layout: dict[str, Any]) -> None:
+    customers = [{"id": f"c{n}", **PAYLOADS[("tmf629", "customer")], "name": f"n{n}"} for n in range(3)]
+    document = {"tmf622": {"productOrder": []}, "tmf629": {"customer": customers}, "tmf635": {"usage": []}}
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(document, **layout))
+    streamed = seed._rendered(path, seed._streamed(path, path.read_text()), render_seed)
+    assert streamed == seed._rendered(path, seed._whole(path, path.read_text()), render_seed)
+    assert streamed[("tmf629", "customer")][0] == ["c0", "c1", "c2"]
