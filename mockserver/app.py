@@ -59,6 +59,9 @@ def parse_query(request: web.Request) -> query.ListQuery:
 def local_hrefs(list_query: query.ListQuery, base: str) -> query.ListQuery:
     """Filters on an ``href`` compare with hrefs as stored: this server's own origin becomes the href mark."""
 
+    if not any(rule.path[-1] == "href" for rule in list_query.filters):
+        return list_query
+
     def local(value: str) -> str:
         return HREF_MARK + value[len(base):] if value.startswith(base + "/") else value
 

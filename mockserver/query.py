@@ -119,12 +119,13 @@ class Filter:
     path: tuple[str, ...]
     op: str
     values: tuple[str, ...]
-    keys: frozenset[Hashable] = field(init=False, repr=False, compare=False)
-    operands: tuple[Operand, ...] = field(init=False, repr=False, compare=False)
+    keys: frozenset[Hashable] = field(init=False, repr=False, compare=False)  # what eq and ne look for
+    operands: tuple[Operand, ...] = field(init=False, repr=False, compare=False)  # what orderings compare
 
     def __post_init__(self) -> None:
-        keys = frozenset(key for value in self.values for key in query_keys(value))
-        operands = tuple(Operand(value, as_number(value), as_moment(value)) for value in self.values)
+        equality = self.op in ("eq", "ne")
+        keys = frozenset(key for value in self.values for key in query_keys(value)) if equality else frozenset()
+        operands = () if equality else tuple(Operand(value, as_number(value), as_moment(value)) for value in self.values)
         object.__setattr__(self, "keys", keys)
         object.__setattr__(self, "operands", operands)
 
@@ -232,6 +233,8 @@ def _closing_quote(text: str, start: int) -> int:
 
 def split_values(text: str) -> tuple[str, ...]:
     """A filter value split at commas into its OR list, honouring single-quoted elements."""
+    if "," not in text and not text.startswith("'"):
+        return (text,)
     values: list[str] = []
     start = 0
     while True:

@@ -332,18 +332,20 @@ class ResourceStore:
         pacer = Pacer()
         paths = list(dict.fromkeys(rule.path for rule in list_query.filters if rule.op == "eq"))
         paths = paths[:NARROWING_PATHS]  # more would push each other out of the index
-        indexed = tuple(rule for rule in list_query.filters if rule.op == "eq" and rule.path in paths)
+        indexed: list[query.Filter] = []
+        rest: list[query.Filter] = []
+        for rule in list_query.filters:
+            (indexed if rule.op == "eq" and rule.path in paths else rest).append(rule)
         for path in paths:
             while not coll.index.is_built(path):
                 coll.index.build_step(path, STEP)
                 await pacer.pause()
-        narrowed = coll.index.candidates(indexed)
-        rest = list_query.filters if narrowed is None else tuple(r for r in list_query.filters if r not in indexed)
+        narrowed = coll.index.candidates(tuple(indexed))
         offset, limit = list_query.offset, list_query.limit
         end = None if limit is None else offset + limit
         if rest or list_query.sort:
             source = coll.all_slots() if narrowed is None else narrowed.slots()
-            slots, total = await self._scan(coll, source, rest, list_query, pacer)
+            slots, total = await self._scan(coll, source, tuple(rest), list_query, pacer)
         elif narrowed is None:
             total, slots = len(coll.slot_of), coll.live_slots(offset, limit)
         elif (single := narrowed.single) is not None:
@@ -400,6 +402,9 @@ class ResourceStore:
     async def _render(
         self, coll: Collection, slots: list[int], fields: tuple[str, ...] | None, origin: bytes, pacer: Pacer
     ) -> list[bytes]:
+        bodies = coll.bodies
+        if fields is None and len(slots) <= STEP:  # a page of the usual size, at once
+            return [body.replace(ORIGIN, origin) for slot in slots if (body := bodies[slot]) is not None]
         page: list[bytes] = []
         for batch in _batches(iter(slots)):
             for slot in batch:
