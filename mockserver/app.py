@@ -24,7 +24,7 @@ from mockserver.body import check, merge_patch, read_object, short
 from mockserver.config import ServerConfig
 from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response
 from mockserver.events import EventDispatcher, envelope
-from mockserver.gate import Gate, Handler, no_route
+from mockserver.gate import Gate, Handler, not_allowed, not_found
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
 from mockserver.seed import SeedRows, load_seed
 from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public, stored_body
@@ -266,7 +266,7 @@ def add_routes(router: web.UrlDispatcher, path: str, handlers: dict[str, Handler
     """One path's handlers behind the gate; any other method is answered 405 naming them."""
     for method, handler in handlers.items():
         router.add_route(method, path, gate(handler))
-    router.add_route("*", path, gate(no_route(tuple(handlers))))
+    router.add_route("*", path, gate(not_allowed(handlers)))
 
 
 def add_api_routes(router: web.UrlDispatcher, api: tmfapis.Api, gate: Gate) -> None:
@@ -368,10 +368,9 @@ def create_app(config: ServerConfig) -> web.Application:
         logsafe.forget(config.api_key)
 
     app.cleanup_ctx.extend([safe_logs, open_store, open_events])
-    app.router.add_get(HEALTH_PATH, Gate.unchecked(health))  # and HEAD
-    app.router.add_route("*", HEALTH_PATH, Gate.unchecked(no_route(("GET", "HEAD"))))
-    gate = Gate(config)
+    add_routes(app.router, HEALTH_PATH, {"GET": health, "HEAD": health}, Gate())  # no check: a probe sees no data
+    gate = Gate.of(config)
     for api in tmfapis.apis():
         add_api_routes(app.router, api, gate)
-    app.router.add_route("*", "/{path:.*}", gate(no_route(None)))  # after every other route
+    app.router.add_route("*", "/{path:.*}", gate(not_found))  # after every other route
     return app

@@ -3,7 +3,7 @@
 
 They are composed into each route's handler once, at start-up, rather than run as aiohttp middlewares:
 a request then costs one call more than its handler, not a chain built and walked per request.
-``/health`` passes none of them: a probe sees no data and must not be slowed, failed or locked.
+``/health`` passes none of them (``Gate()``): a probe sees no data and must not be slowed, failed or locked.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 from yarl import URL
@@ -20,7 +20,7 @@ from mockserver.addresses import ip_literal, is_local, is_local_name
 from mockserver.config import ServerConfig
 from mockserver.errors import ApiError, error_answer
 
-__all__ = ["Gate", "Handler", "no_route"]
+__all__ = ["Gate", "Handler", "not_allowed", "not_found"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Check = Callable[[web.Request], None]  # raises ApiError to refuse the request
@@ -117,15 +117,20 @@ def failure_check(fail_rate: float) -> Check:
 
 
 class Gate:
-    """The checks a configuration asks for, composed into a handler by calling the gate with it."""
+    """Checks and a delay, composed into a handler by calling the gate with it; ``Gate()`` has none."""
 
-    def __init__(self, config: ServerConfig) -> None:
-        self.delay_s = config.latency_ms / 1000
-        self.checks: tuple[Check, ...] = (
+    def __init__(self, checks: tuple[Check, ...] = (), delay_s: float = 0.0) -> None:
+        self.checks, self.delay_s = checks, delay_s
+
+    @classmethod
+    def of(cls, config: ServerConfig) -> Gate:
+        """The gate a configuration asks for: the Host/Origin guard, and the key, 503 share and latency if set."""
+        checks = (
             host_and_origin_check(config),
             *([api_key_check(config.api_key)] if config.api_key else []),
             *([failure_check(config.fail_rate)] if config.fail_rate else []),
         )
+        return cls(checks, config.latency_ms / 1000)
 
     def __call__(self, handler: Handler) -> Handler:
         """``handler`` behind the checks, with every failure answered as a TMF error."""
@@ -143,27 +148,17 @@ class Gate:
 
         return gated
 
-    @staticmethod
-    def unchecked(handler: Handler) -> Handler:
-        """``handler`` with every failure answered as a TMF error, and no check (``/health``)."""
 
-        async def answered(request: web.Request) -> web.StreamResponse:
-            try:
-                return await handler(request)
-            except Exception as error:  # noqa: BLE001 - every failure becomes a TMF error body
-                return error_answer(request, error)
-
-        return answered
+async def not_found(request: web.Request) -> web.StreamResponse:
+    """The handler of a path no route serves."""
+    raise ApiError(404, "No resource is served at this path.")
 
 
-def no_route(methods: tuple[str, ...] | None) -> Handler:
-    """The handler of what no route serves: 405 naming ``methods`` on a known path, else 404."""
-    allowed = ",".join(sorted(methods)) if methods else ""
+def not_allowed(methods: Iterable[str]) -> Handler:
+    """The handler of a method a path does not serve: 405 naming the ones it does."""
+    allowed = ",".join(sorted(methods))
 
     async def refuse(request: web.Request) -> web.StreamResponse:
-        if methods is None:
-            raise ApiError(404, "No resource is served at this path.")
         raise ApiError(405, f"{request.method} is not allowed on this path; allowed: {allowed}.", {"Allow": allowed})
 
     return refuse
-
