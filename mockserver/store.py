@@ -402,19 +402,17 @@ class ResourceStore:
     async def _render(
         self, coll: Collection, slots: list[int], fields: tuple[str, ...] | None, origin: bytes, pacer: Pacer
     ) -> list[bytes]:
-        bodies = coll.bodies
-        if fields is None and len(slots) <= STEP:  # a page of the usual size, at once
-            return [body.replace(ORIGIN, origin) for slot in slots if (body := bodies[slot]) is not None]
+        def rendered(batch: list[int]) -> list[bytes]:
+            page = [body.replace(ORIGIN, origin) for slot in batch if (body := coll.bodies[slot]) is not None]
+            if fields is None:
+                return page
+            return [encode_json(query.select_fields(json.loads(body), fields)) for body in page]
+
+        if len(slots) <= STEP:  # a page of the usual size, at once
+            return rendered(slots)
         page: list[bytes] = []
         for batch in _batches(iter(slots)):
-            for slot in batch:
-                body = coll.bodies[slot]
-                if body is None:  # deleted while this request let others run
-                    continue
-                body = body.replace(ORIGIN, origin)
-                if fields is not None:
-                    body = encode_json(query.select_fields(json.loads(body), fields))
-                page.append(body)
+            page.extend(rendered(batch))  # a body deleted while this request let others run is left out
             await pacer.pause()
         return page
 
