@@ -245,8 +245,8 @@ def _rendered(path: Path, items: Iterator[Item], render: Render, part: int | Non
         if part is not None and number % 2 != part:
             continue
         body = completed(rules, instance) if isinstance(instance, dict) else instance
-        if not (isinstance(body, dict) and _plain_id(body) and valid(body)):  # else the check words the fault
-            _check(path, (api_id, name, number), definition, api_id, valid, body)
+        if not (isinstance(body, dict) and _plain_id(body) and valid(body)):
+            _word_fault(path, (api_id, name, number), definition, api_id, body)
         instance_id, stored = render(api_id, name, body)
         collection[0].append(instance_id)
         collection[1].append(stored)
@@ -273,23 +273,16 @@ def _plain_id(instance: dict[str, Any]) -> bool:
     return given is None and "id" not in instance or (isinstance(given, str) and given != "")
 
 
-def _where(place: tuple[str, str, int]) -> str:
-    return "{}.{}[{}]".format(*place)
-
-
-def _check(
-    path: Path, place: tuple[str, str, int], definition: str, api_id: str, valid: Check, instance: Any
-) -> None:
+def _word_fault(path: Path, place: tuple[str, str, int], definition: str, api_id: str, instance: Any) -> None:
+    """Raise the SeedError naming what is wrong with an instance the quick test refused (jsonschema words a
+    schema fault; should it find none, the instance is taken)."""
+    where = "{}.{}[{}]".format(*place)
     if not isinstance(instance, dict):
-        raise SeedError(f"seed file {path}: {_where(place)} must be an object.")
+        raise SeedError(f"seed file {path}: {where} must be an object.")
     if not _plain_id(instance):
-        raise SeedError(f"seed file {path}: {_where(place)}.id must be a non-empty string.")
-    if valid(instance):
-        return
-    where = _where(place)
-    body = _without_id(instance)
+        raise SeedError(f"seed file {path}: {where}.id must be a non-empty string.")
     validator = tmfapis.schema_validator(api_id, definition)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(_without_id(instance)))
     if error is not None:
         at = ".".join(str(part) for part in error.absolute_path)
         raise SeedError(f"seed file {path}: {where}{'.' + at if at else ''}: {error.message}")
