@@ -13,7 +13,7 @@ from collections import Counter
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-__all__ = ["LOGGERS", "forget", "install"]
+__all__ = ["LOGGERS", "forget", "install", "leaves_alone"]
 
 LOGGERS = (
     "aiohttp.access",
@@ -27,6 +27,8 @@ LOGGERS = (
 CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 CREDENTIAL = re.compile(r"(?i)\b(authorization|x-api-key|api-key)(['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+(\s+[^'\"\s,}]+)?")
 REDACTED = "***"
+# Wider than CREDENTIAL's names: a text naming none of these, or holding no ":" or "=", is never masked.
+CREDENTIAL_WORDS = ("authorization", "api-key", "api_key", "apikey", "token", "secret", "password")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -75,3 +77,18 @@ def forget(secret: str | None) -> None:
         SAFE_RECORDS.secrets[secret] -= 1
         if SAFE_RECORDS.secrets[secret] <= 0:
             del SAFE_RECORDS.secrets[secret]
+
+
+def leaves_alone(text: str) -> bool:
+    """Whether the filter certainly leaves ``text`` as it is: a cheap test for a hot path, erring on "no"."""
+    if not text.isprintable():
+        return False
+    if "=" in text or ":" in text:
+        lowered = text.lower()
+        for word in CREDENTIAL_WORDS:
+            if word in lowered:
+                return False
+    for secret in SAFE_RECORDS.secrets:
+        if secret in text:
+            return False
+    return True

@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http import HttpVersion
 
+from mockserver import logsafe
 from mockserver.app import create_app
 from mockserver.config import ServerConfig
 
@@ -27,7 +28,6 @@ __all__ = ["BackgroundServer", "bind", "serve_forever", "start_background"]
 ACCESS_LOG_FORMAT = '%a %t "%r" %s %b %Tf'  # what the lines of AccessLog hold
 ACCESS_LOG_BUFFER = 1 << 16  # bytes of access log lines written at once
 ACCESS_LOG_FLUSH_S = 0.5  # a line waits at most this long for the buffer to be written
-CREDENTIAL_WORDS = ("authorization", "api-key", "api_key", "apikey", "token", "secret", "password")
 ACCESS_LOG_LINES_KEPT = 1024  # lines kept before they are written (at most ACCESS_LOG_FLUSH_S apart)
 STOP_TIMEOUT_S = 10
 SHUTDOWN_TIMEOUT_S = 2  # how long open connections may finish at shutdown
@@ -76,10 +76,9 @@ def access_line(
 class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes log lines in large writes, emptied by ``drain`` rather than after every line."""
 
-    def __init__(self, stream: TextIO, secret: str | None) -> None:
+    def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self.stream: TextIO = stream
-        self._secret = secret
         self._kept: list[tuple[Any, ...]] = []  # of keep_plain, written out in order before any other line
 
     def flush(self) -> None:
@@ -96,7 +95,7 @@ class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
 
     def keep_plain(self, path: str, facts: tuple[Any, ...]) -> bool:
         """Keep the facts of a line whose ``path`` needs no filtering; False when it may need some."""
-        if not path.isprintable() or _names_credential(path) or (self._secret and self._secret in path):
+        if not logsafe.leaves_alone(path):
             return False
         self._kept.append((*facts, time.time()))
         if len(self._kept) >= ACCESS_LOG_LINES_KEPT:
@@ -117,17 +116,6 @@ class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
         self.stream.write("".join(lines))
 
 
-def _names_credential(text: str) -> bool:
-    """Whether a path may hold what the log filters mask (a credential word before ``=`` or ``:``)."""
-    if "=" not in text and ":" not in text:
-        return False
-    lowered = text.lower()
-    for word in CREDENTIAL_WORDS:
-        if word in lowered:
-            return True
-    return False
-
-
 @contextlib.contextmanager
 def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
     """While serving from the command line, access log lines go to stderr through a buffer."""
@@ -138,7 +126,7 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
     stream = open(  # noqa: SIM115 - closed below, while stderr itself stays open
         sys.stderr.fileno(), "w", buffering=ACCESS_LOG_BUFFER, encoding="utf-8", closefd=False
     )
-    handler = BufferedLines(stream, config.api_key)
+    handler = BufferedLines(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False
