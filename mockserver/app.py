@@ -20,7 +20,7 @@ from yarl import URL
 import tmfapis
 from mockserver import logsafe, query
 from mockserver.addresses import CallbackPolicy
-from mockserver.body import check, merge_patch, read_object, short
+from mockserver.body import check, read_object, short
 from mockserver.config import ServerConfig
 from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response
 from mockserver.events import EventDispatcher, envelope
@@ -28,6 +28,7 @@ from mockserver.gate import Gate, Handler, not_allowed, not_found
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
 from mockserver.seed import SeedRows, load_seed
 from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public, stored_body
+from tmfapis import merge_patch
 
 __all__ = ["CONFIG_KEY", "EVENTS_KEY", "STORE_KEY", "create_app"]
 

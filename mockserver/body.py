@@ -11,7 +11,7 @@ from aiohttp import web
 
 from mockserver.errors import ApiError
 
-__all__ = ["MAX_DEPTH", "check", "merge_patch", "read_object", "short"]
+__all__ = ["MAX_DEPTH", "check", "read_object", "short"]
 
 MAX_DEPTH = 64
 MAX_MESSAGE = 300
@@ -99,16 +99,3 @@ def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any]) -
         path = ".".join(str(part) for part in error.absolute_path)
         message = short(error.message)
         raise ApiError(400, f"{path}: {message}" if path else message)
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 merge patch, returning a new value and leaving both arguments unchanged."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result

@@ -8,6 +8,7 @@ with their names and specs. This module turns them into records.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -16,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-__all__ = ["ALWAYS_SELECTED", "API_IDS", "Api", "Resource", "api", "apis", "schema_validator"]
+__all__ = ["ALWAYS_SELECTED", "API_IDS", "Api", "Resource", "api", "apis", "merge_patch", "schema_validator"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # The APIs in the project's usual order, each with its display name and the official spec it is derived from.
@@ -121,3 +122,17 @@ def schema_validator(api_id: str, definition: str) -> jsonschema.protocols.Valid
     """A cached Draft 7 validator for one definition, checking date-time formats and non-empty URIs."""
     schema = api(api_id).schema(definition)
     return jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386, as a PATCH of these APIs applies: a new value, both arguments left unchanged (objects
+    merge key by key, null removes a key, anything else replaces)."""
+    if not isinstance(patch, Mapping):
+        return patch
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

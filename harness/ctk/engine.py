@@ -307,7 +307,7 @@ class SuiteRun:
         ]
         # Beyond the kit: the patched values must be in the answer (a PATCH that changes nothing is a deviation).
         sent = self.payload(suite, 1)
-        patched = {"id": values.get("id"), **{k: _merged(sent.get(k), v) for k, v in patch.body.items()}}
+        patched = {"id": values.get("id"), **{k: tmfapis.merge_patch(sent.get(k), v) for k, v in patch.body.items()}}
         results.extend(checks.held_values(reply, suite, 1, patched, list(patch.body), tier="spec"))
         return results
 
@@ -319,19 +319,6 @@ class SuiteRun:
             created.deleted = True  # tried once, whatever the answer
         return delete_created(self.session, self.redactor,
                               [(resources[created.suite.resource], created.url) for created in remaining], keep)
-
-
-def _merged(target: Any, patch: Any) -> Any:
-    """RFC 7386: what a merge patch makes of a value (objects merge key by key, null removes)."""
-    if not isinstance(patch, Mapping):
-        return patch
-    result = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merged(result.get(key), value)
-    return result
 
 
 def _text(value: Any) -> str:

@@ -11,8 +11,8 @@ import pytest
 
 from mockserver import query
 from mockserver import store as store_module
-from mockserver.body import merge_patch
 from mockserver.store import ResourceStore
+from tmfapis import merge_patch
 
 
 def select(store: ResourceStore, params: dict[str, list[str]]) -> tuple[list[dict[str, Any]], int]:
