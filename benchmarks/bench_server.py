@@ -120,9 +120,13 @@ class Server:
             self.process.join(30)
 
 
-def start_reference(*options: str, log: Path | None = None) -> Server:
-    """``python -m mockserver`` with options; its start-up is measured until it prints its URL."""
-    command = [sys.executable, "-m", "mockserver", "--port", "0", *options]
+ASYNCIO_LOOP = "import sys; sys.modules['uvloop'] = None; from mockserver.__main__ import main; main()"
+
+
+def start_reference(*options: str, log: Path | None = None, asyncio_loop: bool = False) -> Server:
+    """``python -m mockserver`` with options (``asyncio_loop``: as where uvloop is not installed); its
+    start-up is measured until it prints its URL."""
+    command = [sys.executable, *(["-c", ASYNCIO_LOOP] if asyncio_loop else ["-m", "mockserver"]), "--port", "0", *options]
     if log is None:
         command.append("--no-access-log")
     started = time.perf_counter()
@@ -140,8 +144,11 @@ def start_reference(*options: str, log: Path | None = None) -> Server:
 def serve_bare(port_pipe: Any, count: int) -> None:
     """Process entry point: a bare aiohttp handler answering GET by id from a dict of ``count`` bodies.
 
-    With ``count`` 0 it answers every id with one fixed body: the framework alone, holding no data.
+    With ``count`` 0 it answers every id with one fixed body: the framework alone, holding no data. It
+    runs on the reference server's event loop, so that the two differ only by what the server does.
     """
+    from mockserver.serve import run as run_on_server_loop
+
     def body(number: int) -> bytes:
         return json.dumps({**customer(number), "href": f"http://127.0.0.1:1{BASE_PATH}/C{number:07d}"}).encode()
 
@@ -167,7 +174,7 @@ def serve_bare(port_pipe: Any, count: int) -> None:
         port_pipe.send(sock.getsockname()[1])
         await asyncio.Event().wait()
 
-    asyncio.run(run())
+    run_on_server_loop(run())
 
 
 def start_bare(count: int) -> Server:
@@ -363,6 +370,15 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
+def server_loop() -> str:
+    """The event loop the reference server runs on here."""
+    from mockserver.serve import new_event_loop
+
+    loop = new_event_loop()
+    loop.close()
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio's own"
+
+
 def mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -493,10 +509,13 @@ def stretches(seed: Path, count: int) -> None:
         )
 
 
-def pair(first: int, second: int, workload: Workload, count: int, seconds: float, number: int) -> tuple[float, float]:
-    """The GET-by-id-style throughput of two servers measured one after the other, in turn the first or the second."""
-    def rate(port: int) -> float:
-        return throughput(port, workload, BASE_PATH, count, seconds)
+Target = tuple[int, str]  # a server's port and its customer collection's path
+
+
+def pair(first: Target, second: Target, workload: Workload, count: int, seconds: float, number: int) -> tuple[float, float]:
+    """The throughput of two servers measured one after the other, in turn the first or the second."""
+    def rate(target: Target) -> float:
+        return throughput(target[0], workload, target[1], count, seconds)
 
     if number % 2:
         later = rate(second)
@@ -513,19 +532,28 @@ def against_bare(work: Path, seconds: float, rounds: int) -> None:
         ratios = []
         with running(start_bare(held)) as bare, running(start_reference("--seed", str(seed))) as reference:
             for number in range(rounds):
-                bare_rate, rate = pair(bare.port, reference.port, BY_ID, count, seconds, number)
+                bare_rate, rate = pair((bare.port, BASE_PATH), (reference.port, BASE_PATH), BY_ID, count, seconds, number)
                 ratios.append(rate / bare_rate)
                 print(f"    bare aiohttp handler {bare_rate:8.0f} req/s   reference server {rate:8.0f} req/s")
         ratio = statistics.median(ratios)
         target = f"(target >= 0.8: {mark(ratio >= 0.8)})" if held else "(for information)"
         print(f"  GET by id against a bare aiohttp handler serving {label}: ratio {ratio:.2f} (median)   {target}")
+    speeds = []
+    with running(start_reference("--seed", str(seed), asyncio_loop=True)) as plain, running(
+        start_reference("--seed", str(seed))
+    ) as reference:
+        for number in range(rounds):
+            plain_rate, rate = pair((plain.port, BASE_PATH), (reference.port, BASE_PATH), BY_ID, count, seconds, number)
+            speeds.append(rate / plain_rate)
+            print(f"    on asyncio's own loop {plain_rate:8.0f} req/s   on the server's loop ({server_loop()}) {rate:8.0f} req/s")
+    print(f"  GET by id on the server's loop against asyncio's own loop: ratio {statistics.median(speeds):.2f} (median)   (for information)")
     log = work / "access.log"
     costs = []
     with running(start_reference("--seed", str(seed), log=log)) as logged, running(
         start_reference("--seed", str(seed))
     ) as quiet:
         for number in range(rounds):
-            with_log, without = pair(logged.port, quiet.port, BY_ID, count, seconds, number)
+            with_log, without = pair((logged.port, BASE_PATH), (quiet.port, BASE_PATH), BY_ID, count, seconds, number)
             costs.append(1 - with_log / without)
             print(f"    access log on {with_log:8.0f} req/s   off {without:8.0f} req/s")
     lines = sum(1 for _ in log.open("rb"))
@@ -534,7 +562,7 @@ def against_bare(work: Path, seconds: float, rounds: int) -> None:
     seed.unlink()
 
 
-def against_json_server(work: Path, count: int, seconds: float) -> None:
+def against_json_server(work: Path, count: int, seconds: float, rounds: int) -> None:
     seed, db = work / f"seed-{count}.json", work / f"db-{count}.json"
     write_seed(seed, count)
     write_seed(db, count, json_server=True)
@@ -544,14 +572,18 @@ def against_json_server(work: Path, count: int, seconds: float) -> None:
         "POST": Workload("", post_share=1.0),
         "90/10 GET by id / POST": Workload("/C%07d", post_share=0.1),
     }
-    print(f"  {count:,} customers:")
+    print(f"  {count:,} customers ({rounds} rounds, alternating which server goes first):")
     with running(start_reference("--seed", str(seed))) as reference, running(start_json_server(db)) as baseline:
         for name, workload in workloads.items():
-            rate = throughput(reference.port, workload, BASE_PATH, count, seconds)
-            their_rate = throughput(baseline.port, workload, "/customer", count, seconds)
+            rates = [
+                pair((reference.port, BASE_PATH), (baseline.port, "/customer"), workload, count, seconds, number)
+                for number in range(rounds)
+            ]
+            rate = statistics.median(ours for ours, _ in rates)
+            their_rate = statistics.median(theirs for _, theirs in rates)
             if their_rate:
-                ratio = rate / their_rate
-                shown = f"{ratio:7.1f}x   (target >= 20x: {mark(ratio >= 20)})"
+                ratio = statistics.median(ours / theirs for ours, theirs in rates if theirs)
+                shown = f"{ratio:7.1f}x (median)   (target >= 20x: {mark(ratio >= 20)})"
             else:  # none answered in the window: its rate is below one per window, the ratio above this
                 ratio = rate * seconds
                 shown = f"> {ratio:.0f}x (json-server answered none in {seconds:.0f} s)   (target >= 20x: {mark(ratio >= 20)})"
@@ -565,11 +597,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="200000,1000000", help="instances for the scale figures")
     parser.add_argument("--compare", default="10000,100000", help="instances for the json-server comparison")
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time of each throughput figure")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds against the bare handler")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each throughput comparison")
     options = parser.parse_args(argv)
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f},"
-        " loopback"
+        f" loopback; the server's event loop: {server_loop()}"
     )
     work = Path(tempfile.mkdtemp(prefix="bench-server-"))
     try:
@@ -583,7 +615,7 @@ def main(argv: list[str] | None = None) -> None:
         if JSON_SERVER.exists():
             print("  against json-server 0.17.4:")
             for size in (int(text) for text in options.compare.split(",") if text):
-                against_json_server(work, size, options.seconds)
+                against_json_server(work, size, options.seconds, options.rounds)
         else:
             print("  json-server is not installed (scripts/install-bench-tools.sh): no comparison")
     finally:

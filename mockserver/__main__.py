@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import math
 import os
@@ -165,12 +164,12 @@ def fail(message: str) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
-    from mockserver.serve import serve_forever  # imported late so --help stays fast
+    from mockserver.serve import run, serve_forever  # imported late so --help stays fast
 
     config = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        asyncio.run(serve_forever(config))
+        run(serve_forever(config))
     except SeedError as error:
         fail(str(error))
     except OSError as error:

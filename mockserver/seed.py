@@ -14,9 +14,10 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jsonschema
 import yaml
@@ -34,8 +35,9 @@ WHITESPACE = re.compile(r"[ \t\n\r]*")
 WHITESPACE_CHARS = frozenset(" \t\n\r")
 SERVER_SET = frozenset({"id", "href"})
 PARALLEL_BYTES = 32 * 2**20  # a JSON seed this large (some 100,000 instances) is rendered by two processes
-CHILD = "import sys; from mockserver.seed import render_odd; render_odd(*sys.argv[1:])"
-T = TypeVar("T")
+BETWEEN_OBJECTS = re.compile(r"\}[ \t\n\r]*,(?=[ \t\n\r]*\{)")
+LIST_OPENS = re.compile(r"[ \t\n\r]*:[ \t\n\r]*\[")
+CHILD = "import sys; from mockserver.seed import render_rest; render_rest(*sys.argv[1:])"
 
 
 class SeedError(ValueError):
@@ -50,8 +52,8 @@ def load_seed(path: Path, render: Render) -> SeedRows:
     """The instances of a seed file, validated and rendered, per (API id, resource).
 
     A JSON file of the usual shape is read one instance at a time, so a large seed never exists as
-    one big parsed document (and from ``PARALLEL_BYTES`` on, a second process renders every other
-    instance meanwhile); any other file (or a broken one) is read whole.
+    one big parsed document (and from ``PARALLEL_BYTES`` on, a second process reads and renders its
+    second half meanwhile); any other file (or a broken one) is read whole.
     """
     child = _start_child(path, render) if str(path).endswith(".json") and _size(path) >= PARALLEL_BYTES else None
     try:
@@ -82,7 +84,7 @@ def _size(path: Path) -> int:
 
 
 def _start_child(path: Path, render: Render) -> subprocess.Popen[bytes] | None:
-    """The process rendering the odd instances, started before the file is read here; None if it cannot start."""
+    """The process rendering the second half, started before the file is read here; None if it cannot start."""
     command = [sys.executable, "-c", CHILD, str(path), f"{render.__module__}:{render.__qualname__}"]
     try:
         return subprocess.Popen(command, stdout=subprocess.PIPE)
@@ -90,47 +92,83 @@ def _start_child(path: Path, render: Render) -> subprocess.Popen[bytes] | None:
         return None
 
 
+@dataclass(slots=True)
+class Split:
+    """Where the second process starts: after the comma at ``offset``, inside the list of (``api_id``,
+    ``name``). It is found by a guess that both processes make alike; it holds when the first process,
+    reading from the start, arrives there between two instances of that list (``reached``), the
+    ``number``-th one next."""
+
+    offset: int
+    api_id: str
+    name: str
+    number: int = 0
+    reached: bool = False
+
+
+def _split(text: str) -> Split | None:
+    """The guess: the first gap between two objects after the middle, in the list whose name comes last
+    before it; None when the text shows neither."""
+    gap = BETWEEN_OBJECTS.search(text, len(text) // 2)
+    if gap is None:
+        return None
+    opened = [(text.rfind(f'"{name}"', 0, gap.start()), name) for name in _collections()]
+    for at, name in sorted(opened, reverse=True):
+        if at >= 0 and LIST_OPENS.match(text, at + len(name) + 2):
+            return Split(gap.end(), _collections()[name], name)
+    return None
+
+
+@cache
+def _collections() -> dict[str, str]:
+    """API id by resource name, for the names only one API serves."""
+    serving: dict[str, list[str]] = {}
+    for api in tmfapis.apis():
+        for name in api.resources:
+            serving.setdefault(name, []).append(api.id)
+    return {name: ids[0] for name, ids in serving.items() if len(ids) == 1}
+
+
 def _rendered_in_two(path: Path, text: str, render: Render, child: subprocess.Popen[bytes]) -> SeedRows:
-    """The even instances of each collection rendered here, the odd ones meanwhile by ``child``.
+    """The instances before the split rendered here, those after it meanwhile by ``child``.
 
-    The child is a fresh interpreter (so nothing of the caller's program runs again in it); should it
-    fail to answer, the odd instances are rendered here after all.
+    The child is a fresh interpreter (so nothing of the caller's program runs again in it). Where the
+    guess does not hold, this process reads on alone; where the child fails or refuses (a fault it
+    cannot number), the rest is rendered here, so that any error is worded as one process words it.
     """
-    even = _rendered(path, _streamed(path, text), render, 0)
+    split = _split(text)
+    if split is None:
+        return _rendered(path, _streamed(path, text), render)
+    rows = _rendered(path, _streamed(path, text, stop=split), render)
+    if not split.reached:
+        return rows
     try:
-        kind, odd = pickle.load(child.stdout)  # type: ignore[arg-type]
-    except (EOFError, pickle.UnpicklingError):
-        kind, odd = "rows", _rendered(path, _streamed(path, text), render, 1)
-    if kind == "error":
-        raise SeedError(odd)
-    if kind == "not plain":
-        raise NotPlain
-    merged: SeedRows = {}
-    for key, (ids, bodies) in even.items():
-        odd_ids, odd_bodies = odd.get(key, ([], []))
-        merged[key] = (_interleaved(ids, odd_ids), _interleaved(bodies, odd_bodies))
-    return merged
+        kind, offset, rest = pickle.load(child.stdout)  # type: ignore[arg-type]
+    except (EOFError, pickle.UnpicklingError, ValueError):
+        kind, offset, rest = "failed", None, None
+    if kind != "rows" or offset != split.offset:
+        rest = _rendered(path, _streamed(path, text, resume=split), render)
+    for key, (ids, bodies) in rest.items():
+        held_ids, held_bodies = rows.setdefault(key, ([], []))
+        held_ids += ids
+        held_bodies += bodies
+    return rows
 
 
-def render_odd(path: str, render_name: str) -> None:
-    """The child of ``_rendered_in_two``: writes its outcome for the odd instances, pickled, to stdout."""
+def render_rest(path: str, render_name: str) -> None:
+    """The child of ``_rendered_in_two``: writes its outcome for the second half, pickled, to stdout."""
     module, _, name = render_name.partition(":")
     render = getattr(importlib.import_module(module), name)
-    outcome: tuple[str, Any]
+    outcome: tuple[str, int | None, Any] = ("refused", None, None)
+    seed = Path(path)
     try:
-        seed = Path(path)
-        outcome = ("rows", _rendered(seed, _streamed(seed, seed.read_text(encoding="utf-8")), render, 1))
-    except SeedError as error:
-        outcome = ("error", str(error))
-    except NotPlain:
-        outcome = ("not plain", None)
+        text = seed.read_text(encoding="utf-8")
+        split = _split(text)
+        if split is not None:
+            outcome = ("rows", split.offset, _rendered(seed, _streamed(seed, text, resume=split), render))
+    except (OSError, ValueError, NotPlain):  # SeedError is a ValueError: this process cannot number the fault
+        pass
     pickle.dump(outcome, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _interleaved(even: list[T], odd: list[T]) -> list[T]:
-    merged = even + odd
-    merged[0::2], merged[1::2] = even, odd
-    return merged
 
 
 def _api(path: Path, api_id: str) -> tmfapis.Api:
@@ -167,8 +205,12 @@ def _whole(path: Path, text: str) -> Iterator[Item]:
                 yield api_id, name, number, instance
 
 
-def _streamed(path: Path, text: str) -> Iterator[Item]:
-    """The instances of ``{"api": {"resource": [...]}}`` JSON, decoded one at a time; NotPlain otherwise."""
+def _streamed(path: Path, text: str, stop: Split | None = None, resume: Split | None = None) -> Iterator[Item]:
+    """The instances of ``{"api": {"resource": [...]}}`` JSON, decoded one at a time; NotPlain otherwise.
+
+    With ``stop``, it ends where the split is reached (and says so in it); with ``resume``, it starts
+    there, reading the rest of the document as though it had come to that place.
+    """
     decode = json.JSONDecoder().raw_decode
     at = 0
 
@@ -193,46 +235,74 @@ def _streamed(path: Path, text: str) -> Iterator[Item]:
             raise NotPlain from None
         return found
 
-    def members() -> Iterator[str]:
-        """The keys of the object opening here; after each, the caller reads its value."""
-        if not take("{"):
-            raise NotPlain
-        if take("}"):
-            return
+    def members(resumed: bool = False) -> Iterator[str]:
+        """The keys of the object opening here (or, ``resumed``, whose member value was just read);
+        after each, the caller reads its value."""
+        if not resumed:
+            if not take("{"):
+                raise NotPlain
+            if take("}"):
+                return
         while True:
+            if resumed:
+                if take("}"):
+                    return
+                if not take(","):
+                    raise NotPlain
+            resumed = True
             key = value()
             if not isinstance(key, str) or not take(":"):
                 raise NotPlain
             yield key
-            if take("}"):
+
+    def instances(api_id: str, name: str, number: int) -> Iterator[Item]:
+        """The instances of a list whose opening bracket, or a separating comma, was just read."""
+        nonlocal at
+        limit = stop.offset if stop is not None else len(text) + 1
+        while True:
+            if at >= limit:
+                assert stop is not None
+                if at == limit and (api_id, name) == (stop.api_id, stop.name):
+                    stop.number, stop.reached = number, True
+                    return
+                limit = len(text) + 1  # the guess did not hold: read on
+            yield api_id, name, number, value()
+            number += 1
+            if text.startswith(",", at):  # the usual case, before any other look
+                at += 1
+            elif take("]"):
                 return
-            if not take(","):
+            elif not take(","):
                 raise NotPlain
 
-    for api_id in members():
+    def collections(api_id: str, resumed: bool = False) -> Iterator[Item]:
         api = _api(path, api_id)
-        for name in members():
+        for name in members(resumed):
             _resource(path, api, name)
             if not take("["):
                 raise NotPlain
-            number = 0
-            if take("]"):
-                continue
-            while True:
-                yield api_id, name, number, value()
-                number += 1
-                if text.startswith(",", at):  # the usual case, before any other look
-                    at += 1
-                elif take("]"):
-                    break
-                elif not take(","):
-                    raise NotPlain
+            if not take("]"):
+                yield from instances(api_id, name, 0)
+                if stop is not None and stop.reached:
+                    return
+
+    if resume is not None:
+        at = resume.offset
+        yield from instances(resume.api_id, resume.name, resume.number)
+        yield from collections(resume.api_id, resumed=True)
+        apis = members(resumed=True)
+    else:
+        apis = members()
+    for api_id in apis:
+        yield from collections(api_id)
+        if stop is not None and stop.reached:
+            return
     if WHITESPACE.match(text, at).end() != len(text):  # type: ignore[union-attr]
         raise NotPlain
 
 
-def _rendered(path: Path, items: Iterator[Item], render: Render, part: int | None = None) -> SeedRows:
-    """Every instance validated and rendered (or, with ``part``, those whose position has that parity)."""
+def _rendered(path: Path, items: Iterator[Item], render: Render) -> SeedRows:
+    """Every instance validated and rendered."""
     rows: SeedRows = {}
     last: tuple[str, str] | None = None
     for api_id, name, number, instance in items:
@@ -242,8 +312,6 @@ def _rendered(path: Path, items: Iterator[Item], render: Render, part: int | Non
             definition = tmfapis.api(api_id).resources[name].create_schema
             rules = rules_for(api_id, name)
             valid = _ignoring_id(api_id, definition)
-        if part is not None and number % 2 != part:
-            continue
         body = completed(rules, instance) if isinstance(instance, dict) else instance
         if not (isinstance(body, dict) and _plain_id(body) and valid(body)):
             _word_fault(path, (api_id, name, number), definition, api_id, body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import os
 import select
 import signal
@@ -16,10 +18,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from listener import Listener
 from served import PAYLOADS, collection_url
 
 from mockserver import ServerConfig
 from mockserver.__main__ import main, parse_args
+from mockserver.addresses import is_local_name
+from mockserver.serve import new_event_loop
 
 START_TIMEOUT_S = 20
 TMF_MOCK = Path(sys.executable).with_name("tmf-mock")
@@ -252,3 +257,49 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:
         stored = [c["id"] for c in requests.get(collection_url(url, "tmf629", "customer")).json()]
     assert set(acknowledged) <= set(stored)
     assert len(stored) == len(set(stored))
+
+
+def test_the_command_line_runs_on_uvloop_where_it_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = new_event_loop()
+    assert type(loop).__module__.startswith("uvloop")
+    loop.close()
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as where it is not installed
+    loop = new_event_loop()
+    assert type(loop) is type(asyncio.new_event_loop())
+    loop.close()
+
+
+def loopback_alias() -> str | None:
+    """A name of /etc/hosts that resolves to loopback only and that the server cannot judge by the name alone."""
+    try:
+        lines = Path("/etc/hosts").read_text().splitlines()
+    except OSError:
+        return None
+    for name in (name for line in lines for name in line.split("#")[0].split()[1:]):
+        try:
+            resolved = {info[4][0] for info in socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)}
+        except OSError:
+            continue
+        if not is_local_name(name) and all(ipaddress.ip_address(address).is_loopback for address in resolved):
+            return name
+    return None
+
+
+def test_on_its_own_loop_events_are_delivered_and_a_name_of_this_server_is_refused(tmp_path: Path) -> None:
+    """Delivery and the resolver's check of every address, as the command line's loop runs them."""
+    name = loopback_alias()
+    if name is None:
+        pytest.skip("/etc/hosts names no loopback alias to resolve")
+    log = tmp_path / "server.log"
+    with launched(log=log) as (_, url), Listener() as listener:
+        port = url.rsplit(":", 1)[1]
+        usages = collection_url(url, "tmf635", "usage")
+        for callback in (listener.url, f"http://{name}:{port}/tmf-api/usageManagement/v4/usage"):
+            assert requests.post(collection_url(url, "tmf635", "hub"), json={"callback": callback}).status_code == 201
+        assert requests.post(usages, json={"usageType": "Voice"}).status_code == 201
+        assert listener.next()["eventType"] == "UsageCreateEvent"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "gave up delivering" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(requests.get(usages).json()) == 1  # the event did not come back as a create
+    assert "this server itself" in log.read_text()

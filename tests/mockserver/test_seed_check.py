@@ -1,4 +1,5 @@
-"""Large seeds: the quick validity check says what jsonschema says, and two processes render what one would."""
+"""Large seeds: the quick validity check says what jsonschema says, and two processes render what one would
+(each half of the file), the second only where the first confirms where it starts."""
 
 from __future__ import annotations
 
@@ -48,47 +49,92 @@ def test_quick_check_agrees_with_jsonschema(api_id: str, resource: str) -> None:
     assert any(not validator.is_valid(body) for body in bodies), "some variants are invalid"
 
 
+LAYOUTS = [
+    {"separators": (",", ":")},  # compact, as generated
+    {"indent": 2},  # as a person writes it
+    {"indent": "\t", "separators": (" ,", " : ")},  # whitespace before separators too
+]
+
+
+def seed_file(path: Path, customers: int, layout: dict[str, Any] | None = None) -> Path:
+    """A seed of ``customers`` customers between an empty and a one-instance collection."""
+    document = {
+        "tmf622": {"productOrder": []},
+        "tmf629": {"customer": [{"id": f"c{n}", **PAYLOADS[("tmf629", "customer")], "name": f"n{n}"} for n in range(customers)]},
+        "tmf635": {"usage": [{"id": "u0", **PAYLOADS[("tmf635", "usage")]}]},
+    }
+    path.write_text(json.dumps(document, **(layout or {})))
+    return path
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_a_large_json_seed_rendered_by_two_processes_is_the_same_as_by_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: dict[str, Any]
 ) -> None:
-    customers = [{"id": f"c{n}", **PAYLOADS[("tmf629", "customer")], "name": f"n{n}"} for n in range(7)]
-    usages = [{"id": "u0", **PAYLOADS[("tmf635", "usage")]}]
-    path = tmp_path / "seed.json"
-    path.write_text(json.dumps({"tmf629": {"customer": customers}, "tmf635": {"usage": usages}}))
+    path = seed_file(tmp_path / "seed.json", 7, layout)
     alone = seed.load_seed(path, render_seed)
     monkeypatch.setattr(seed, "PARALLEL_BYTES", 0)
+    split = seed._split(path.read_text())
+    assert split is not None and (split.api_id, split.name) == ("tmf629", "customer")
     assert seed.load_seed(path, render_seed) == alone
     assert alone[("tmf629", "customer")][0] == [f"c{n}" for n in range(7)]
-    customers[5]["name"] = 5
-    path.write_text(json.dumps({"tmf629": {"customer": customers}}))
-    with pytest.raises(seed.SeedError, match=r"tmf629\.customer\[5\]\.name"):
-        seed.load_seed(path, render_seed)  # an odd one: found by the second process
+    assert alone[("tmf635", "usage")][0] == ["u0"]
 
 
-def test_the_child_renders_the_odd_instances(tmp_path: Path) -> None:
-    customers = [{"id": f"c{n}", **PAYLOADS[("tmf629", "customer")]} for n in range(5)]
-    path = tmp_path / "seed.json"
-    path.write_text(json.dumps({"tmf629": {"customer": customers}}))
+def test_a_fault_the_second_process_meets_is_worded_with_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = seed_file(tmp_path / "seed.json", 7)
+    text = path.read_text()
+    split = seed._split(text)
+    assert split is not None and split.offset < text.index('"id": "c6"')  # c6 is the second process's
+    path.write_text(text.replace('"name": "n6"', '"name": 6'))
+    monkeypatch.setattr(seed, "PARALLEL_BYTES", 0)
+    with pytest.raises(seed.SeedError, match=r"tmf629\.customer\[6\]\.name"):
+        seed.load_seed(path, render_seed)
+
+
+def test_the_child_renders_the_instances_after_the_split(tmp_path: Path) -> None:
+    path = seed_file(tmp_path / "seed.json", 5)
     child = subprocess.run(
         [sys.executable, "-c", seed.CHILD, str(path), "mockserver.app:render_seed"], capture_output=True, check=True
     )
-    kind, rows = pickle.loads(child.stdout)
-    assert (kind, rows[("tmf629", "customer")][0]) == ("rows", ["c1", "c3"])
+    kind, offset, rows = pickle.loads(child.stdout)
+    split = seed._split(path.read_text())
+    assert split is not None and offset == split.offset
+    assert (kind, rows[("tmf629", "customer")][0], rows[("tmf635", "usage")][0]) == ("rows", ["c3", "c4"], ["u0"])
 
 
-@pytest.mark.parametrize(
-    "layout",
-    [
-        {"separators": (",", ":")},  # compact, as generated
-        {"indent": 2},  # as a person writes it
-        {"indent": "\t", "separators": (" ,", " : ")},  # whitespace before separators too
-    ],
-)
+def test_a_split_guess_that_does_not_hold_is_read_on_by_the_first_process(tmp_path: Path) -> None:
+    path = seed_file(tmp_path / "seed.json", 5)
+    text = path.read_text()
+    everything = seed._rendered(path, seed._streamed(path, text), render_seed)
+    between = text.index('{"id": "c3"') - 1  # just after the comma between instances c2 and c3
+    for wrong in (
+        seed.Split(between + 2, "tmf629", "customer"),  # inside an instance
+        seed.Split(between, "tmf635", "usage"),  # the gap, taken for one of another list
+    ):
+        assert seed._rendered(path, seed._streamed(path, text, stop=wrong), render_seed) == everything
+        assert not wrong.reached
+    right = seed.Split(between, "tmf629", "customer")
+    first = seed._rendered(path, seed._streamed(path, text, stop=right), render_seed)
+    assert right.reached and right.number == 3 and first[("tmf629", "customer")][0] == ["c0", "c1", "c2"]
+    rest = seed._rendered(path, seed._streamed(path, text, resume=right), render_seed)
+    assert rest[("tmf629", "customer")][0] == ["c3", "c4"] and rest[("tmf635", "usage")][0] == ["u0"]
+
+
+def test_a_file_with_no_gap_between_objects_is_read_by_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = seed_file(tmp_path / "seed.json", 1)
+    assert seed._split(path.read_text()[:-30]) is None  # no "},{" after its middle
+    monkeypatch.setattr(seed, "PARALLEL_BYTES", 0)
+    assert seed.load_seed(path, render_seed)[("tmf629", "customer")][0] == ["c0"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_the_streamed_reader_reads_every_layout_as_the_whole_file_reader(tmp_path: Path, layout: dict[str, Any]) -> None:
-    customers = [{"id": f"c{n}", **PAYLOADS[("tmf629", "customer")], "name": f"n{n}"} for n in range(3)]
-    document = {"tmf622": {"productOrder": []}, "tmf629": {"customer": customers}, "tmf635": {"usage": []}}
-    path = tmp_path / "seed.json"
-    path.write_text(json.dumps(document, **layout))
+    path = seed_file(tmp_path / "seed.json", 3, layout)
     streamed = seed._rendered(path, seed._streamed(path, path.read_text()), render_seed)
     assert streamed == seed._rendered(path, seed._whole(path, path.read_text()), render_seed)
     assert streamed[("tmf629", "customer")][0] == ["c0", "c1", "c2"]
