@@ -128,13 +128,51 @@ class Journal:
         self._db.close()
 
 
+class LiveCounts:
+    """How many live slots each block of ``BLOCK`` slots holds, as a Fenwick tree (a binary indexed tree):
+    the block holding the n-th live slot is found in O(log n) whatever was deleted before it."""
+
+    __slots__ = ("_tree",)
+
+    def __init__(self) -> None:
+        self._tree = [0]  # 1-based: _tree[i] is the sum of the blocks numbered i - (i & -i) + 1 to i
+
+    def add(self, block: int, change: int) -> None:
+        """Change a block's count; the block after the last one may be given, and is added."""
+        node = block + 1
+        if node == len(self._tree):  # a new block, empty so far
+            self._tree.append(self._before(node - 1) - self._before(node - (node & -node)))
+        while node < len(self._tree):
+            self._tree[node] += change
+            node += node & -node
+
+    def _before(self, node: int) -> int:
+        """The live slots in the blocks numbered 1 to ``node``."""
+        total = 0
+        while node:
+            total += self._tree[node]
+            node -= node & -node
+        return total
+
+    def find(self, rank: int) -> tuple[int, int] | None:
+        """The block (from 0) holding the live slot of that rank (from 0), and the rank of it within the
+        block; None when there are no more live slots than ``rank``."""
+        node, step = 0, 1 << len(self._tree).bit_length()
+        while step:
+            if node + step < len(self._tree) and self._tree[node + step] <= rank:
+                node += step
+                rank -= self._tree[node]
+            step >>= 1
+        return (node, rank) if node < len(self._tree) - 1 else None
+
+
 @dataclass(slots=True)
 class Collection:
     """The instances of one resource of one API: stored bodies by slot (creation order), and indexes."""
 
     bodies: list[bytes | None] = field(default_factory=list)  # None where an instance was deleted
     slot_of: dict[str, int] = field(default_factory=dict)
-    live_per_block: list[int] = field(default_factory=list)
+    live: LiveCounts = field(default_factory=LiveCounts)
     index: query.EqualityIndex = field(init=False)
 
     def __post_init__(self) -> None:
@@ -151,9 +189,7 @@ class Collection:
         if slot is None:
             slot = self.slot_of[instance_id] = len(self.bodies)
             self.bodies.append(body)
-            if slot % BLOCK == 0:
-                self.live_per_block.append(0)
-            self.live_per_block[-1] += 1
+            self.live.add(slot // BLOCK, 1)
         else:
             if self.index.active:
                 old = self.read(slot)
@@ -175,10 +211,8 @@ class Collection:
         self.bodies.extend(bodies)
         slot, end = first, len(self.bodies)
         while slot < end:  # the live count of each block touched
-            if slot % BLOCK == 0:
-                self.live_per_block.append(0)
             stop = min(end, (slot // BLOCK + 1) * BLOCK)
-            self.live_per_block[-1] += stop - slot
+            self.live.add(slot // BLOCK, stop - slot)
             slot = stop
 
     def drop(self, instance_id: str) -> Instance | None:
@@ -190,7 +224,7 @@ class Collection:
         assert instance is not None
         self.index.remove(slot, instance)
         self.bodies[slot] = None
-        self.live_per_block[slot // BLOCK] -= 1
+        self.live.add(slot // BLOCK, -1)
         return instance
 
     def live_slots(self, offset: int, limit: int | None) -> list[int]:
@@ -198,15 +232,19 @@ class Collection:
         if len(self.slot_of) == len(self.bodies):  # nothing deleted: slots are positions
             end = len(self.bodies) if limit is None else min(len(self.bodies), offset + limit)
             return list(range(offset, end))
-        block = 0
-        for block, live in enumerate(self.live_per_block):
-            if offset < live:
+        page: list[int] = []
+        while limit is None or len(page) < limit:  # a block at a time, each found in O(log n)
+            found = self.live.find(offset + len(page))
+            if found is None:
                 break
-            offset -= live
-        else:
-            return []
-        found = (slot for slot in range(block * BLOCK, len(self.bodies)) if self.bodies[slot] is not None)
-        return list(islice(found, offset, None if limit is None else offset + limit))
+            block, skipped = found
+            end = min(len(self.bodies), (block + 1) * BLOCK)
+            alive = (slot for slot in range(block * BLOCK, end) if self.bodies[slot] is not None)
+            before = len(page)
+            page.extend(islice(alive, skipped, None if limit is None else skipped + limit - len(page)))
+            if len(page) == before:  # never so while the counts are true; a loop without end otherwise
+                raise AssertionError(f"block {block} holds fewer live slots than its count says")
+        return page
 
     def all_slots(self) -> Iterator[int]:
         """Every slot held now, in order (read each body when it comes: it may have changed)."""

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockserver import query
 from mockserver import store as store_module
@@ -164,3 +166,26 @@ def test_equality_filters_on_more_paths_than_are_narrowed_by_are_still_applied()
     assert (total, page) == (0, []), "the ninth path is applied too"
     page, total = select(store, {**ones, **{f"a{k}": ["0"] for k in range(6, 12)}})
     assert (total, [item["id"] for item in page]) == (1, ["i63"])
+
+
+@given(
+    count=st.integers(0, 300),
+    deleted=st.sets(st.integers(0, 299)),
+    offset=st.integers(0, 320),
+    limit=st.none() | st.integers(0, 40),
+)
+@settings(max_examples=300, deadline=None)
+def test_pages_of_everything_are_the_live_instances_in_order_whatever_was_deleted(
+    count: int, deleted: set[int], offset: int, limit: int | None
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module, "BLOCK", 8)  # many blocks, whole ones emptied
+        coll = store_module.Collection()
+        coll.extend([f"i{n}" for n in range(count // 2)], [b"{}"] * (count // 2))
+        for n in range(count // 2, count):
+            coll.keep(f"i{n}", b"{}", {})
+        for n in deleted & set(range(count)):
+            coll.drop(f"i{n}")
+        live = [n for n in range(count) if n not in deleted]
+        end = None if limit is None else offset + limit
+        assert coll.live_slots(offset, limit) == live[offset:end]
