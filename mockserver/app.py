@@ -6,7 +6,6 @@ URL of the new instance. PATCH may repeat the current ``id``/``href`` but not ch
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -345,7 +344,6 @@ def create_app(config: ServerConfig) -> web.Application:
     async def open_store(app: web.Application) -> AsyncIterator[None]:
         store = ResourceStore.open(config.db_path)
         seed_store(store, seed)
-        gc.freeze()  # what start-up loaded (a million instances, say) is never walked by the collector again
         app[STORE_KEY] = store
         yield
         store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -222,6 +223,9 @@ async def serve_forever(config: ServerConfig) -> None:
     except BaseException:
         sock.close()
         raise
+    # What start-up loaded (a million instances, say) is never walked by the collector again. Only
+    # here, where the server owns the process: embedded, it would freeze its host program's objects too.
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

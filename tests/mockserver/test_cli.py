@@ -303,3 +303,27 @@ def test_on_its_own_loop_events_are_delivered_and_a_name_of_this_server_is_refus
             time.sleep(0.05)
         assert len(requests.get(usages).json()) == 1  # the event did not come back as a create
     assert "this server itself" in log.read_text()
+
+
+def test_the_command_line_freezes_what_start_up_loaded(tmp_path: Path) -> None:
+    """Collections then never walk the seed again (the embedded server must not do this: test_options)."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import gc, sys\n"
+        "gc.freeze = lambda real=gc.freeze: (real(), print('frozen', gc.get_freeze_count() > 0, flush=True))\n"
+        "from mockserver.__main__ import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    with tmp_path.joinpath("server.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(probe), "--port", "0", "--no-access-log"], stdout=subprocess.PIPE, stderr=log, text=True
+        )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+        lines = [process.stdout.readline(), process.stdout.readline()] if ready else []
+        assert "frozen True\n" in lines, lines
+    finally:
+        process.kill()
+        process.wait(START_TIMEOUT_S)
+        process.stdout.close()  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -28,6 +29,13 @@ def test_background_server_serves_until_stopped(memory_config: ServerConfig) -> 
     running.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(running.url + CUSTOMERS, timeout=2)
+
+
+def test_an_embedded_server_leaves_its_host_program_s_garbage_collection_alone(memory_config: ServerConfig) -> None:
+    frozen = gc.get_freeze_count()
+    with start_background(memory_config) as running:
+        assert requests.get(running.url + "/health").status_code == 200
+        assert gc.get_freeze_count() == frozen  # gc.freeze() is for the command line, which owns its process
 
 
 def test_background_server_is_a_context_manager(memory_config: ServerConfig) -> None:
