@@ -524,40 +524,42 @@ def pair(first: Target, second: Target, workload: Workload, count: int, seconds:
     return earlier, rate(second)
 
 
+def by_id_rounds(
+    servers: tuple[Server, Server], names: tuple[str, str], count: int, seconds: float, rounds: int
+) -> list[tuple[float, float]]:
+    """GET-by-id throughput of two servers holding ``count`` customers, ``rounds`` times alternating, each printed."""
+    first, second = ((server.port, BASE_PATH) for server in servers)
+    rates = []
+    for number in range(rounds):
+        rates.append(pair(first, second, BY_ID, count, seconds, number))
+        print(f"    {names[0]} {rates[-1][0]:8.0f} req/s   {names[1]} {rates[-1][1]:8.0f} req/s")
+    return rates
+
+
 def against_bare(work: Path, seconds: float, rounds: int) -> None:
     count = 100_000
     seed = work / "seed-bare.json"
     write_seed(seed, count)
     for label, held in ((f"the same {count:,} customers in a dict (the baseline)", count), ("one fixed body, no data", 0)):
-        ratios = []
         with running(start_bare(held)) as bare, running(start_reference("--seed", str(seed))) as reference:
-            for number in range(rounds):
-                bare_rate, rate = pair((bare.port, BASE_PATH), (reference.port, BASE_PATH), BY_ID, count, seconds, number)
-                ratios.append(rate / bare_rate)
-                print(f"    bare aiohttp handler {bare_rate:8.0f} req/s   reference server {rate:8.0f} req/s")
-        ratio = statistics.median(ratios)
+            rates = by_id_rounds((bare, reference), ("bare aiohttp handler", "reference server"), count, seconds, rounds)
+        ratio = statistics.median(rate / bare_rate for bare_rate, rate in rates)
         target = f"(target >= 0.8: {mark(ratio >= 0.8)})" if held else "(for information)"
         print(f"  GET by id against a bare aiohttp handler serving {label}: ratio {ratio:.2f} (median)   {target}")
-    speeds = []
     with running(start_reference("--seed", str(seed), asyncio_loop=True)) as plain, running(
         start_reference("--seed", str(seed))
     ) as reference:
-        for number in range(rounds):
-            plain_rate, rate = pair((plain.port, BASE_PATH), (reference.port, BASE_PATH), BY_ID, count, seconds, number)
-            speeds.append(rate / plain_rate)
-            print(f"    on asyncio's own loop {plain_rate:8.0f} req/s   on the server's loop ({server_loop()}) {rate:8.0f} req/s")
-    print(f"  GET by id on the server's loop against asyncio's own loop: ratio {statistics.median(speeds):.2f} (median)   (for information)")
+        names = ("on asyncio's own loop", f"on the server's loop ({server_loop()})")
+        rates = by_id_rounds((plain, reference), names, count, seconds, rounds)
+    speed = statistics.median(rate / plain_rate for plain_rate, rate in rates)
+    print(f"  GET by id on the server's loop against asyncio's own loop: ratio {speed:.2f} (median)   (for information)")
     log = work / "access.log"
-    costs = []
     with running(start_reference("--seed", str(seed), log=log)) as logged, running(
         start_reference("--seed", str(seed))
     ) as quiet:
-        for number in range(rounds):
-            with_log, without = pair((logged.port, BASE_PATH), (quiet.port, BASE_PATH), BY_ID, count, seconds, number)
-            costs.append(1 - with_log / without)
-            print(f"    access log on {with_log:8.0f} req/s   off {without:8.0f} req/s")
+        rates = by_id_rounds((logged, quiet), ("access log on", "off"), count, seconds, rounds)
     lines = sum(1 for _ in log.open("rb"))
-    cost = statistics.median(costs)
+    cost = statistics.median(1 - with_log / without for with_log, without in rates)
     print(f"  access log cost {cost:.1%} of GET-by-id throughput ({lines} lines written)   (target < 10%: {mark(cost < 0.1)})")
     seed.unlink()
 
