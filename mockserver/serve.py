@@ -120,15 +120,18 @@ class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
             self._write_kept()
 
     def _write_kept(self) -> None:
-        """The kept lines, as the formatter would write them (its asctime made once a second)."""
+        """The kept lines, as the formatter would write them (the start of a line made once a millisecond)."""
         if not self._kept:
             return
-        second, stamp, lines = -1, "", []
+        second, millisecond, moment, start, lines = -1, -1, "", "", []
         for facts, now in self._kept:
-            if int(now) != second:
-                second = int(now)
-                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-            lines.append(f"{stamp},{int(now % 1 * 1000):03d} mockserver.access {access_line(*facts)}\n")
+            if int(now * 1000) != millisecond:
+                millisecond = int(now * 1000)
+                if millisecond // 1000 != second:
+                    second = millisecond // 1000
+                    moment = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+                start = f"{moment},{millisecond % 1000:03d} mockserver.access "
+            lines.append(f"{start}{access_line(*facts)}\n")
         self._kept.clear()
         self.stream.write("".join(lines))
 
