@@ -13,7 +13,7 @@ from collections import Counter
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-__all__ = ["LOGGERS", "forget", "install", "leaves_alone"]
+__all__ = ["LOGGERS", "SAFE_RECORDS", "forget", "install", "leaves_alone"]
 
 LOGGERS = (
     "aiohttp.access",
@@ -50,12 +50,16 @@ class SafeRecords(logging.Filter):
             message = f"{message}: {type(error).__name__} ({fault}; the request's bytes are not logged)"
             record.exc_info = None
             record.exc_text = None
+        record.msg = self.masked(message)
+        record.args = None
+        return True
+
+    def masked(self, message: str) -> str:
+        """``message`` with credentials and secrets masked and control characters escaped."""
         message = CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", message)
         for secret in self.secrets:
             message = message.replace(secret, REDACTED)
-        record.msg = CONTROL.sub(_escape, message)
-        record.args = None
-        return True
+        return CONTROL.sub(_escape, message)
 
 
 SAFE_RECORDS = SafeRecords()
@@ -80,7 +84,10 @@ def forget(secret: str | None) -> None:
 
 
 def leaves_alone(text: str) -> bool:
-    """Whether the filter certainly leaves ``text`` as it is: a cheap test for a hot path, erring on "no"."""
+    """Whether the filter certainly leaves ``text`` as it is: a cheap test, erring on "no".
+
+    What it leaves alone, it leaves alone in any part: true of a concatenation, true of each piece.
+    """
     if not text.isprintable():
         return False
     if "=" in text or ":" in text:

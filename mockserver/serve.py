@@ -69,21 +69,20 @@ class AccessLog(AbstractAccessLogger):
 
     It never shows headers, so never a key. Of a line, only the request's path comes from the client
     (the address, a method the parser knows, the version and the numbers are the server's). From the
-    command line, the facts of a request whose path the log filters would leave as it is are kept by
-    ``sink``, which writes them out as lines in bulk; any other line, and every line elsewhere (tests,
-    an embedding program), goes through the logger and its filters at once.
+    command line, the facts of each request are kept by ``sink``, which writes them out as lines in
+    bulk, masked as the log's filter would; every line elsewhere (tests, an embedding program) goes
+    through the logger and its filters at once.
     """
 
     sink: ClassVar[BufferedLines | None] = None
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        path = request.raw_path
+        facts = (request.remote, request.method, request.raw_path, request.version, response.status, response.body_length, time)
         sink = AccessLog.sink
-        facts = (request.remote, request.method, path, request.version, response.status, response.body_length, time)
-        if sink is not None and logsafe.leaves_alone(path):
-            sink.keep(facts)
-        else:
+        if sink is None:
             self.logger.info(access_line(*facts))
+        else:
+            sink.keep(facts)
 
 
 def access_line(
@@ -114,25 +113,29 @@ class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
         super().flush()
 
     def keep(self, facts: tuple[Any, ...]) -> None:
-        """Keep the facts of an access line (``access_line``'s arguments) that needs no filtering."""
+        """Keep the facts of an access line (``access_line``'s arguments) and the time they came."""
         self._kept.append((facts, time.time()))
         if len(self._kept) >= ACCESS_LOG_LINES_KEPT:
             self._write_kept()
 
     def _write_kept(self) -> None:
-        """The kept lines, as the formatter would write them (the start of a line made once a millisecond)."""
+        """The kept lines, as the formatter and the log's filter would write them (the start of a line made
+        once a millisecond)."""
         if not self._kept:
             return
+        kept, self._kept = self._kept, []
+        # the filter's test made once for all the paths; only if that fails is each line masked
+        alone = logsafe.leaves_alone("".join([facts[2] for facts, _ in kept]))
         second, millisecond, moment, start, lines = -1, -1, "", "", []
-        for facts, now in self._kept:
+        for facts, now in kept:
             if int(now * 1000) != millisecond:
                 millisecond = int(now * 1000)
                 if millisecond // 1000 != second:
                     second = millisecond // 1000
                     moment = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
                 start = f"{moment},{millisecond % 1000:03d} mockserver.access "
-            lines.append(f"{start}{access_line(*facts)}\n")
-        self._kept.clear()
+            line = access_line(*facts)
+            lines.append(f"{start}{line if alone else logsafe.SAFE_RECORDS.masked(line)}\n")
         self.stream.write("".join(lines))
 
 

@@ -6,6 +6,8 @@ import logging
 
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockserver import logsafe
 
@@ -55,3 +57,19 @@ def test_parser_errors_are_one_line_without_the_request_bytes(error: Exception) 
     assert "top-secret" not in record.getMessage()
     assert record.getMessage().startswith(f"Error handling request from 127.0.0.1: {type(error).__name__} (")
     assert "\n" not in logging.Formatter().format(record)
+
+
+WORDS = st.sampled_from(["/a", "?q", "=", ":", "tok", "en", "Api-Key", "\n", "s3c", "r3t", "s3cr3t", "x"])
+PIECES = st.lists(st.lists(WORDS, max_size=6).map("".join))
+
+
+@given(PIECES)
+def test_what_the_filter_leaves_alone_it_leaves_alone_in_every_piece(pieces: list[str]) -> None:
+    """The access log tests the paths of many lines at once, and masks no line if all together pass."""
+    logsafe.install("s3cr3t")
+    try:
+        if logsafe.leaves_alone("".join(pieces)):
+            assert all(logsafe.leaves_alone(piece) for piece in pieces)
+            assert all(logsafe.SAFE_RECORDS.masked(f"GET {piece}") == f"GET {piece}" for piece in pieces)
+    finally:
+        logsafe.forget("s3cr3t")
