@@ -8,6 +8,7 @@ import gc
 import logging
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -18,9 +19,8 @@ from typing import Any, ClassVar, Self, TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.http import HttpVersion
 
-from mockserver import logsafe
+from mockserver import accesslines, logsafe
 from mockserver.app import create_app
 from mockserver.config import ServerConfig
 
@@ -69,7 +69,7 @@ class AccessLog(AbstractAccessLogger):
 
     It never shows headers, so never a key. Of a line, only the request's path comes from the client
     (the address, a method the parser knows, the version and the numbers are the server's). From the
-    command line, the facts of each request are kept by ``sink``, which writes them out as lines in
+    command line, the facts of each request are kept by ``sink``, which has them written out as lines in
     bulk, masked as the log's filter would; every line elsewhere (tests, an embedding program) goes
     through the logger and its filters at once.
     """
@@ -77,71 +77,64 @@ class AccessLog(AbstractAccessLogger):
     sink: ClassVar[BufferedLines | None] = None
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        facts = (request.remote, request.method, request.raw_path, request.version, response.status, response.body_length, time)
+        version = request.version
+        facts = (request.remote, request.method, request.raw_path, version.major, version.minor, response.status,
+                 response.body_length, time)
         sink = AccessLog.sink
         if sink is None:
-            self.logger.info(access_line(*facts))
+            self.logger.info(accesslines.access_line(*facts))
         else:
             sink.keep(facts)
 
 
-def access_line(
-    remote: str | None, method: str, path: str, version: HttpVersion, status: int, length: int, seconds: float
-) -> str:
-    """The text of an access log line."""
-    return f'{remote} "{method} {path} HTTP/{version.major}.{version.minor}" {status} {length} {seconds:.3f}'
+class BufferedLines(logging.Handler):
+    """Has access log lines written in bulk, by the writer process (``accesslines``) while it runs,
+    else into ``stream``; emptied by ``drain`` rather than after every line."""
 
-
-class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes log lines in large writes, emptied by ``drain`` rather than after every line."""
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
-        self.stream: TextIO = stream
-        self._kept: list[tuple[Any, ...]] = []  # of keep, written out in order before any other line
-
-    def flush(self) -> None:
-        """Called after every line by ``emit``: the buffer is kept."""
+    def __init__(self, stream: TextIO, writer: subprocess.Popen[bytes] | None) -> None:
+        super().__init__()
+        self.stream = stream
+        self.writer = writer
+        self._kept: list[tuple[accesslines.Facts, float]] = []  # of keep, written out before any other line
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._write_kept()
-        super().emit(record)
+        self._write(f"{self.format(record)}\n")
 
     def drain(self) -> None:
-        """Write out the buffered lines."""
-        self._write_kept()
-        super().flush()
+        """Write out the kept lines."""
+        self._write("")
+        self.stream.flush()
 
-    def keep(self, facts: tuple[Any, ...]) -> None:
+    def keep(self, facts: accesslines.Facts) -> None:
         """Keep the facts of an access line (``access_line``'s arguments) and the time they came."""
         self._kept.append((facts, time.time()))
         if len(self._kept) >= ACCESS_LOG_LINES_KEPT:
-            self._write_kept()
+            self._write("")
 
-    def _write_kept(self) -> None:
-        """The kept lines, as the formatter and the log's filter would write them (the start of a line made
-        once a millisecond)."""
-        if not self._kept:
-            return
+    def _write(self, text: str) -> None:
+        """Write out the kept lines, then ``text``."""
         kept, self._kept = self._kept, []
-        # the filter's test made once for all the paths; only if that fails is each line masked
-        alone = logsafe.leaves_alone("".join([facts[2] for facts, _ in kept]))
-        second, millisecond, moment, start, lines = -1, -1, "", "", []
-        for facts, now in kept:
-            if int(now * 1000) != millisecond:
-                millisecond = int(now * 1000)
-                if millisecond // 1000 != second:
-                    second = millisecond // 1000
-                    moment = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-                start = f"{moment},{millisecond % 1000:03d} mockserver.access "
-            line = access_line(*facts)
-            lines.append(f"{start}{line if alone else logsafe.SAFE_RECORDS.masked(line)}\n")
-        self.stream.write("".join(lines))
+        if kept:
+            # the filter's test made once for all the paths; a batch that fails it is formatted here, masked
+            alone = logsafe.leaves_alone("".join([facts[2] for facts, _ in kept]))
+            self._out(kept if alone else accesslines.lines(kept, logsafe.SAFE_RECORDS.masked))
+        if text:
+            self._out(text)
+
+    def _out(self, batch: accesslines.Batch | str) -> None:
+        """To the writer while it runs, else into the stream."""
+        if self.writer is not None and not accesslines.send(self.writer, batch):
+            self.writer.poll()  # reaped, if it has ended
+            self.writer = None
+            self.stream.write("access log writer stopped: the server writes its lines itself from now on\n")
+        if self.writer is None:
+            self.stream.write(batch if isinstance(batch, str) else accesslines.lines(batch))
 
 
 @contextlib.contextmanager
 def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
-    """While serving from the command line, access log lines go to stderr through a buffer."""
+    """While serving from the command line, access log lines go to stderr in bulk: through the writer
+    process, or where it cannot run, through a buffer."""
     if not config.access_log:
         yield None
         return
@@ -149,7 +142,7 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
     stream = open(  # noqa: SIM115 - closed below, while stderr itself stays open
         sys.stderr.fileno(), "w", buffering=ACCESS_LOG_BUFFER, encoding="utf-8", closefd=False
     )
-    handler = BufferedLines(stream)
+    handler = BufferedLines(stream, accesslines.start_writer())
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False
@@ -162,6 +155,13 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
         logger.propagate = True
         handler.drain()
         stream.close()
+        if handler.writer is not None:
+            assert handler.writer.stdin is not None
+            handler.writer.stdin.close()  # the writer writes what it has and ends
+            try:
+                handler.writer.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                handler.writer.kill()
 
 
 def make_runner(config: ServerConfig) -> web.AppRunner:

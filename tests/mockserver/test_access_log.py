@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 from test_cli import START_TIMEOUT_S, launched
 
@@ -35,3 +41,73 @@ def test_each_request_is_one_line_and_what_the_filters_change_still_goes_through
     assert re.match(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mockserver\.access 127\.0\.0\.1 "GET ', lines[2]), lines[2]
     assert "leaked-value" not in lines[2] and "api-key=***" in lines[2]
     assert SECRET not in log.read_text()
+
+
+def writer_of(server: subprocess.Popen[str]) -> int:
+    """The pid of the server's access log writer process (its one child running ``mockserver.accesslines``)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid and b"mockserver.accesslines" in (
+                    stat.parent / "cmdline"
+                ).read_bytes():
+                    return int(stat.parent.name)
+        time.sleep(0.05)
+    raise AssertionError("the server started no access log writer")
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def paths_logged(log: Path) -> list[str]:
+    return [match.group(2) for line in log.read_text().splitlines() if (match := LINE.match(line))]
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the writer process through /proc")
+def test_a_stopped_writer_loses_no_later_line_and_the_writer_ends_with_the_server(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    before, after = [f"{CUSTOMERS}?name=b{n}" for n in range(3)], [f"{CUSTOMERS}?name=a{n}" for n in range(3)]
+    with launched(log=log) as (process, url):
+        writer = writer_of(process)
+        for target in before:
+            requests.get(url + target, timeout=10)
+        wait_for(lambda: paths_logged(log) == before, "the writer wrote no lines")
+        os.kill(writer, signal.SIGKILL)
+        wait_for(lambda: not running(writer), "the writer did not stop")
+        for target in after:
+            requests.get(url + target, timeout=10)
+        process.send_signal(signal.SIGTERM)
+        process.wait(START_TIMEOUT_S)
+    assert paths_logged(log) == before + after, log.read_text()
+    assert "access log writer stopped" in log.read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the writer process through /proc")
+def test_ctrl_c_in_a_terminal_loses_no_line_and_the_writer_ends_with_the_server(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with launched(log=log, terminal=True) as (process, url):
+        writer = writer_of(process)
+        requests.get(url + CUSTOMERS, timeout=10)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: a signal to the foreground process group
+        process.wait(START_TIMEOUT_S)
+        wait_for(lambda: not running(writer), "the writer outlived the server")
+    assert paths_logged(log) == [CUSTOMERS], log.read_text()
+    assert "Traceback" not in log.read_text()
+    with launched(log=log) as (process, url):
+        writer = writer_of(process)
+        process.kill()
+        process.wait(START_TIMEOUT_S)
+        wait_for(lambda: not running(writer), "the writer outlived a killed server")

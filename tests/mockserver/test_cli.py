@@ -31,14 +31,16 @@ TMF_MOCK = Path(sys.executable).with_name("tmf-mock")
 
 
 @contextmanager
-def launched(*args: str, log: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start ``python -m mockserver --port 0 ARGS`` and yield it with the URL from its first line."""
+def launched(*args: str, log: Path, terminal: bool = False) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start ``python -m mockserver --port 0 ARGS`` and yield it with the URL from its first line
+    (``terminal``: in a process group of its own, as a shell starts a command, for ``os.killpg``)."""
     with log.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            process_group=0 if terminal else None,
         )
     try:
         assert process.stdout is not None
