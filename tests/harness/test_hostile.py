@@ -291,9 +291,15 @@ def creates_then_hangs_on_reads(request: Request, out: BinaryIO, stop: Any) -> N
         stop.wait()
 
 
+TERMINAL_PYTEST = (
+    "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main())"
+)
+
+
 def test_ctrl_c_writes_the_run_record_and_reports_for_what_ran(tmp_path: Path) -> None:
     with serve(creates_then_hangs_on_reads, honest_probe=True) as server:
-        command = [sys.executable, "-m", "pytest", "harness/suites/ctk629", "-p", "no:cacheprovider", "-m", "ctk",
+        # Ctrl-C as a terminal's foreground command meets it, even where this run was started with SIGINT ignored
+        command = [sys.executable, "-c", TERMINAL_PYTEST, "harness/suites/ctk629", "-p", "no:cacheprovider", "-m", "ctk",
                    "--base-url", server.url, "--ctk-timeout", "60", "--ctk-report", str(tmp_path / "report"),
                    "--alluredir", str(tmp_path / "allure")]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CTK_"))}
