@@ -5,7 +5,7 @@ batch at a time, marshalled through a pipe; ``main`` turns them into lines on th
 Formatting was most of what the log cost the server; here it runs beside it. A batch may instead be
 text the server made itself (lines its log filter had to mask), written as it comes, so lines keep
 their order. Where no writer runs (it could not start, or stopped), the server formats with the same
-``lines``. This module imports nothing of the server, so the writer starts in a few milliseconds.
+``lines``. This module imports nothing but the standard library: the writer runs it as a script.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def start_writer() -> subprocess.Popen[bytes] | None:
     """The writer process, its stderr the server's; None if it cannot start."""
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            [sys.executable, "-I", __file__],  # isolated: whatever path the server was imported from
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             close_fds=True,

@@ -44,12 +44,12 @@ def test_each_request_is_one_line_and_what_the_filters_change_still_goes_through
 
 
 def writer_of(server: subprocess.Popen[str]) -> int:
-    """The pid of the server's access log writer process (its one child running ``mockserver.accesslines``)."""
+    """The pid of the server's access log writer process (its one child running ``mockserver/accesslines.py``)."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError):
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid and b"mockserver.accesslines" in (
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid and b"accesslines.py" in (
                     stat.parent / "cmdline"
                 ).read_bytes():
                     return int(stat.parent.name)
