@@ -17,7 +17,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import IO, Any
 
 __all__ = ["Batch", "Facts", "access_line", "lines", "send", "start_writer"]
@@ -25,7 +25,7 @@ __all__ = ["Batch", "Facts", "access_line", "lines", "send", "start_writer"]
 FRAME = struct.Struct("<I")  # the byte length of the marshalled batch that follows
 # remote, method, path, HTTP major and minor version, status, body bytes, seconds
 Facts = tuple[str | None, str, str, int, int, int, int, float]
-Batch = Sequence[tuple[Facts, float]]  # facts, and the time.time() they came
+Batch = list[tuple[Facts, float]]  # facts, and the time.time() they came
 
 
 def access_line(
@@ -69,7 +69,7 @@ def start_writer() -> subprocess.Popen[bytes] | None:
 def send(writer: subprocess.Popen[bytes], batch: Batch | str) -> bool:
     """Hand a batch (facts, or finished text) to the writer; False if it is gone."""
     assert writer.stdin is not None
-    data = marshal.dumps(batch if isinstance(batch, str) else list(batch))
+    data = marshal.dumps(batch)
     try:
         writer.stdin.write(FRAME.pack(len(data)) + data)
         writer.stdin.flush()

@@ -95,7 +95,7 @@ class BufferedLines(logging.Handler):
         super().__init__()
         self.stream = stream
         self.writer = writer
-        self._kept: list[tuple[accesslines.Facts, float]] = []  # of keep, written out before any other line
+        self._kept: accesslines.Batch = []  # of keep, written out before any other line
 
     def emit(self, record: logging.LogRecord) -> None:
         self._write(f"{self.format(record)}\n")
