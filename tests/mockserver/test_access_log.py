@@ -8,11 +8,11 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
+from test_callbacks import wait_for
 from test_cli import START_TIMEOUT_S, launched
 
 SECRET = "s3cr3t-key-42"
@@ -67,13 +67,6 @@ def running(pid: int) -> bool:
 
 def paths_logged(log: Path) -> list[str]:
     return [match.group(2) for line in log.read_text().splitlines() if (match := LINE.match(line))]
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the writer process through /proc")
