@@ -10,6 +10,7 @@ their order. Where no writer runs (it could not start, or stopped), the server f
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import signal
@@ -20,41 +21,62 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-__all__ = ["Batch", "Facts", "access_line", "lines", "send", "start_writer"]
+__all__ = ["FIELDS", "Batch", "Facts", "access_line", "lines", "paths", "send", "start_writer"]
 
+PIPE_BYTES = 1 << 20  # the most Linux lets any user ask for (/proc/sys/fs/pipe-max-size)
 FRAME = struct.Struct("<I")  # the byte length of the marshalled batch that follows
-# remote, method, path, HTTP major and minor version, status, body bytes, seconds
+# a line's facts: remote, method, path, HTTP major and minor version, status, body bytes, seconds
 Facts = tuple[str | None, str, str, int, int, int, int, float]
-Batch = list[tuple[Facts, float]]  # facts, and the time.time() they came
+# of each line, the time.time() it came and its facts, one line after another: kept so, a line costs the
+# server one append and one extend, and a batch is formatted in one operation
+Batch = list[str | int | float | None]
+FIELDS = 9  # of each line in a batch
+LINE = '%s "%s %s HTTP/%d.%d" %d %d %.3f'
+PREFIX = "%s mockserver.access "  # after the time
 
 
 def access_line(
     remote: str | None, method: str, path: str, major: int, minor: int, status: int, length: int, seconds: float
 ) -> str:
     """The text of an access log line."""
-    return f'{remote} "{method} {path} HTTP/{major}.{minor}" {status} {length} {seconds:.3f}'
+    return LINE % (remote, method, path, major, minor, status, length, seconds)
 
 
-def lines(batch: Batch, mask: Callable[[str], str] | None = None) -> str:
-    """A batch as the log's formatter writes it (the start of a line made once a millisecond), each
-    line passed through ``mask`` if given."""
-    second, millisecond, moment, start, text = -1, -1, "", "", []
-    for facts, now in batch:
+def paths(batch: Batch) -> str:
+    """The request paths of a batch's lines, joined."""
+    return "".join(batch[3::FIELDS])  # type: ignore[arg-type]
+
+
+def _starts(batch: Batch) -> list[str]:
+    """The start of each line of a batch as the log's formatter writes it: the time, made once a millisecond."""
+    second, millisecond, moment, start, starts = -1, -1, "", "", []
+    for now in batch[::FIELDS]:
+        assert isinstance(now, float)
         if int(now * 1000) != millisecond:
             millisecond = int(now * 1000)
             if millisecond // 1000 != second:
                 second = millisecond // 1000
                 moment = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-            start = f"{moment},{millisecond % 1000:03d} mockserver.access "
-        line = access_line(*facts)
-        text.append(f"{start}{line if mask is None else mask(line)}\n")
-    return "".join(text)
+            start = PREFIX % f"{moment},{millisecond % 1000:03d}"
+        starts.append(start)
+    return starts
+
+
+def lines(batch: Batch, mask: Callable[[str], str] | None = None) -> str:
+    """A batch as lines of the log, each line's text passed through ``mask`` if given."""
+    starts = _starts(batch)
+    if mask is not None:
+        facts = zip(*(batch[field::FIELDS] for field in range(1, FIELDS)), strict=True)
+        return "".join(f"{start}{mask(LINE % line)}\n" for start, line in zip(starts, facts, strict=True))
+    text = batch.copy()
+    text[::FIELDS] = starts
+    return (f"%s{LINE}\n" * len(starts)) % tuple(text)
 
 
 def start_writer() -> subprocess.Popen[bytes] | None:
     """The writer process, its stderr the server's; None if it cannot start."""
     try:
-        return subprocess.Popen(
+        writer = subprocess.Popen(
             [sys.executable, "-I", __file__],  # isolated: whatever path the server was imported from
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -64,6 +86,13 @@ def start_writer() -> subprocess.Popen[bytes] | None:
         )
     except OSError:
         return None
+    assert writer.stdin is not None
+    with contextlib.suppress(ImportError, AttributeError, OSError):  # Linux only; else the pipe keeps its size
+        import fcntl
+
+        # room for several batches: the server hands one over without waiting for the writer to read it
+        fcntl.fcntl(writer.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    return writer
 
 
 def send(writer: subprocess.Popen[bytes], batch: Batch | str) -> bool:

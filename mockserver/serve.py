@@ -11,9 +11,9 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import replace
+from time import time as clock
 from types import TracebackType
 from typing import Any, ClassVar, Self, TextIO
 
@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from mockserver import accesslines, logsafe
-from mockserver.app import create_app
+from mockserver.app import create_app, reads_first
 from mockserver.config import ServerConfig
 
 __all__ = ["BackgroundServer", "bind", "new_event_loop", "run", "serve_forever", "start_background"]
@@ -29,7 +29,7 @@ __all__ = ["BackgroundServer", "bind", "new_event_loop", "run", "serve_forever",
 ACCESS_LOG_FORMAT = '%a %t "%r" %s %b %Tf'  # what the lines of AccessLog hold
 ACCESS_LOG_BUFFER = 1 << 16  # bytes of access log lines written at once
 ACCESS_LOG_FLUSH_S = 0.5  # a line waits at most this long for the buffer to be written
-ACCESS_LOG_LINES_KEPT = 1024  # lines kept before they are written (at most ACCESS_LOG_FLUSH_S apart)
+ACCESS_LOG_LINES_KEPT = 4096  # lines kept before they are written (at most ACCESS_LOG_FLUSH_S apart)
 STOP_TIMEOUT_S = 10
 SHUTDOWN_TIMEOUT_S = 2  # how long open connections may finish at shutdown
 
@@ -83,8 +83,12 @@ class AccessLog(AbstractAccessLogger):
         sink = AccessLog.sink
         if sink is None:
             self.logger.info(accesslines.access_line(*facts))
-        else:
-            sink.keep(facts)
+            return
+        kept = sink.kept
+        kept.append(clock())
+        kept += facts
+        if len(kept) >= ACCESS_LOG_LINES_KEPT * accesslines.FIELDS:
+            sink.drain_kept()
 
 
 class BufferedLines(logging.Handler):
@@ -95,31 +99,24 @@ class BufferedLines(logging.Handler):
         super().__init__()
         self.stream = stream
         self.writer = writer
-        self._kept: accesslines.Batch = []  # of keep, written out before any other line
+        self.kept: accesslines.Batch = []  # of AccessLog, written out before any other line
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._write(f"{self.format(record)}\n")
+        self.drain_kept()
+        self._out(f"{self.format(record)}\n")
 
     def drain(self) -> None:
         """Write out the kept lines."""
-        self._write("")
+        self.drain_kept()
         self.stream.flush()
 
-    def keep(self, facts: accesslines.Facts) -> None:
-        """Keep the facts of an access line (``access_line``'s arguments) and the time they came."""
-        self._kept.append((facts, time.time()))
-        if len(self._kept) >= ACCESS_LOG_LINES_KEPT:
-            self._write("")
-
-    def _write(self, text: str) -> None:
-        """Write out the kept lines, then ``text``."""
-        kept, self._kept = self._kept, []
+    def drain_kept(self) -> None:
+        """Write out the kept lines: the filter's test made once for all their paths; a batch that fails it
+        is formatted here, masked."""
+        kept, self.kept = self.kept, []
         if kept:
-            # the filter's test made once for all the paths; a batch that fails it is formatted here, masked
-            alone = logsafe.leaves_alone("".join([facts[2] for facts, _ in kept]))
+            alone = logsafe.leaves_alone(accesslines.paths(kept))
             self._out(kept if alone else accesslines.lines(kept, logsafe.SAFE_RECORDS.masked))
-        if text:
-            self._out(text)
 
     def _out(self, batch: accesslines.Batch | str) -> None:
         """To the writer while it runs, else into the stream."""
@@ -164,10 +161,11 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
                 handler.writer.kill()
 
 
-def make_runner(config: ServerConfig) -> web.AppRunner:
-    """An AppRunner for the app, with a cheap access log that never shows headers (so never a key)."""
+async def started_runner(config: ServerConfig) -> web.AppRunner:
+    """The app started in a runner, with a cheap access log that never shows headers (so never a key),
+    and reads by id answered before the router (``reads_first``)."""
     access_log = logging.getLogger("mockserver.access") if config.access_log else None
-    return web.AppRunner(
+    runner = web.AppRunner(
         create_app(config),
         access_log=access_log,
         access_log_class=AccessLog,
@@ -175,6 +173,10 @@ def make_runner(config: ServerConfig) -> web.AppRunner:
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         handle_signals=False,
     )
+    await runner.setup()
+    assert runner.server is not None
+    runner.server.request_handler = reads_first(runner.app, runner.server.request_handler)
+    return runner
 
 
 class BackgroundServer:
@@ -186,8 +188,7 @@ class BackgroundServer:
         # asyncio's own loop: an embedding program's (and the tests') socket and DNS hooks see its traffic
         self._loop = asyncio.new_event_loop()
         try:
-            self._runner = make_runner(self.config)
-            self._loop.run_until_complete(self._runner.setup())
+            self._runner = self._loop.run_until_complete(started_runner(self.config))
             self._loop.run_until_complete(web.SockSite(self._runner, sock).start())
         except BaseException:
             sock.close()
@@ -222,9 +223,8 @@ def start_background(config: ServerConfig) -> BackgroundServer:
 async def serve_forever(config: ServerConfig) -> None:
     """Serve until SIGINT or SIGTERM, printing the URL first (flushed) so callers can find the port."""
     sock, config = bind(config)
-    runner = make_runner(config)
     try:
-        await runner.setup()
+        runner = await started_runner(config)
         await web.SockSite(runner, sock).start()
     except BaseException:
         sock.close()

@@ -15,6 +15,8 @@ import requests
 from test_callbacks import wait_for
 from test_cli import START_TIMEOUT_S, launched
 
+from mockserver import accesslines
+
 SECRET = "s3cr3t-key-42"
 CUSTOMERS = "/tmf-api/customerManagement/v4/customer"
 LINE = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mockserver\.access 127\.0\.0\.1 "(GET|POST) (\S+) HTTP/1\.1" (\d{3}) \d+ \d+\.\d{3}$')
@@ -104,3 +106,16 @@ def test_ctrl_c_in_a_terminal_loses_no_line_and_the_writer_ends_with_the_server(
         process.kill()
         process.wait(START_TIMEOUT_S)
         wait_for(lambda: not running(writer), "the writer outlived a killed server")
+
+
+def test_the_writer_s_pipe_holds_several_batches() -> None:
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux's")
+    writer = accesslines.start_writer()
+    assert writer is not None and writer.stdin is not None
+    try:
+        assert fcntl.fcntl(writer.stdin.fileno(), fcntl.F_GETPIPE_SZ) == accesslines.PIPE_BYTES
+    finally:
+        writer.stdin.close()
+        writer.wait(START_TIMEOUT_S)
