@@ -78,15 +78,14 @@ class AccessLog(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         version = request.version
-        facts = (request.remote, request.method, request.raw_path, version.major, version.minor, response.status,
-                 response.body_length, time)
+        line = (clock(), request.remote, request.method, request.raw_path, version.major, version.minor,
+                response.status, response.body_length, time)  # a batch's fields (accesslines.Batch)
         sink = AccessLog.sink
         if sink is None:
-            self.logger.info(accesslines.access_line(*facts))
+            self.logger.info(accesslines.access_line(*line[1:]))
             return
         kept = sink.kept
-        kept.append(clock())
-        kept += facts
+        kept += line
         if len(kept) >= ACCESS_LOG_LINES_KEPT * accesslines.FIELDS:
             sink.drain_kept()
 
