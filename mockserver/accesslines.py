@@ -21,14 +21,12 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-__all__ = ["FIELDS", "Batch", "Facts", "access_line", "lines", "paths", "send", "start_writer"]
+__all__ = ["FIELDS", "Batch", "access_line", "lines", "paths", "send", "start_writer"]
 
 PIPE_BYTES = 1 << 20  # the most Linux lets any user ask for (/proc/sys/fs/pipe-max-size)
 FRAME = struct.Struct("<I")  # the byte length of the marshalled batch that follows
-# a line's facts: remote, method, path, HTTP major and minor version, status, body bytes, seconds
-Facts = tuple[str | None, str, str, int, int, int, int, float]
-# of each line, the time.time() it came and its facts, one line after another: kept so, a line costs the
-# server one append and one extend, and a batch is formatted in one operation
+# of each line, the time.time() it came and its facts (``access_line``'s arguments), one line after another:
+# kept so, a line costs the server one extend, and a batch is formatted in one operation
 Batch = list[str | int | float | None]
 FIELDS = 9  # of each line in a batch
 LINE = '%s "%s %s HTTP/%d.%d" %d %d %.3f'

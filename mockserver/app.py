@@ -129,8 +129,12 @@ class ResourceView:
         instance_id = request.match_info["id"]
         instance = request.app[STORE_KEY].get(self.api.id, self.resource.name, instance_id)
         if instance is None:
-            raise ApiError(404, f"No {self.resource.name} with id {instance_id!r} exists.")
+            raise self._missing(instance_id)
         return instance
+
+    def _missing(self, instance_id: str) -> ApiError:
+        """The 404 for an id this resource does not hold."""
+        return ApiError(404, f"No {self.resource.name} with id {instance_id!r} exists.")
 
     async def create(self, request: web.Request) -> web.Response:
         body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
@@ -196,7 +200,7 @@ class ResourceView:
         fields = parse_query(request).fields if request.query_string else None
         encoded = store.get_body(self.api.id, self.resource.name, instance_id, base.encode())
         if encoded is None:
-            raise ApiError(404, f"No {self.resource.name} with id {instance_id!r} exists.")
+            raise self._missing(instance_id)
         if fields is not None:
             return json_response(query.select_fields(json.loads(encoded), fields))
         return json_answer(request, encoded)

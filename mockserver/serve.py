@@ -162,7 +162,7 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
 
 async def started_runner(config: ServerConfig) -> web.AppRunner:
     """The app started in a runner, with a cheap access log that never shows headers (so never a key),
-    and reads by id answered before the router (``reads_first``)."""
+    and reads answered before the router (``reads_first``)."""
     access_log = logging.getLogger("mockserver.access") if config.access_log else None
     runner = web.AppRunner(
         create_app(config),

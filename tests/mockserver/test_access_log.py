@@ -119,3 +119,19 @@ def test_the_writer_s_pipe_holds_several_batches() -> None:
     finally:
         writer.stdin.close()
         writer.wait(START_TIMEOUT_S)
+
+
+def test_a_batch_of_access_lines_formats_as_its_lines_one_by_one() -> None:
+    facts = [
+        ("127.0.0.1", "GET", "/a?x=1", 1, 1, 200, 310, 0.0004),
+        (None, "POST", "/b", 1, 0, 201, 5, 1.25),
+    ]
+    batch: accesslines.Batch = [field for now, line in zip((1e9, 1e9 + 0.002), facts, strict=True) for field in (now, *line)]
+    text = accesslines.lines(batch).splitlines()
+    masked = accesslines.lines(batch, str.upper).splitlines()
+    for written, upper, line in zip(text, masked, facts, strict=True):
+        start, _, rest = written.partition(" mockserver.access ")
+        assert rest == accesslines.access_line(*line)
+        assert upper == f"{start} mockserver.access {accesslines.access_line(*line).upper()}"
+    assert [written.split(" mockserver.access ")[0][-3:] for written in text] == ["000", "002"]
+    assert accesslines.paths(batch) == "/a?x=1/b"

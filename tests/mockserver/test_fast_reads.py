@@ -18,7 +18,7 @@ from aiohttp.test_utils import make_mocked_request
 from served import PAYLOADS
 from test_errors import assert_tmf_error
 
-from mockserver import ServerConfig, accesslines, start_background
+from mockserver import ServerConfig, start_background
 from mockserver.app import ResourceView
 from mockserver.direct import DirectAnswer, json_answer
 from mockserver.errors import json_response
@@ -190,18 +190,3 @@ def test_a_written_answer_to_a_client_that_has_gone_is_a_connection_error() -> N
         asyncio.run(answer.prepare(request))
     request.transport.write.assert_not_called()  # type: ignore[union-attr]
 
-
-def test_a_batch_of_access_lines_formats_as_its_lines_one_by_one() -> None:
-    facts = [
-        ("127.0.0.1", "GET", "/a?x=1", 1, 1, 200, 310, 0.0004),
-        (None, "POST", "/b", 1, 0, 201, 5, 1.25),
-    ]
-    batch: accesslines.Batch = [field for now, line in zip((1e9, 1e9 + 0.002), facts, strict=True) for field in (now, *line)]
-    text = accesslines.lines(batch).splitlines()
-    masked = accesslines.lines(batch, str.upper).splitlines()
-    for written, upper, line in zip(text, masked, facts, strict=True):
-        start, _, rest = written.partition(" mockserver.access ")
-        assert rest == accesslines.access_line(*line)
-        assert upper == f"{start} mockserver.access {accesslines.access_line(*line).upper()}"
-    assert [written.split(" mockserver.access ")[0][-3:] for written in text] == ["000", "002"]
-    assert accesslines.paths(batch) == "/a?x=1/b"
