@@ -33,16 +33,22 @@ def exchange(url: str, request: bytes) -> tuple[Head, bytes]:
     """Send one raw request; the status line, the headers but Date, and the body of the answer."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
+
+        def more() -> bytes:
+            chunk = connection.recv(65536)
+            assert chunk, "the server closed the connection before the answer ended"
+            return chunk
+
         connection.sendall(request)
         data = b""
         while b"\r\n\r\n" not in data:
-            data += connection.recv(65536)
+            data += more()
         head, _, body = data.partition(b"\r\n\r\n")
         status, *lines = head.decode().split("\r\n")
         headers = [(name, value) for name, _, value in (line.partition(": ") for line in lines)]
         length = int(dict(headers)["Content-Length"])
         while len(body) < length:
-            body += connection.recv(65536)
+            body += more()
     return (status, [(name, value) for name, value in headers if name != "Date"]), body
 
 
