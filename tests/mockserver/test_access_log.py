@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import re
 import signal
@@ -43,6 +44,29 @@ def test_each_request_is_one_line_and_what_the_filters_change_still_goes_through
     assert re.match(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mockserver\.access 127\.0\.0\.1 "GET ', lines[2]), lines[2]
     assert "leaked-value" not in lines[2] and "api-key=***" in lines[2]
     assert SECRET not in log.read_text()
+
+
+def test_each_line_names_the_client_of_its_own_connection(tmp_path: Path) -> None:
+    """The client's address is read once a connection: lines of two connections taking turns keep theirs."""
+    log = tmp_path / "server.log"
+    with launched(log=log) as (process, url):
+        port = int(url.rsplit(":", 1)[1])
+        try:
+            clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+                       for source in ("127.0.0.1", "127.0.0.2")]
+            for client in clients:
+                client.connect()
+        except OSError:
+            pytest.skip("127.0.0.2 is not a loopback address here")
+        for client in clients * 2:  # keep-alive connections, in turn
+            client.request("GET", CUSTOMERS)
+            assert client.getresponse().read()
+        for client in clients:
+            client.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(START_TIMEOUT_S)
+    addresses = [line.split(" mockserver.access ")[1].split()[0] for line in log.read_text().splitlines() if " mockserver.access " in line]
+    assert addresses == ["127.0.0.1", "127.0.0.2"] * 2, log.read_text()
 
 
 def writer_of(server: subprocess.Popen[str]) -> int:

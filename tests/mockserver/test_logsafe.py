@@ -73,3 +73,15 @@ def test_what_the_filter_leaves_alone_it_leaves_alone_in_every_piece(pieces: lis
             assert all(logsafe.SAFE_RECORDS.masked(f"GET {piece}") == f"GET {piece}" for piece in pieces)
     finally:
         logsafe.forget("s3cr3t")
+
+
+def test_an_ascii_path_is_left_alone_exactly_when_it_is_printable() -> None:
+    for code in range(128):
+        path = f"/a{chr(code)}b"
+        assert logsafe.leaves_alone(path) == path.isprintable(), repr(path)
+
+
+@given(st.text())
+def test_a_text_with_a_character_that_is_not_printable_is_never_left_alone(text: str) -> None:
+    if not text.isprintable():
+        assert not logsafe.leaves_alone(text)
