@@ -71,6 +71,13 @@ class RunContext:
     def embedded(self) -> bool:
         return self.settings.base_url is None
 
+    def target_lines(self) -> list[str]:
+        """What the run sends its requests to, as its output's header shows it."""
+        settings = self.settings
+        lines = [f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}"]
+        lines += [f"api_url {api_id}: {url}" for api_id, url in sorted(settings.api_urls.items())]
+        return [self.redactor.text(line) for line in lines]
+
     def base_url(self) -> str:
         """The configured base URL, or the embedded server's (started on first use)."""
         if self.settings.base_url:

@@ -223,13 +223,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
     """The target, shown once the run holds kit requests: a pytest run without the suites prints nothing."""
-    if not any(map(_is_kit_item, items)):
-        return []
-    context = run_context(config)
-    settings = context.settings
-    lines = [f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}"]
-    lines += [f"api_url {api_id}: {url}" for api_id, url in sorted(settings.api_urls.items())]
-    return [context.redactor.text(line) for line in lines]
+    return run_context(config).target_lines() if any(map(_is_kit_item, items)) else []
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CtkFile | None:

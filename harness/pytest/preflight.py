@@ -2,7 +2,8 @@
 
 Without xdist this happens in ``pytest_runtestloop``; under xdist the controller does it when the first
 worker reports its collection, before any test is scheduled. A failing root stops the run with one line
-per root and exit status ``PREFLIGHT_FAILED``. The embedded reference server is not probed.
+per root and exit status ``PREFLIGHT_FAILED``. The embedded reference server is not probed. The same xdist hook
+shows the run's target, which pytest's header shows without xdist.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TIER_MARKERS = ("ctk", "spec", "fuzz")
 SUITE_FILE = re.compile(r"ctk(\d+)\.yaml")
 PARAMETER = re.compile(r"\[([^\]]+)\]$")
 DONE = pytest.StashKey[bool]()
+TARGET_SHOWN = pytest.StashKey[bool]()
 
 
 def apis_of_items(items: Iterable[pytest.Item]) -> list[str]:
@@ -59,7 +61,20 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: Sequence[str]) -> None:
+    show_target(node.config, ids)
     preflight(node.config, apis_of_ids(ids))
+
+
+def show_target(config: pytest.Config, ids: Sequence[str]) -> None:
+    """Under xdist, the header's target lines (the controller collects nothing, so pytest asks it for none):
+    once, when the first worker's collection holds kit requests."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    kit_requests = any(SUITE_FILE.fullmatch(PurePosixPath(node_id.partition("::")[0]).name) for node_id in ids)
+    if reporter is None or not kit_requests or config.stash.get(TARGET_SHOWN, False):
+        return
+    config.stash[TARGET_SHOWN] = True
+    for line in run_context(config).target_lines():
+        reporter.write_line(line)
 
 
 def preflight(config: pytest.Config, api_ids: Sequence[str]) -> None:

@@ -210,6 +210,9 @@ def test_xdist_keeps_each_suite_on_one_worker(
         "tmf683 CTK-Party_Interaction-4.0.0: 18/18 kit requests run, 0 failed",
         "tmf635 CTK-Usage-4.0.0: 15/15 kit requests run, 0 failed",
     ])
+    # the controller collects nothing, yet the target is shown, once
+    shown = [line for line in run.result.stdout.lines if line.startswith("base_url: ")]
+    assert shown == [f"base_url: {reference_server.url}/"], run.result.stdout.str()
 
 
 def test_a_slow_server_times_out_with_a_clear_message(run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester) -> None:
