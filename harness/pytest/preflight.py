@@ -38,13 +38,18 @@ def apis_of_items(items: Iterable[pytest.Item]) -> list[str]:
     return [api_id for api_id in tmfapis.API_IDS if api_id in wanted]
 
 
+def _suite_file(path: str) -> re.Match[str] | None:
+    """``path`` (of a node id) read as a suite's declaration file, ``ctkNNN.yaml``."""
+    return SUITE_FILE.fullmatch(PurePosixPath(path).name)
+
+
 def apis_of_ids(ids: Sequence[str]) -> list[str]:
     """The same from node ids alone (what an xdist controller sees): the suite file, or the fuzzed resource."""
     resources = {name: api.id for api in map(tmfapis.api, tmfapis.API_IDS) for name in api.resources}
     wanted = set()
     for node_id in ids:
         path, _, name = node_id.partition("::")
-        suite = SUITE_FILE.fullmatch(PurePosixPath(path).name)
+        suite = _suite_file(path)
         parameter = PARAMETER.search(name)
         if suite and f"tmf{suite.group(1)}" in tmfapis.API_IDS:
             wanted.add(f"tmf{suite.group(1)}")
@@ -69,8 +74,9 @@ def show_target(config: pytest.Config, ids: Sequence[str]) -> None:
     """Under xdist, the header's target lines (the controller collects nothing, so pytest asks it for none):
     once, when the first worker's collection holds kit requests."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    kit_requests = any(SUITE_FILE.fullmatch(PurePosixPath(node_id.partition("::")[0]).name) for node_id in ids)
-    if reporter is None or not kit_requests or config.stash.get(TARGET_SHOWN, False):
+    if reporter is None or config.stash.get(TARGET_SHOWN, False):
+        return
+    if not any(_suite_file(node_id.partition("::")[0]) for node_id in ids):
         return
     config.stash[TARGET_SHOWN] = True
     for line in run_context(config).target_lines():
