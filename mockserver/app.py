@@ -306,7 +306,7 @@ def add_api_routes(router: web.UrlDispatcher, api: tmfapis.Api, gate: Gate) -> N
         item = {"GET": view.retrieve, "PATCH": view.update, "DELETE": view.delete}
         path = f"{api.base_path}{resource.name}"
         # the item path first: both are tried for a path under the collection, and reads by id are the most
-        add_routes(router, path + "/{id}", {method: item[method] for method in resource.item_methods}, gate)
+        add_routes(router, path + "/{id}", {method: item[method] for method in resource.item_methods if method in item}, gate)
         add_routes(router, path, {method: collection[method] for method in resource.collection_methods}, gate)
     hub = HubView(api)
     add_routes(router, f"{api.base_path}hub", {"POST": hub.register}, gate)

@@ -21,7 +21,8 @@ USAGE = 'usage: python -m tmfapis.derive [SPEC_DIR] | python -m tmfapis.derive -
 
 
 def index() -> list[dict[str, str]]:
-    """The listed APIs: ``[{id, name, spec}]`` in the project's order."""
+    """The listed APIs: ``[{id, name, spec}]`` in the project's order, with ``base_path`` where the published one
+    is unsound."""
     entries: list[dict[str, str]] = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
     return entries
 KEPT_KEYWORDS = ("$ref", "type", "format", "enum", "required", "minItems", "items", "properties")
@@ -70,27 +71,34 @@ def resources_of(spec: dict[str, Any]) -> dict[str, Any]:
     return resources
 
 
-def derive(spec: dict[str, Any]) -> dict[str, Any]:
-    """The project's compact description of one API."""
+def base_path(published: str, root: str | None = None) -> str:
+    """Where the API is served: the listed ``base_path`` where the published one is unsound (it collides with
+    another API's or lacks ``/tmf-api``), else the spec's; always ending in ``/``."""
+    return (root or published).rstrip("/") + "/"
+
+
+def derive(spec: dict[str, Any], root: str | None = None) -> dict[str, Any]:
+    """The project's compact description of one API (``root``: the listed base path overriding the spec's)."""
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": spec["info"]["title"],
         "version": spec["info"]["version"],
-        "basePath": spec["basePath"],
+        "basePath": base_path(spec["basePath"], root),
+        "publishedBasePath": spec["basePath"],
         "resources": resources_of(spec),
         "definitions": {name: compact(node) for name, node in sorted(spec["definitions"].items())},
     }
 
 
-def render(spec_path: Path) -> str:
+def render(spec_path: Path, root: str | None = None) -> str:
     """One API's schema file as it should be on disk."""
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    return json.dumps(derive(spec), indent=1, sort_keys=True) + "\n"
+    return json.dumps(derive(spec, root), indent=1, sort_keys=True) + "\n"
 
 
 def derive_all(spec_dir: Path) -> dict[str, str]:
     """Rendered schema files by API id, as they should be on disk."""
-    return {entry["id"]: render(spec_dir / entry["spec"]) for entry in index()}
+    return {entry["id"]: render(spec_dir / entry["spec"], entry.get("base_path")) for entry in index()}
 
 
 def add(api_id: str, name: str, spec_path: Path) -> str:
