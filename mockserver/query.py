@@ -409,7 +409,7 @@ ABSENT = object()
 
 @lru_cache(maxsize=256)
 def _selection_tree(fields: tuple[str, ...]) -> Tree:
-    tree: Tree = {name: None for name in tmfapis.ALWAYS_SELECTED}
+    tree: Tree = {name: None for name in tmfapis.SELECTION_KEEPS}
     for name in fields:
         node = tree
         *parents, last = name.split(".")
