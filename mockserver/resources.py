@@ -46,11 +46,11 @@ class CancelEffect:
 
 @dataclass(frozen=True, slots=True)
 class ItemDefault:
-    """A default for ``attribute`` of each object in the array ``array`` that lacks it, made from the object's id."""
+    """Defaults for each object with an ``id`` in the array ``array``: what it lacks of ``values`` (objects
+    completed member by member), text formatted with the object's id (``urn:tmf683:channel:{id}``)."""
 
     array: str
-    attribute: str
-    template: str  # formatted with the item's ``id``
+    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def rules_for(api_id: str, resource: str) -> ResourceRules:
             effect["target"], effect["reference"], _frozen(effect["changes"]), _frozen(effect["copied"])
         ),
         create_defaults=_frozen(given.get("createDefaults")),
-        item_defaults=tuple(ItemDefault(**item) for item in given.get("itemDefaults", ())),
+        item_defaults=tuple(ItemDefault(item["array"], _frozen(item["values"])) for item in given.get("itemDefaults", ())),
         extra_methods=_frozen({kind: tuple(methods) for kind, methods in given.get("methods", {}).items()}),
     )
 
@@ -116,6 +116,17 @@ def completed(rules: ResourceRules, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_default(item: Any, default: ItemDefault) -> Any:
-    if not isinstance(item, dict) or default.attribute in item or "id" not in item:
+    if not isinstance(item, dict) or "id" not in item:
         return item
-    return {**item, default.attribute: default.template.format(id=item["id"])}
+    return _filled(item, default.values, str(item["id"]))
+
+
+def _filled(given: dict[str, Any], values: Mapping[str, Any], item_id: str) -> dict[str, Any]:
+    """``given`` with what it lacks of ``values``; an object present on both sides is completed in turn."""
+    result = dict(given)
+    for key, value in values.items():
+        if key not in result:
+            result[key] = value.format(id=item_id) if isinstance(value, str) else value
+        elif isinstance(value, Mapping) and isinstance(result[key], dict):
+            result[key] = _filled(result[key], value, item_id)
+    return result

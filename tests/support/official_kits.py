@@ -24,7 +24,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -51,11 +51,13 @@ __all__ = [
     "prepare",
     "require_kits",
     "run_kit",
+    "run_kits",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
 KITS_DIR = SHARED / "official-ctks"
 NEWMAN = REPO / "node_modules" / ".bin" / "newman"
+RUN_KITS = Path(__file__).resolve().parent / "run_kits.js"  # newman.run in one Node process, as the launchers did
 NEWMAN_TIMEOUT_S = 300
 REQUEST_TIMEOUT_MS = 10_000
 ENVIRONMENT_KEY = re.compile(r"\{\{(\w+)\}\}")
@@ -236,7 +238,6 @@ class KitRequest:
 class KitRun:
     api_id: str
     requests: tuple[KitRequest, ...]
-    stdout: str = field(repr=False, default="")
 
     @property
     def assertions(self) -> int:
@@ -358,7 +359,9 @@ def _elsewhere_proxy() -> Iterator[dict[str, str]]:
     """The environment that sends a kit's requests for other hosts to the loopback stand-in."""
     with serve_in_thread(_Elsewhere) as url:
         local = "127.0.0.1,localhost,::1"
-        yield {**os.environ, "HTTP_PROXY": url, "HTTPS_PROXY": url, "NO_PROXY": local, "no_proxy": local}
+        modules = str(REPO / "node_modules")
+        yield {**os.environ, "HTTP_PROXY": url, "HTTPS_PROXY": url, "NO_PROXY": local, "no_proxy": local,
+               "NODE_PATH": modules}
 
 
 def run_kit(
@@ -368,21 +371,50 @@ def run_kit(
     payloads: Mapping[str, Any] | None = None,
 ) -> KitRun:
     """Run one official kit with Newman against ``api_root`` (ending in ``/``) and read its JSON report."""
-    with tempfile.TemporaryDirectory(prefix=f"kit-{api_id}-") as name, _elsewhere_proxy() as environ:
+    with tempfile.TemporaryDirectory(prefix=f"kit-{api_id}-") as name:
         directory = Path(name)
-        collection, environment = prepare(api_id, api_root, directory, headers, payloads)
-        report = directory / "newman.json"
-        command = [
-            str(NEWMAN), "run", str(collection), "-e", str(environment), "--insecure",
-            "--timeout-request", str(REQUEST_TIMEOUT_MS), "-r", "json", "--reporter-json-export", str(report),
+        prepared = prepare(api_id, api_root, directory, headers, payloads)
+        return _newman({api_id: (directory, *prepared)}, 1)[api_id]
+
+
+def run_kits(roots: Mapping[str, str], concurrency: int = 8, processes: int = 2) -> dict[str, KitRun]:
+    """Run several kits (API id -> API root), ``concurrency`` at a time in each of ``processes`` Node
+    processes (Newman started once a process; the kits wait on the server most of the time)."""
+    with tempfile.TemporaryDirectory(prefix="kits-") as name:
+        jobs = {}
+        for api_id, api_root in roots.items():
+            directory = Path(name) / api_id
+            directory.mkdir()
+            jobs[api_id] = (directory, *prepare(api_id, api_root, directory))
+        return _newman(jobs, concurrency, processes)
+
+
+def _newman(jobs: Mapping[str, tuple[Path, Path, Path]], concurrency: int, processes: int = 1) -> dict[str, KitRun]:
+    """Run prepared kits (API id -> directory, collection, environment) with ``run_kits.js``; their runs."""
+    listed = [
+        {"collection": str(collection), "environment": str(environment), "report": str(directory / "newman.json"),
+         "timeoutRequest": REQUEST_TIMEOUT_MS}
+        for directory, collection, environment in jobs.values()
+    ]
+    with tempfile.TemporaryDirectory(prefix="newman-") as name, _elsewhere_proxy() as environ:
+        commands = []
+        for number in range(min(processes, len(listed))):
+            job_file = Path(name) / f"jobs{number}.json"
+            job_file.write_text(json.dumps(listed[number::processes]), encoding="utf-8")
+            commands.append(["node", str(RUN_KITS), str(job_file), str(concurrency)])
+        running = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
+            for command in commands
         ]
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=NEWMAN_TIMEOUT_S, check=False, env=environ
-        )
+        outputs = [process.communicate(timeout=NEWMAN_TIMEOUT_S) for process in running]
+    runs = {}
+    for api_id, (directory, _, _) in jobs.items():
+        report = directory / "newman.json"
         if not report.exists():
-            raise RuntimeError(f"Newman wrote no report (exit {done.returncode}): {done.stderr[-2000:]}")
+            raise RuntimeError(f"Newman wrote no report for {api_id}: {' '.join(err for _, err in outputs)[-2000:]}")
         summary = json.loads(report.read_text(encoding="utf-8"))
-    return KitRun(api_id, tuple(_executed(e) for e in summary["run"]["executions"]), done.stdout)
+        runs[api_id] = KitRun(api_id, tuple(_executed(e) for e in summary["run"]["executions"]))
+    return runs
 
 
 def _executed(execution: dict[str, Any]) -> KitRequest:
