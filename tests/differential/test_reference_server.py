@@ -16,9 +16,9 @@ import requests
 
 import mockserver
 import tmfapis
+from harness.ctk.derive import kit_items
 from tests.differential.conftest import SideBySide
 from tests.support.differential import disagreements
-from harness.ctk.derive import kit_items
 from tests.support.official_kits import KITS_DIR, KitConfigError, KitRun, kit, run_kit, run_kits
 
 CERTIFIED = KITS_DIR.parent / "ctk-reports" / "parsed"
