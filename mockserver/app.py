@@ -139,6 +139,9 @@ class ResourceView:
     async def create(self, request: web.Request) -> web.Response:
         body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
+        for key in self.rules.server_only:
+            if key in body:
+                raise ApiError(400, f"{key}: is set by the server; a create does not send it.")
         instance = self.new_instance(body, HREF_MARK)
         store = request.app[STORE_KEY]
         changes = [(self.api.id, self.resource.name, instance)]
@@ -231,7 +234,8 @@ class ResourceView:
         shown = public(merged, base)  # validated as it will be read
         if self.resource.update_schema:
             check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown)
-        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown)
+        # the id and href are the server's own, whatever type a spec gives them
+        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown, ("id", "href"))
         state = self.rules.state_attribute
         state_changed = state is not None and merged.get(state) != current.get(state)
         stamp = now_text()

@@ -67,6 +67,7 @@ class ResourceRules:
     create_defaults: Mapping[str, Any] = field(default_factory=_frozen)
     item_defaults: tuple[ItemDefault, ...] = ()
     extra_methods: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # "collection"/"item" -> methods
+    server_only: tuple[str, ...] = ()  # what the server sets and a create may not send (not in the _Create)
 
 
 @cache
@@ -77,8 +78,10 @@ def _behaviour() -> Mapping[str, Any]:
 
 def rules_for(api_id: str, resource: str) -> ResourceRules:
     """The rules of one resource: the spec's server-set values, completed by ``behaviour.json``."""
-    derived = tmfapis.api(api_id).resources[resource]
+    api = tmfapis.api(api_id)
+    derived = api.resources[resource]
     given: Mapping[str, Any] = _behaviour().get(api_id, {}).get(resource, {})
+    sendable = api.definitions[derived.create_schema].get("properties", {})
     effect = given.get("effect")
     return ResourceRules(
         state_attribute=given.get("state", derived.state),
@@ -92,6 +95,9 @@ def rules_for(api_id: str, resource: str) -> ResourceRules:
         create_defaults=_frozen(given.get("createDefaults")),
         item_defaults=tuple(ItemDefault(item["array"], _frozen(item["values"])) for item in given.get("itemDefaults", ())),
         extra_methods=_frozen({kind: tuple(methods) for kind, methods in given.get("methods", {}).items()}),
+        server_only=tuple(key for key in derived.server_set if key not in sendable)
+        if derived.create_schema != derived.entity
+        else (),
     )
 
 
