@@ -47,6 +47,7 @@ __all__ = [
     "KitRequest",
     "KitRun",
     "Launcher",
+    "create_bodies",
     "kit",
     "prepare",
     "require_kits",
@@ -324,6 +325,30 @@ def prepare(
     prepared.write_text(json.dumps(collection), encoding="utf-8")
     environment_path.write_text(json.dumps(environment), encoding="utf-8")
     return prepared, environment_path
+
+
+def create_bodies(api_id: str) -> dict[str, Any]:
+    """Per resource, the first JSON body the kit, prepared as its launcher did, POSTs to its collection."""
+    official = kit(api_id)
+    with tempfile.TemporaryDirectory(prefix=f"kit-{api_id}-") as name:
+        collection, _ = prepare(api_id, "http://127.0.0.1/", Path(name))
+        items = list(kit_items(json.loads(collection.read_text(encoding="utf-8"))["item"]))
+    bodies: dict[str, Any] = {}
+    for item in items:
+        request = item["request"]
+        path = _raw_url(request).removeprefix("{{" + official.environment_key + "}}").split("?")[0]
+        raw = (request.get("body") or {}).get("raw") or ""
+        if request["method"] != "POST" or "{{" in path + raw:
+            continue
+        try:
+            bodies.setdefault(path.rsplit("/", 1)[-1], json.loads(raw))
+        except ValueError:
+            continue
+    for resource, methods in official.config.get("payloads", {}).items():  # 670's go through the environment
+        payload = methods.get("POST", {}).get("payload")
+        first = payload[0] if isinstance(payload, list) and payload else payload
+        bodies.setdefault(resource[0].lower() + resource[1:], first)
+    return bodies
 
 
 def _set_headers(collection: dict[str, Any], replacing: Mapping[str, str] | None, added: Mapping[str, str]) -> None:
