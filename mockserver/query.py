@@ -221,7 +221,7 @@ def _append_flat(out: list[Any], value: Any) -> None:
 # ---- parsing --------------------------------------------------------------------------------------
 
 
-QUOTES = ("'", '"')  # the kits quote filter values both ways (641: ``orderDate="..."``)
+QUOTES = ("'", '"')  # the official kits quote filter values both ways
 
 
 def _closing_quote(text: str, start: int) -> int:

@@ -47,7 +47,7 @@ class CancelEffect:
 @dataclass(frozen=True, slots=True)
 class ItemDefault:
     """Defaults for each object with an ``id`` in the array ``array``: what it lacks of ``values`` (objects
-    completed member by member), text formatted with the object's id (``urn:tmf683:channel:{id}``)."""
+    completed member by member), text formatted with the object's id (``urn:channel:{id}``)."""
 
     array: str
     values: Mapping[str, Any]
@@ -67,7 +67,7 @@ class ResourceRules:
     create_defaults: Mapping[str, Any] = field(default_factory=_frozen)
     item_defaults: tuple[ItemDefault, ...] = ()
     extra_methods: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # "collection"/"item" -> methods
-    server_only: tuple[str, ...] = ()  # what the server sets and a create may not send (not in the _Create)
+    server_only: tuple[str, ...] = ()  # what the server sets and a create may not send (not in the _Create, not forced)
 
 
 @cache
@@ -82,11 +82,12 @@ def rules_for(api_id: str, resource: str) -> ResourceRules:
     derived = api.resources[resource]
     given: Mapping[str, Any] = _behaviour().get(api_id, {}).get(resource, {})
     sendable = api.definitions[derived.create_schema].get("properties", {})
+    forced = given.get("forced", {})  # what the server always sets may be sent, and is overridden
     effect = given.get("effect")
     return ResourceRules(
         state_attribute=given.get("state", derived.state),
         defaults=_frozen({**derived.server_set, **given.get("defaults", {})}),
-        forced=_frozen(given.get("forced")),
+        forced=_frozen(forced),
         stamped_on_change=tuple(given.get("stampedOnChange", ())),
         stamped_on_state_change=tuple(given.get("stampedOnStateChange", ())),
         effect=None if effect is None else CancelEffect(
@@ -95,7 +96,7 @@ def rules_for(api_id: str, resource: str) -> ResourceRules:
         create_defaults=_frozen(given.get("createDefaults")),
         item_defaults=tuple(ItemDefault(item["array"], _frozen(item["values"])) for item in given.get("itemDefaults", ())),
         extra_methods=_frozen({kind: tuple(methods) for kind, methods in given.get("methods", {}).items()}),
-        server_only=tuple(key for key in derived.server_set if key not in sendable)
+        server_only=tuple(key for key in derived.server_set if key not in sendable and key not in forced)
         if derived.create_schema != derived.entity
         else (),
     )
