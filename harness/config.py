@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import yaml
 import tmfapis
 from harness.errors import ConfigError
 from harness.http import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
+from harness.urls import api_root, url_problem, with_slash
 
 __all__ = ["ConfigError", "OAuth2Settings", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
 
@@ -69,25 +70,24 @@ class RunSettings:
     secrets: tuple[str, ...] = ()
     oauth2: OAuth2Settings | None = None
 
-    def api_root(self, api_id: str, base_url: str) -> str:
-        """The absolute root of one API, ending with ``/``: ``--api-url`` wins, else base URL + standard path."""
+    def api_root(self, api_id: str, base_url: Callable[[], str]) -> str:
+        """The absolute root of one API, ending with ``/``: ``--api-url`` wins, else base URL + standard path.
+
+        ``base_url`` is asked only when the API has no URL of its own (finding it may start a server).
+        """
         if api_id in self.api_urls:
             return self.api_urls[api_id]
-        return base_url.rstrip("/") + tmfapis.api(api_id).base_path
+        return api_root(base_url(), tmfapis.api(api_id).base_path)
 
 
 def check_url(url: Any, where: str) -> str:
     """An absolute http(s) URL, or a ConfigError naming ``where``."""
     if not isinstance(url, str):
         raise ConfigError(f"{where} must be a URL string, got {url!r}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{where} is not an absolute http(s) URL: {url!r}")
+    problem = url_problem(url)
+    if problem:
+        raise ConfigError(f"{where} {problem}: {url!r}")
     return url
-
-
-def with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
 
 
 def parse_header(text: str) -> tuple[str, str]:

@@ -24,8 +24,8 @@ def test_the_command_line_wins_over_the_config_file(tmp_path: Path) -> None:
                       api_urls=["tmf629=http://cli629.example/c/"])
     assert result.base_url == "http://cli.example/"  # type: ignore[attr-defined]
     assert result.headers == {"X-A": "cli"}  # type: ignore[attr-defined]
-    assert result.api_root("tmf629", "http://cli.example/") == "http://cli629.example/c/"  # type: ignore[attr-defined]
-    assert result.api_root("tmf681", "http://cli.example/") == (  # type: ignore[attr-defined]
+    assert result.api_root("tmf629", lambda: "http://cli.example/") == "http://cli629.example/c/"  # type: ignore[attr-defined]
+    assert result.api_root("tmf681", lambda: "http://cli.example/") == (  # type: ignore[attr-defined]
         "http://cli.example/tmf-api/communicationManagement/v4/"
     )
 
@@ -43,6 +43,14 @@ def test_env_values_are_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_bad_base_urls_are_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="--base-url is not an absolute http"):
         settings(base_url=value)
+
+
+@pytest.mark.parametrize("value", ["http://x.example:99999/", "http://x.example:port/", "https://[::1]:-1/"])
+def test_urls_with_a_malformed_port_are_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="--base-url has a port that is not a number from 0 to 65535"):
+        settings(base_url=value)
+    with pytest.raises(ConfigError, match="--api-url tmf629 has a port that is not a number"):
+        settings(api_urls=[f"tmf629={value}"])
 
 
 def test_redactor_masks_secret_headers_values_and_encoded_forms() -> None:
