@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import aiohttp
 import pytest
 import requests
 from aiohttp import web
@@ -18,7 +21,7 @@ from aiohttp.test_utils import make_mocked_request
 from served import PAYLOADS
 from test_errors import assert_tmf_error
 
-from mockserver import ServerConfig, start_background
+from mockserver import ServerConfig, direct, start_background
 from mockserver.app import ResourceView
 from mockserver.direct import DirectAnswer, json_answer
 from mockserver.errors import json_response
@@ -196,3 +199,63 @@ def test_a_written_answer_to_a_client_that_has_gone_is_a_connection_error() -> N
         asyncio.run(answer.prepare(request))
     request.transport.write.assert_not_called()  # type: ignore[union-attr]
 
+
+
+def test_the_installed_aiohttp_is_a_tested_release_and_pyproject_pins_the_tested_range() -> None:
+    (low, high) = direct.TESTED_AIOHTTP
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = [pin for pin in project["project"]["dependencies"] if pin.startswith("aiohttp")]
+    assert pins == [f"aiohttp>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
+    assert direct.tested(aiohttp.__version__), (
+        f"aiohttp {aiohttp.__version__} is not a release the fast reads were tested with ({pins[0]}): run these tests "
+        "with it and widen TESTED_AIOHTTP and the pin, or install a tested release")
+    assert direct.WRITES_DIRECTLY
+
+
+@pytest.mark.parametrize(
+    ("version", "fits"),
+    [("3.9.0", True), ("3.14.5", True), ("3.12.7.post1", True), ("3.8.6", False), ("3.15.0", False), ("4.0.0", False),
+     ("3.14.0rc1", False), ("3.15.0.dev0", False), ("", False), ("unknown", False)],
+)
+def test_only_final_releases_in_the_tested_range_count_as_tested(version: str, fits: bool) -> None:
+    assert direct.tested(version) is fits
+
+
+@pytest.fixture
+def untested_aiohttp(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The server as it runs with an aiohttp outside the tested range; the written answers it builds (none)."""
+    monkeypatch.setattr(direct, "WRITES_DIRECTLY", direct.tested("3.99.0"))
+    written: list[Any] = []
+    monkeypatch.setattr(direct, "DirectAnswer", lambda *args: written.append(args))
+    return written
+
+
+@pytest.mark.parametrize("target", ["{collection}/{id}", "{collection}/{id}?fields=name", "{collection}?limit=1",
+                                    "{collection}/NOSUCHID"])
+def test_with_an_untested_aiohttp_reads_are_aiohttp_s_answers_through_the_router(
+    memory_config: ServerConfig, untested_aiohttp: list[Any], target: str
+) -> None:
+    with start_background(memory_config) as running:
+        created = [requests.post(running.url + COLLECTION, json=CUSTOMER).json() for _ in range(2)]
+        path = target.format(collection=COLLECTION, id=created[0]["id"])
+        (status, headers), body = exchange(running.url, get(path))
+        escaped = path.replace(COLLECTION, ESCAPED_COLLECTION, 1) if "{id}" not in target else path.replace(
+            created[0]["id"], f"%{ord(created[0]['id'][0]):02X}{created[0]['id'][1:]}")
+        assert ((status, headers), body) == exchange(running.url, get(escaped))
+        assert requests.get(running.url + path).status_code == int(status.split()[1])
+    assert status.split()[1] in (("404",) if "NOSUCHID" in target else ("200", "206"))
+    assert untested_aiohttp == []
+
+
+def test_with_an_untested_aiohttp_plain_reads_reach_the_router(
+    memory_config: ServerConfig, untested_aiohttp: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def routed(self: ResourceView, request: web.Request) -> web.StreamResponse:
+        return web.Response(status=299)
+
+    monkeypatch.setattr(ResourceView, "retrieve", routed)
+    monkeypatch.setattr(ResourceView, "list", routed)
+    with start_background(memory_config) as running:
+        instance_id = requests.post(running.url + COLLECTION, json=CUSTOMER).json()["id"]
+        for target in (f"{COLLECTION}/{instance_id}", COLLECTION):
+            assert requests.get(running.url + target).status_code == 299
