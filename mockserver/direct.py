@@ -28,7 +28,7 @@ from mockserver.errors import JSON_CONTENT_TYPE, json_response
 
 __all__ = ["TESTED_AIOHTTP", "WRITES_DIRECTLY", "json_answer", "tested"]
 
-TESTED_AIOHTTP = ((3, 9), (3, 15))  # from 3.9 up to, not including, 3.15: as pinned in pyproject.toml
+TESTED_AIOHTTP = ((3, 12), (3, 15))  # from 3.12 up to, not including, 3.15: as pinned in pyproject.toml
 RELEASE = re.compile(r"(\d+)\.(\d+)\.\d+(?:\.post\d+)?")  # a final release: no alpha, beta, candidate or dev
 
 

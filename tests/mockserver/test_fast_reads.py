@@ -219,7 +219,7 @@ def test_the_installed_aiohttp_is_a_tested_release_and_pyproject_pins_the_tested
 
 @pytest.mark.parametrize(
     ("version", "fits"),
-    [("3.9.0", True), ("3.14.5", True), ("3.12.7.post1", True), ("3.8.6", False), ("3.15.0", False), ("4.0.0", False),
+    [("3.12.0", True), ("3.14.5", True), ("3.13.4.post1", True), ("3.11.18", False), ("3.15.0", False), ("4.0.0", False),
      ("3.14.0rc1", False), ("3.15.0.dev0", False), ("", False), ("unknown", False)],
 )
 def test_only_final_releases_in_the_tested_range_count_as_tested(version: str, fits: bool) -> None:
