@@ -157,12 +157,14 @@ def config_schema() -> dict[str, Any]:
     url = {"type": "string", "x-expected": "a URL string"}
     payload = {"type": "object", "x-expected": "a payload (a mapping of attributes)"}
 
-    def mapping(properties: dict[str, Any], expected: str, unknown: str = "key", nullable: bool = True) -> dict[str, Any]:
+    def mapping(properties: dict[str, Any], expected: str, unknown: str = "key",
+                nullable: bool = True) -> dict[str, Any]:
         return {"type": ["object", "null"] if nullable else "object", "properties": properties,
                 "additionalProperties": False, "x-expected": expected, "x-unknown": unknown}
 
     def api(api_id: str) -> dict[str, Any]:
-        payloads = {"type": ["object", "array"], "items": payload, "x-expected": payload["x-expected"] + " or a list of them"}
+        payloads = {"type": ["object", "array"], "items": payload,
+                    "x-expected": payload["x-expected"] + " or a list of them"}
         return mapping({
             "url": url,
             "payloads": mapping({name: payloads for name in tmfapis.api(api_id).resources},
@@ -175,11 +177,13 @@ def config_schema() -> dict[str, Any]:
                   "x-expected": "text or a list of texts"},
     }, "a mapping with token_url, client_id, client_secret and optionally scope", nullable=False)
     oauth2["required"] = ["token_url", "client_id", "client_secret"]
-    auth = mapping({"oauth2": oauth2}, "a mapping such as {oauth2: {token_url: ..., client_id: ..., client_secret: ...}}")
+    auth = mapping({"oauth2": oauth2},
+                   "a mapping such as {oauth2: {token_url: ..., client_id: ..., client_secret: ...}}")
     auth["required"] = ["oauth2"]
     return mapping({
         "base_url": {**url, "type": ["string", "null"]},
-        "headers": {"type": ["object", "null"], "additionalProperties": {"type": ["string", "number"], "x-expected": "text"},
+        "headers": {"type": ["object", "null"],
+                    "additionalProperties": {"type": ["string", "number"], "x-expected": "text"},
                     "x-expected": "a mapping of header names to text values"},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "x-expected": "a positive number of seconds"},
         "max_body_mb": {"type": "number", "exclusiveMinimum": 0, "x-expected": "a positive number of MiB"},
@@ -187,8 +191,8 @@ def config_schema() -> dict[str, Any]:
         "proxies": {"type": ["object", "null"], "additionalProperties": url,
                     "x-expected": "a mapping such as {https: http://proxy:3128}"},
         "auth": auth,
-        "apis": mapping({api_id: api(api_id) for api_id in tmfapis.API_IDS}, "a mapping of API ids (tmf629...) to settings",
-                        "API"),
+        "apis": mapping({api_id: api(api_id) for api_id in tmfapis.API_IDS},
+                        "a mapping of API ids (tmf629...) to settings", "API"),
     }, "a mapping of settings", nullable=False)
 
 
@@ -205,7 +209,8 @@ def schema_problem(data: Any) -> str | None:
     path, schema, value = key_path(error.absolute_path), error.schema, error.instance
     if error.validator == "additionalProperties":
         unknown = next(key for key in value if key not in schema["properties"])
-        return f"{path + ': ' if path else ''}unknown {schema['x-unknown']} {unknown!r}; expected one of {', '.join(schema['properties'])}"
+        known = ", ".join(schema["properties"])
+        return f"{path + ': ' if path else ''}unknown {schema['x-unknown']} {unknown!r}; expected one of {known}"
     if error.validator == "required":
         missing = next(key for key in error.validator_value if key not in value)
         return f"{key_path([*error.absolute_path, missing])} is required"
@@ -241,7 +246,8 @@ def settings_from(
     roots.update(parse_api_url(text) for text in api_urls)
     merged_headers = {str(name): str(value) for name, value in (data.get("headers") or {}).items()}
     merged_headers.update(parse_header(text) for text in headers)
-    proxies = {str(scheme): check_url(proxy, f"{where}: proxies.{scheme}") for scheme, proxy in (data.get("proxies") or {}).items()}
+    proxies = {str(scheme): check_url(proxy, f"{where}: proxies.{scheme}")
+               for scheme, proxy in (data.get("proxies") or {}).items()}
     verify = data.get("verify", True)
     if isinstance(verify, str) and not Path(verify).is_file():
         raise ConfigError(f"{where}: verify names a CA bundle that does not exist: {verify}")
@@ -252,7 +258,8 @@ def settings_from(
         base_url=with_slash(chosen_base) if chosen_base else None,
         api_urls=roots,
         headers=merged_headers,
-        timeout_s=_positive(timeout, "--ctk-timeout", data.get("timeout", DEFAULT_TIMEOUT_S), f"{where}: timeout", "seconds"),
+        timeout_s=_positive(timeout, "--ctk-timeout", data.get("timeout", DEFAULT_TIMEOUT_S), f"{where}: timeout",
+                            "seconds"),
         max_body_mb=_positive(max_body_mb, "--ctk-max-body-mb", data.get("max_body_mb", DEFAULT_MAX_BODY_MB),
                               f"{where}: max_body_mb", "MiB"),
         verify=False if insecure else verify,

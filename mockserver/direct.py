@@ -41,7 +41,8 @@ def tested(version: str) -> bool:
     return low <= (int(release.group(1)), int(release.group(2))) < high
 
 
-WRITES_DIRECTLY = tested(aiohttp.__version__)  # the installed aiohttp: answers written as bytes, reads before the router
+# With the installed aiohttp: answers written as bytes, reads taken before the router.
+WRITES_DIRECTLY = tested(aiohttp.__version__)
 
 HEAD_END = f"Content-Type: {JSON_CONTENT_TYPE}\r\nContent-Length: %d\r\nDate: %s\r\nServer: {SERVER_SOFTWARE}\r\n\r\n".encode()
 STATUS_LINES = {status: f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode() for status in (200, 206)}
