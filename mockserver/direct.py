@@ -26,7 +26,7 @@ from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
 from mockserver.errors import JSON_CONTENT_TYPE, json_response
 
-__all__ = ["TESTED_AIOHTTP", "WRITES_DIRECTLY", "json_answer", "tested"]
+__all__ = ["TESTED_AIOHTTP", "WRITES_DIRECTLY", "json_answer", "pin", "tested", "untested_notice"]
 
 TESTED_AIOHTTP = ((3, 12), (3, 15))  # from 3.12 up to, not including, 3.15: as pinned in pyproject.toml
 RELEASE = re.compile(r"(\d+)\.(\d+)\.\d+(?:\.post\d+)?")  # a final release: no alpha, beta, candidate or dev
@@ -39,6 +39,18 @@ def tested(version: str) -> bool:
         return False
     low, high = TESTED_AIOHTTP
     return low <= (int(release.group(1)), int(release.group(2))) < high
+
+
+def pin() -> str:
+    """The tested range as ``pyproject.toml`` writes it: ``aiohttp>=3.12,<3.15``."""
+    (low_major, low_minor), (high_major, high_minor) = TESTED_AIOHTTP
+    return f"aiohttp>={low_major}.{low_minor},<{high_major}.{high_minor}"
+
+
+def untested_notice() -> str:
+    """What the command line says when the installed aiohttp is not a tested release."""
+    return (f"aiohttp {aiohttp.__version__} is not a release this server was tested with ({pin()}): "
+            "every request goes through aiohttp's router and Response (slower, the same answers)")
 
 
 # With the installed aiohttp: answers written as bytes, reads taken before the router.

@@ -247,6 +247,8 @@ async def serve_forever(config: ServerConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"listening on {base_url(config)}", flush=True)
+    if not direct.WRITES_DIRECTLY:
+        print(direct.untested_notice(), file=sys.stderr, flush=True)
     with buffered_access_log(config) as lines:
         try:
             while not stop.is_set():

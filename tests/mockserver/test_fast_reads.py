@@ -4,7 +4,11 @@ the same gate, and aiohttp's own Response wherever the written answer would not 
 from __future__ import annotations
 
 import asyncio
+import json
+import select
 import socket
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
@@ -210,7 +214,7 @@ def test_the_installed_aiohttp_is_a_tested_release_and_pyproject_pins_the_tested
     (low, high) = direct.TESTED_AIOHTTP
     project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     pins = [pin for pin in project["project"]["dependencies"] if pin.startswith("aiohttp")]
-    assert pins == [f"aiohttp>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
+    assert pins == [direct.pin()] == [f"aiohttp>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
     assert direct.tested(aiohttp.__version__), (
         f"aiohttp {aiohttp.__version__} is not a release the fast reads were tested with ({pins[0]}): run these tests "
         "with it and widen TESTED_AIOHTTP and the pin, or install a tested release")
@@ -249,3 +253,30 @@ def test_with_an_untested_aiohttp_plain_reads_reach_the_router(memory_config: Se
         instance_id = requests.post(running.url + COLLECTION, json=CUSTOMER).json()["id"]
         for target in (f"{COLLECTION}/{instance_id}", COLLECTION):
             assert requests.get(running.url + target).status_code == 299
+
+
+UNTESTED_COMMAND_LINE = (
+    "import sys, aiohttp; aiohttp.__version__ = '3.99.0'; from mockserver.__main__ import main; main(sys.argv[1:])"
+)
+
+
+def test_the_command_line_with_an_untested_aiohttp_says_so_and_serves(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-c", UNTESTED_COMMAND_LINE, "--port", "0"],
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        assert process.stdout is not None
+        assert select.select([process.stdout], [], [], 20)[0], log.read_text()
+        url = process.stdout.readline().split()[-1].rstrip("/")
+        created = requests.post(url + COLLECTION, json=CUSTOMER, timeout=10).json()
+        (status, _), body = exchange(url, get(f"{COLLECTION}/{created['id']}"))
+        assert status == "HTTP/1.1 200 OK" and json.loads(body)["id"] == created["id"]
+        assert requests.get(f"{url}{COLLECTION}/{created['id']}", timeout=10).json() == created
+        assert [item["id"] for item in requests.get(url + COLLECTION, timeout=10).json()] == [created["id"]]
+    finally:
+        process.terminate()
+        process.wait(20)
+        process.stdout.close()  # type: ignore[union-attr]
+    said = log.read_text()
+    assert "aiohttp 3.99.0 is not a release this server was tested with (aiohttp>=" in said and "Traceback" not in said
