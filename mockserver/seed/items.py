@@ -71,7 +71,7 @@ def _ignoring_id(api_id: str, definition: str) -> Check:
     check = quick_check(api_id, definition)
     schema = tmfapis.api(api_id).definitions[definition]
     looked_at = {*schema.get("properties", {}), *schema.get("required", ())}
-    if "$ref" not in schema and SERVER_SET.isdisjoint(looked_at):
+    if "$ref" not in schema and SERVER_SET.isdisjoint(looked_at) or _requires_id(api_id, definition):
         return check  # the schema does not look at them: nothing to take out
     return lambda instance: check(_without_id(instance))
 
@@ -80,6 +80,11 @@ def _plain_id(instance: dict[str, Any]) -> bool:
     """No ``id``, or a non-empty string one."""
     given = instance.get("id")
     return given is None and "id" not in instance or (isinstance(given, str) and given != "")
+
+
+def _requires_id(api_id: str, definition: str) -> bool:
+    """A resource the spec gives no create (only a seed fills it): its instances are checked with their id."""
+    return "id" in tmfapis.api(api_id).definitions[definition].get("required", ())
 
 
 def _word_fault(path: Path, place: tuple[str, str, int], definition: str, api_id: str, instance: Any) -> None:
@@ -91,7 +96,8 @@ def _word_fault(path: Path, place: tuple[str, str, int], definition: str, api_id
     if not _plain_id(instance):
         raise SeedError(f"seed file {path}: {where}.id must be a non-empty string.")
     validator = tmfapis.schema_validator(api_id, definition)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(_without_id(instance)))
+    checked = instance if _requires_id(api_id, definition) else _without_id(instance)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(checked))
     if error is not None:
         at = ".".join(str(part) for part in error.absolute_path)
         raise SeedError(f"seed file {path}: {where}{'.' + at if at else ''}: {error.message}")
