@@ -17,13 +17,15 @@ from harness.record import (
     RunJson,
     Verdict,
     check_run_record,
+    record_verdict,
     request_outcome,
-    run_verdict,
+    standings,
     transport_failed,
 )
 from harness.reports.certification import kit_version
 from harness.reports.fuzz import render_fuzz
 from harness.reports.markup import escape, slug, tool_version
+from harness.reports.summary import SUMMARY_FILE
 
 __all__ = [
     "REPORT_FILE",
@@ -34,7 +36,6 @@ __all__ = [
     "write_report",
 ]
 
-SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 # Nothing may load from outside the file, even if vendor text slipped past escaping.
 CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -128,7 +129,7 @@ def load_summary(report_dir: Path) -> RunJson:
     return check_run_record(summary, str(path))
 
 
-def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
+def write_report(summary: RunJson, report_dir: Path) -> Path:
     """Write ``report.html`` for ``summary`` into ``report_dir`` and return its path."""
     check_run_record(summary)
     path = report_dir / REPORT_FILE
@@ -136,10 +137,10 @@ def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
     return path
 
 
-def render_report(summary: dict[str, Any]) -> str:
+def render_report(summary: RunJson) -> str:
     """The whole report as one HTML document with inline CSS and no external resources."""
-    apis = [ApiView(api_id, entry, summary) for api_id, entry in summary["apis"].items()]
-    overall = run_verdict(view.verdict for view in apis)
+    apis = [ApiView(api_id, dict(entry), dict(summary)) for api_id, entry in summary["apis"].items()]
+    overall = record_verdict(summary)
     title = "TMF Open API conformance report"
     parts = [
         "<!DOCTYPE html>",
@@ -233,17 +234,32 @@ class ApiView:
         )
 
 
-def _render_header(title: str, summary: dict[str, Any], overall: str) -> str:
+def _render_header(title: str, summary: RunJson, overall: str) -> str:
     facts = {
         "Target": summary["target"],
         "Started": _format_date(summary.get("started")),
         "Run duration": _format_seconds(_number(summary.get("duration_s"))),
         "Verdict": overall,
     }
+    for standing, api_ids in standings(summary).items():
+        facts[f"APIs {standing}"] = ", ".join(api_ids) or "none"
     return (
         f'<section id="run"><h1>{title} {_verdict_badge(overall, overall == "passed")}</h1>'
-        f"{_render_facts(facts)}</section>"
+        f"{_render_facts(facts)}{_render_preflight(summary)}</section>"
     )
+
+
+def _render_preflight(summary: RunJson) -> str:
+    """Why the pre-flight stopped the run, and which APIs the system does not offer (what their roots answered)."""
+    parts = []
+    for key, heading in (("preflight_failed", "The run stopped at the pre-flight: no kit request was sent"),
+                         ("not_offered", "Not offered: the root answered 404, so these APIs were neither run nor failed")):
+        found: dict[str, str] = summary.get(key, {})  # type: ignore[assignment]
+        if found:
+            rows = "".join(f'<tr data-api="{escape(api_id)}"><td>{escape(api_id)}</td><td>{escape(reason)}</td></tr>'
+                           for api_id, reason in found.items())
+            parts.append(f'<div class="{key.replace("_", "-")}"><h3>{escape(heading)}</h3><table>{rows}</table></div>')
+    return "".join(parts)
 
 
 def _render_overview(apis: Sequence[ApiView]) -> str:
