@@ -209,8 +209,8 @@ HOSTILE: dict[str, tuple[hostile.Behaviour, str, str]] = {
                   "has a body larger than 4 MiB; reading stopped there"),
     "huge_body": (hostile.huge_body, "the answer to GET http://* (status 200) has a body larger than 32 MiB*",
                   "has a body larger than 4 MiB; reading stopped there"),
-    "html_500": (hostile.html_500, "GET http://* answers 500 (text/html*, body '<html>*'): HTML (a login page or a web site?), "
-                 "not the API", "the body is not JSON (text/html; charset=utf-8)"),
+    "html_500": (hostile.html_500, ("GET http://* answers 500 (text/html*, body '<html>*'): HTML (a login page or a web site?), "
+                 "not the API"), "the body is not JSON (text/html; charset=utf-8)"),
 }
 
 
@@ -345,8 +345,8 @@ def answering(status: str, body: bytes, content_type: str = "application/json") 
     ("200 OK", b"", "application/json", None, "answers 200 (application/json, empty body), but the response to GET has an empty body"),
     ("200 OK", b'{"token": "x"}', "application/json", None, None),  # the kits take one object for a list
     ("404 Not Found", b"{}", "application/json", "/tmf-api/customerManagement/v4/",
-     "answers 404 (application/json, body '{}'); --base-url should be the server root; use --api-url tmf629=URL for a "
-     "non-standard API root"),
+     ("answers 404 (application/json, body '{}'); --base-url should be the server root; use --api-url tmf629=URL for a "
+     "non-standard API root")),
     ("404 Not Found", b"{}", "application/json", "/",
      "answers 404 (application/json, body '{}'); the standard base path is not served there; use --api-url tmf629=URL"),
     ("404 Not Found", b"<h1>Not Found</h1>", "text/html", "api-url",
