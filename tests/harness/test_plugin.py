@@ -13,6 +13,7 @@ from harness.pytest.preflight import PREFLIGHT_FAILED
 from harness.record import check_run_record
 from tests.harness.conftest import CtkRun
 from tests.support.fault_proxy import start_fault_proxy
+from tests.support.suite_runs import copy_suites
 
 USAGE_ERROR = 4
 
@@ -316,3 +317,36 @@ def test_without_a_base_url_the_embedded_server_hook_is_used_lazily(
     (pytester.path / "started").unlink()
     assert run_ctk("-p", "no:tmf_mock", "--collect-only", suites=("ctk629",)).result.ret == 0
     assert not (pytester.path / "started").exists()  # nothing ran, so no server was started
+
+
+FAKE_BASE_URL_PLUGIN = '''
+import os
+
+def pytest_addoption(parser):  # what pytest-base-url declares
+    parser.addoption("--base-url", metavar="url", default=os.getenv("PYTEST_BASE_URL", None), help="base url")
+    parser.addini("base_url", help="base url for the application under test.")
+'''
+
+
+@pytest.mark.parametrize("with_pytest_base_url", [False, True], ids=["alone", "beside-pytest-base-url"])
+def test_the_base_url_is_read_in_pytest_base_urls_order(
+    with_pytest_base_url: bool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Command line, then PYTEST_BASE_URL, then the ini value, whether or not pytest-base-url is installed."""
+    copy_suites(pytester.path, ["ctk629"])
+    pytester.makeini("[pytest]\nbase_url = http://ini.example/\n")
+    options = ["-p", "no:cacheprovider", "--collect-only", "-q"]
+    if with_pytest_base_url:
+        pytester.makepyfile(fake_base_url=FAKE_BASE_URL_PLUGIN)
+        pytester.syspathinsert()
+        options += ["-p", "fake_base_url"]
+
+    def shown(*args: str) -> list[str]:
+        result = pytester.runpytest(*options, *args)
+        assert result.ret == 0, result.stdout.str() + result.stderr.str()
+        return [line for line in result.stdout.lines if line.startswith("base_url: ")]
+
+    assert shown() == ["base_url: http://ini.example/"]
+    monkeypatch.setenv("PYTEST_BASE_URL", "http://env.example/")
+    assert shown() == ["base_url: http://env.example/"]
+    assert shown("--base-url", "http://line.example/") == ["base_url: http://line.example/"]
