@@ -116,7 +116,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def summary_lines(summary: RunJson) -> list[str]:
     """The run in the terminal: one line per API run, a count line per API that left instances, then which APIs
-    were certified, failed (also at the pre-flight) and not offered."""
+    were certified, failed (also at the pre-flight, whose lines said why), incomplete and not offered."""
     lines = []
     for api_id, entry in summary["apis"].items():
         totals, spec = entry["totals"], entry["spec"]
@@ -128,8 +128,6 @@ def summary_lines(summary: RunJson) -> list[str]:
         if left := entry.get("undeleted"):
             lines.append(f"{api_id}: {len(left)} instance{'' if len(left) == 1 else 's'} not deleted "
                          f"(listed in {SUMMARY_FILE} under undeleted)")
-    for api_id, reason in summary.get("preflight_failed", {}).items():
-        lines.append(f"{api_id}: failed at the pre-flight: {reason}")
     found = standings(summary)
     told = [f"{standing} {len(ids)} ({', '.join(ids)})" for standing, ids in found.items() if ids]
     lines.append("APIs: " + ("; ".join(told) or "none run"))

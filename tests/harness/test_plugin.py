@@ -127,7 +127,7 @@ def test_a_pre_flight_stop_replaces_an_earlier_run_record_with_one_that_says_why
     page = (report / "report.html").read_text(encoding="utf-8")
     assert '<body data-verdict="failed">' in page and "stopped at the pre-flight" in page and "Connection refused" in page
     assert not list((report / "certification").glob("*.html"))  # no statement of an earlier run is left beside it
-    run.result.stdout.fnmatch_lines(["tmf681: failed at the pre-flight: cannot connect to *", "APIs: failed 1 (tmf681)",
+    run.result.stdout.fnmatch_lines(["pre-flight: tmf681: cannot connect to *", "APIs: failed 1 (tmf681)",
                                      "run record: */report/summary.json", "HTML report: */report/report.html"])
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, BinaryIO
 
-from tests.support.probe import FirstReads
+from tests.support.probe import ProbeSpotter
 
 __all__ = [
     "BOMB_INFLATED", "HUGE_BODY", "Behaviour", "HostileServer", "Request", "answer", "drip", "echo_token", "gzip_bomb", "hang_up",
@@ -156,7 +156,7 @@ class _Handler(socketserver.StreamRequestHandler):
         with self.server.lock:
             self.server.record.requests.append(request)
         behaviour = self.server.behaviour
-        if self.server.honest_probe and self.server.first_reads.is_probe(request.method, request.path):
+        if self.server.honest_probe and self.server.probes.is_probe(request.method, request.path):
             behaviour = empty_list
         try:
             behaviour(request, self.wfile, self.server.stop)  # type: ignore[arg-type]
@@ -172,7 +172,7 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.behaviour = behaviour
         self.honest_probe = honest_probe
-        self.first_reads = FirstReads()
+        self.probes = ProbeSpotter()
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.record = HostileServer(f"http://127.0.0.1:{self.server_address[1]}")

@@ -1,26 +1,26 @@
-"""Telling the harness's pre-flight probe apart from the requests of the run, in a test server.
+"""Telling the harness's pre-flight probes apart from the requests of the run, in a test server.
 
-The probe is ``GET <root><resource>`` without a query, the URL the kit first POSTs to, before any other request
-to that URL; the kit's own requests to it come after (a POST first), so the first request a server sees on a
-URL is the probe exactly when it is a GET without a query.
+The pre-flight sends ``GET <root><resource>`` without a query to every root before any test runs, and each of
+the five kits begins with a POST; so a GET without a query is a probe exactly when the server has been sent
+nothing else yet.
 """
 
 from __future__ import annotations
 
 import threading
 
-__all__ = ["FirstReads"]
+__all__ = ["ProbeSpotter"]
 
 
-class FirstReads:
-    """Remembers the URLs a server was asked for; ``is_probe`` says whether a request is the pre-flight's."""
+class ProbeSpotter:
+    """``is_probe`` says whether a request is one of the pre-flight's, from what the server was sent so far."""
 
     def __init__(self) -> None:
-        self._seen: set[str] = set()
+        self._run_started = False
         self._lock = threading.Lock()
 
     def is_probe(self, method: str, path: str) -> bool:
+        probe = method == "GET" and "?" not in path
         with self._lock:
-            first = path not in self._seen
-            self._seen.add(path)
-        return first and method == "GET" and "?" not in path
+            self._run_started = self._run_started or not probe
+            return probe and not self._run_started
