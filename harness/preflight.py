@@ -44,12 +44,15 @@ class Finding:
         return f"{self.api_id}: {self.reason}"
 
 
-def probe(session: requests.Session, redactor: Redactor, api_id: str, root: str, base_url: str | None) -> Finding | None:
+def probe(
+    session: requests.Session, redactor: Redactor, api_id: str, root: str, base_url: str | None, resource: str | None = None
+) -> Finding | None:
     """What is wrong with ``root``, or None when it answers like an API.
 
-    ``base_url`` is the configured base URL when the root was derived from it (no ``--api-url`` for the API).
+    ``base_url`` is the configured base URL when the root was derived from it (no ``--api-url`` for the API);
+    ``resource`` is the one the kit first sends to (the suite declaration's first), else the API's first full one.
     """
-    url = resource_url(root, _listed_resource(tmfapis.api(api_id)))
+    url = resource_url(root, resource or _listed_resource(tmfapis.api(api_id)))
     reply = send(session, "GET", url, redactor)
     status = reply.status
     if status is None or 300 <= status < 400:

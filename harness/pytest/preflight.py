@@ -1,7 +1,8 @@
 """Pre-flight in pytest: before the first request, each API root the selected items use is probed once.
 
 Without xdist this happens in ``pytest_runtestloop``; under xdist the controller does it when the first
-worker reports its collection, before any test is scheduled. A root that answers 404 is an API the system
+worker reports its collection, before any test is scheduled. The probe asks for the resource the kit first
+sends to, as the suite declaration being run lists it first. A root that answers 404 is an API the system
 does not offer: its tests are left out (deselected; under xdist, where the workers hold the items, skipped),
 unless the API was selected explicitly (``--api``, ``-m tmf629``, ``--api-url``) or no selected API is offered
 at all. Any other failing root stops the run with one line per root and exit status ``PREFLIGHT_FAILED``; the
@@ -15,7 +16,7 @@ import json
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -23,8 +24,11 @@ from typing import Any
 import pytest
 
 import tmfapis
+from harness.ctk.declaration import load_declaration
+from harness.errors import DeclarationError
 from harness.preflight import Finding, probe
 from harness.pytest.context import run_context
+from harness.pytest.items import CtkFile
 from harness.pytest.settings import selected_apis
 from harness.pytest.suitefiles import api_of_node_id
 
@@ -78,7 +82,9 @@ def explicit_apis(config: pytest.Config) -> frozenset[str]:
 def pytest_runtestloop(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):  # workers: the controller probed
         return
-    not_offered = preflight(session.config, apis_of_items(session.items))
+    first = {item.parent.declaration.api_id: item.parent.declaration.resources[0].resource
+             for item in session.items if isinstance(item.parent, CtkFile)}
+    not_offered = preflight(session.config, apis_of_items(session.items), first)
     left_out = [item for item in session.items if api_of_item(item) in not_offered]
     if left_out:
         session.items[:] = [item for item in session.items if api_of_item(item) not in not_offered]
@@ -104,7 +110,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_xdist_node_collection_finished(node: Any, ids: Sequence[str]) -> None:
     api_ids = apis_of_ids(ids)
     show_target(node.config, ids, api_ids)
-    not_offered = preflight(node.config, api_ids)
+    not_offered = preflight(node.config, api_ids, _first_resources(node.config, ids))
     target = node.workerinput.get(NOT_OFFERED_FILE)
     if target:  # written before any test is scheduled: scheduling waits for every worker's collection
         Path(target).write_text(json.dumps(not_offered), encoding="utf-8")
@@ -140,8 +146,22 @@ def show_target(config: pytest.Config, ids: Sequence[str], api_ids: Sequence[str
         reporter.write_line(line)
 
 
-def preflight(config: pytest.Config, api_ids: Sequence[str]) -> dict[str, str]:
-    """Probe each API's root once per run (not the embedded server's); stop the run when one cannot be tested.
+def _first_resources(config: pytest.Config, ids: Sequence[str]) -> dict[str, str]:
+    """API id -> the resource its kit first sends to, read from the suite files of the node ids (as an xdist
+    controller sees the run)."""
+    found: dict[str, str] = {}
+    for path in dict.fromkeys(node_id.partition("::")[0] for node_id in ids if api_of_node_id(node_id)):
+        try:
+            declaration = load_declaration(config.rootpath / path)
+        except DeclarationError:
+            continue  # reported by the worker that collected it
+        found.setdefault(declaration.api_id, declaration.resources[0].resource)
+    return found
+
+
+def preflight(config: pytest.Config, api_ids: Sequence[str], first: Mapping[str, str]) -> dict[str, str]:
+    """Probe each API's root once per run (not the embedded server's), on the resource its kit first sends to
+    (``first``); stop the run when one cannot be tested.
 
     Returns the APIs found not offered (API id -> what the root answered), whose tests are left out.
     """
@@ -158,7 +178,7 @@ def preflight(config: pytest.Config, api_ids: Sequence[str]) -> dict[str, str]:
 
     def one(api_id: str) -> Finding | None:
         base_url = None if api_id in settings.api_urls else settings.base_url
-        return probe(session, context.redactor, api_id, roots[api_id], base_url)
+        return probe(session, context.redactor, api_id, roots[api_id], base_url, first.get(api_id))
 
     with ThreadPoolExecutor(max_workers=min(len(roots), 16)) as pool:
         findings = [finding for finding in pool.map(one, roots) if finding]

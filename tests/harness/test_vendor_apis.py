@@ -183,3 +183,28 @@ def test_a_modified_copy_of_a_suite_is_what_both_tiers_use(pytester: pytest.Pyte
     profile = [c for r in requests if r["folder"] == "SPEC" for c in r["checks"] if "Conformance Profile" in c["name"]]
     assert profile and all(c["outcome"] == "failed" and "validFor" in c["message"] for c in profile), profile
     assert result.ret == 0, result.stdout.str()  # a spec deviation alone does not fail the run
+
+
+def _record_paths(paths: list[str]) -> Fault:
+    def record(exchange: Exchange) -> None:
+        paths.append(f"{exchange.method} {exchange.path}")
+
+    return Fault(on_request=record)
+
+
+@pytest.mark.parametrize("options", [[], ["-n", "2"]], ids=["alone", "xdist"])
+def test_the_probe_asks_for_the_resource_the_kit_first_sends_to(
+    options: list[str], pytester: pytest.Pytester, reference_server: mockserver.BackgroundServer
+) -> None:
+    """A copy of a suite that lists usageSpecification first: the probe asks for it, not for usage."""
+    declared = yaml.safe_load((SUITES / "ctk635" / "ctk635.yaml").read_text(encoding="utf-8"))
+    declared["resources"].reverse()
+    path = pytester.path / "suites" / "ctk635" / "ctk635.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump(declared, sort_keys=False), encoding="utf-8")
+    paths: list[str] = []
+    with start_proxy(reference_server.url, _record_paths(paths)) as url:
+        result = pytester.runpytest("-p", "no:cacheprovider", "--base-url", url, "--ctk-report", "report",
+                                    "-m", "ctk", "-k", "404ID", *options)
+    assert result.ret == 0, result.stdout.str()
+    assert paths[0] == "GET /tmf-api/usageManagement/v4/usageSpecification", paths
