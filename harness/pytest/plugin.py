@@ -22,9 +22,8 @@ import tmfapis
 from harness.pytest import hookspecs
 from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
 from harness.pytest.items import CtkFile
-from harness.pytest.preflight import api_of_item, apis_of_items
-from harness.pytest.settings import run_settings, selected_apis
-from harness.pytest.suitefiles import FUZZ_DIR, declared_api
+from harness.pytest.settings import keep_selected_apis, run_settings, selected_apis
+from harness.pytest.suitefiles import FUZZ_DIR, apis_of_items, declared_api
 from harness.redact import Redactor
 
 __all__ = ["RunContext", "run_context"]
@@ -143,18 +142,10 @@ def fuzz_selected(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: ``--api`` must name an API whose suite was collected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep_selected_apis(config, items)
     context = run_context(config)
-    if wanted := selected_apis(config):
-        collected = set(apis_of_items(items))
-        if missing := sorted(wanted - collected):
-            raise pytest.UsageError(f"--api {missing[0]}: the run collects no suite of it")
-        left_out = [item for item in items if api_of_item(item) not in (None, *wanted)]
-        items[:] = [item for item in items if api_of_item(item) in (None, *wanted)]
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
     kit_apis = apis_of_items(item for item in items if _is_kit_item(item))
-    wants_server = context.embedded and context.uses_base_url(kit_apis)
-    if wants_server and not config.pluginmanager.hook.pytest_ctk_embedded_server.get_hookimpls():
+    if context.embedded and context.uses_base_url(kit_apis) and not config.pluginmanager.hook.pytest_ctk_embedded_server.get_hookimpls():
         raise pytest.UsageError(NO_SERVER)
 
 

@@ -16,9 +16,9 @@ import json
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,44 +30,16 @@ from harness.preflight import Finding, probe
 from harness.pytest.context import run_context
 from harness.pytest.items import CtkFile
 from harness.pytest.settings import selected_apis
-from harness.pytest.suitefiles import api_of_node_id
+from harness.pytest.suitefiles import api_of_item, api_of_node_id, apis_of_ids, apis_of_items
 
-__all__ = ["PREFLIGHT_FAILED", "api_of_item", "apis_of_ids", "apis_of_items", "explicit_apis"]
+__all__ = ["PREFLIGHT_FAILED", "explicit_apis"]
 
 PREFLIGHT_FAILED = 10  # pytest uses 0-6
-TIER_MARKERS = frozenset({"ctk", "spec", "fuzz"})
-PARAMETER = re.compile(r"\[([^\]]+)\]$")
 NOT_OFFERED_FILE = "ctk_not_offered"  # the workerinput key of the file where an xdist controller leaves its finding
 DONE = pytest.StashKey[bool]()
 TARGET_SHOWN = pytest.StashKey[bool]()
 WORKER_NOT_OFFERED = pytest.StashKey[dict[str, str]]()
 SHARED_FOLDER = pytest.StashKey[tempfile.TemporaryDirectory[str]]()
-
-
-def api_of_item(item: pytest.Item) -> str | None:
-    """The API a harness item (CTK, spec or fuzz) sends requests to; None for any other test."""
-    names = {mark.name for mark in item.iter_markers()}
-    return next((api_id for api_id in tmfapis.API_IDS if api_id in names), None) if names & TIER_MARKERS else None
-
-
-def apis_of_items(items: Iterable[pytest.Item]) -> list[str]:
-    """The APIs that the selected harness items send requests to, in ``tmfapis`` order."""
-    wanted = {api_of_item(item) for item in items}
-    return [api_id for api_id in tmfapis.API_IDS if api_id in wanted]
-
-
-def apis_of_ids(ids: Sequence[str]) -> list[str]:
-    """The same from node ids alone (what an xdist controller sees): the suite file, or the fuzzed resource."""
-    resources = {name: api.id for api in map(tmfapis.api, tmfapis.API_IDS) for name in api.resources}
-    wanted = set()
-    for node_id in ids:
-        path, _, name = node_id.partition("::")
-        parameter = PARAMETER.search(name)
-        if (api_id := api_of_node_id(node_id)) is not None:
-            wanted.add(api_id)
-        elif "fuzz" in PurePosixPath(path).parts and parameter and parameter.group(1) in resources:
-            wanted.add(resources[parameter.group(1)])
-    return [api_id for api_id in tmfapis.API_IDS if api_id in wanted]
 
 
 def explicit_apis(config: pytest.Config) -> frozenset[str]:

@@ -17,9 +17,15 @@ import tmfapis
 from harness.config import RunSettings, settings_from
 from harness.ctk.declaration import SuiteDeclaration, load_declaration, payload_problem
 from harness.errors import ConfigError, DeclarationError
-from harness.pytest.suitefiles import SUITES_DIR, collected_suite_files, packaged_suite
+from harness.pytest.suitefiles import (
+    SUITES_DIR,
+    api_of_item,
+    apis_of_items,
+    collected_suite_files,
+    packaged_suite,
+)
 
-__all__ = ["base_url_option", "run_settings", "selected_apis"]
+__all__ = ["base_url_option", "keep_selected_apis", "run_settings", "selected_apis"]
 
 
 def base_url_option(config: pytest.Config) -> str | None:
@@ -37,6 +43,20 @@ def selected_apis(config: pytest.Config) -> frozenset[str]:
     if unknown:
         raise pytest.UsageError(f"--api names unknown API {unknown[0]!r}; known: {', '.join(tmfapis.API_IDS)}")
     return frozenset(named)
+
+
+def keep_selected_apis(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--api``, deselect the harness's tests of the other APIs; naming an API whose suite the run does not
+    collect is a usage error."""
+    wanted = selected_apis(config)
+    if not wanted:
+        return
+    if missing := sorted(wanted - set(apis_of_items(items))):
+        raise pytest.UsageError(f"--api {missing[0]}: the run collects no suite of it")
+    left_out = [item for item in items if api_of_item(item) not in (None, *wanted)]
+    if left_out:
+        items[:] = [item for item in items if api_of_item(item) in (None, *wanted)]
+        config.hook.pytest_deselected(items=left_out)
 
 
 def run_settings(config: pytest.Config) -> RunSettings:
