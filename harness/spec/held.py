@@ -10,13 +10,10 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 
 import tmfapis
 from harness.ctk import checks
-from harness.ctk.declaration import ResourceSuite, load_declaration
 from harness.http import Reply
 from harness.record import CheckResult
 from harness.urls import query
@@ -40,20 +37,9 @@ class ScenarioRun(Protocol):
 
     def payload(self, resource: tmfapis.Resource, marker: str | None = None) -> dict[str, Any]: ...
 
-__all__ = ["declared", "held_filters", "matches_counted", "profile_attributes"]
+__all__ = ["held_filters", "matches_counted", "profile_attributes"]
 
-SUITES = Path(__file__).resolve().parents[1] / "suites"
 SERVER_ASSIGNED = ("id", "href")
-
-
-@cache
-def declared(api_id: str, resource: str) -> ResourceSuite | None:
-    """The shipped suite declaration's view of one resource (held attributes, profile attributes), or None."""
-    path = SUITES / f"ctk{api_id.removeprefix('tmf')}" / f"ctk{api_id.removeprefix('tmf')}.yaml"
-    if not path.exists():
-        return None
-    declaration = load_declaration(path)
-    return next((suite for suite in declaration.resources if suite.resource == resource), None)
 
 
 def _tag(what: str) -> str:
@@ -75,7 +61,7 @@ def _ids(reply: Reply) -> list[Any]:
 
 def held_filters(run: ScenarioRun) -> None:
     """Per held attribute: ``?attr=<value of the first>`` returns the first instance and not a second that differs."""
-    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    resource, suite = run.resource, run.suite
     assert suite is not None  # applies() guarantees it
     body = run.payload(resource)
     second_body = copy.deepcopy(body)
@@ -131,7 +117,7 @@ def matches_counted(run: ScenarioRun, attribute: str) -> None:
 
 def profile_attributes(run: ScenarioRun) -> None:
     """The Conformance Profile's mandatory response attributes are present and not blank: create, by id, list."""
-    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    resource, suite = run.resource, run.suite
     assert suite is not None and suite.profile_mandatory
     instance = _create(run, f"/{resource.name}", run.payload(resource), list(suite.profile_mandatory))
     if instance is None:
