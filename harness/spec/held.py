@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import tmfapis
 from harness.ctk import checks
+from harness.ctk.declaration import ResourceSuite
 from harness.http import Reply
 from harness.record import CheckResult
 from harness.urls import query
@@ -24,6 +25,7 @@ class ScenarioRun(Protocol):
 
     api: tmfapis.Api
     resource: tmfapis.Resource
+    suite: ResourceSuite | None
     created: list[tuple[tmfapis.Resource, str]]
     key: int | None
     unverified: str | None
