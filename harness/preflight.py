@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import tmfapis
-from harness.http import excerpt, resource_url, send
+from harness.http import excerpt, send
+from harness.urls import resource_url
 
 if TYPE_CHECKING:
     import requests

@@ -104,9 +104,7 @@ class RunContext:
         return self._server.url.rstrip("/") + "/" if self._server is not None else None
 
     def api_root(self, api_id: str) -> str:
-        if api_id in self.settings.api_urls:
-            return self.settings.api_urls[api_id]
-        return self.settings.api_root(api_id, self.base_url())
+        return self.settings.api_root(api_id, self.base_url)
 
     def http_session(self) -> requests.Session:
         if self._session is None:

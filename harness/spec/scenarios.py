@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 import requests
 
@@ -24,11 +24,12 @@ from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.ctk.declaration import ResourceSuite
 from harness.errors import ScenarioSkipped
-from harness.http import QUERY_SAFE, Reply, not_sent, origin, resource_url, send
+from harness.http import Reply, not_sent, send
 from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
 from harness.redact import Redactor
 from harness.spec import held
 from harness.spec.listener import CallbackListener
+from harness.urls import query, resource_url, same_origin
 
 __all__ = ["RECORD_INDEX_BASE", "SCENARIOS", "Scenario", "ScenarioRun", "ScenarioSkipped", "deviation_text",
            "marker_attribute", "patch_attribute"]
@@ -255,7 +256,7 @@ def create_and_read(run: ScenarioRun) -> None:
     href = instance.get("href")
     if isinstance(href, str) and href:
         target = urljoin(run.api_root, href)
-        reply = run.send("GET", target) if origin(target) == origin(run.api_root) else not_sent("GET", target, run.redactor, (
+        reply = run.send("GET", target) if same_origin(target, run.api_root) else not_sent("GET", target, run.redactor, (
             f"the href {target} is on another origin than the API root {run.api_root}; not followed with credentials"))
         run.record(f"{{href of /{resource.name}}}", reply, [_same_instance("href resolves to the instance", reply, instance["id"])])
     reply = run.send("GET", run.url(resource, instance["id"]))
@@ -279,8 +280,8 @@ def field_selection(run: ScenarioRun) -> None:
     instance = run.create(resource, f"/{resource.name}", marker)
     if instance is None:
         return
-    selection = f"fields={quote(attribute, safe=QUERY_SAFE)}"
-    reply = run.send("GET", run.url(resource, query=f"{selection}&{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}"))
+    selection = query(("fields", attribute))
+    reply = run.send("GET", run.url(resource, query=query(("fields", attribute), (attribute, marker))))
     run.record(f"/{resource.name}?fields={attribute}&{attribute}={{marker}}", reply,
                [checks.status_is(reply, (200, 206), tier="spec"), *_selected_only(reply, attribute, instance, listed=True)],
                key=True)
@@ -386,8 +387,8 @@ def paging(run: ScenarioRun) -> None:
     seen: list[str] = []
     for offset in range(0, PAGED_INSTANCES, PAGE_SIZE):
         expected = min(PAGE_SIZE, PAGED_INSTANCES - offset)
-        query = f"{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}&offset={offset}&limit={PAGE_SIZE}"
-        reply = run.send("GET", run.url(resource, query=query))
+        query_string = query((attribute, marker), ("offset", str(offset)), ("limit", str(PAGE_SIZE)))
+        reply = run.send("GET", run.url(resource, query=query_string))
         page = [item.get("id") for item in reply.body if isinstance(item, dict)] if isinstance(reply.body, list) else []
         seen.extend(str(i) for i in page)
         slice_name = f"offset={offset}&limit={PAGE_SIZE} returns {expected} of the {PAGED_INSTANCES} tagged instances"
