@@ -29,7 +29,7 @@ from harness.errors import DeclarationError
 from harness.preflight import Finding, probe
 from harness.pytest.context import run_context
 from harness.pytest.items import CtkFile
-from harness.pytest.settings import selected_apis
+from harness.pytest.settings import selected_apis, uncollected_api
 from harness.pytest.suitefiles import api_of_item, api_of_node_id, apis_of_ids, apis_of_items
 
 __all__ = ["PREFLIGHT_FAILED", "explicit_apis"]
@@ -81,6 +81,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: Sequence[str]) -> None:
     api_ids = apis_of_ids(ids)
+    if problem := uncollected_api(node.config, api_ids):
+        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
     show_target(node.config, ids, api_ids)
     not_offered = preflight(node.config, api_ids, _first_resources(node.config, ids))
     target = node.workerinput.get(NOT_OFFERED_FILE)

@@ -8,6 +8,7 @@ declarations the run collects (a user's copy of a suite included), else the pack
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from harness.pytest.suitefiles import (
     packaged_suite,
 )
 
-__all__ = ["base_url_option", "keep_selected_apis", "run_settings", "selected_apis"]
+__all__ = ["base_url_option", "keep_selected_apis", "run_settings", "selected_apis", "uncollected_api"]
 
 
 def base_url_option(config: pytest.Config) -> str | None:
@@ -51,12 +52,19 @@ def keep_selected_apis(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = selected_apis(config)
     if not wanted:
         return
-    if missing := sorted(wanted - set(apis_of_items(items))):
-        raise pytest.UsageError(f"--api {missing[0]}: the run collects no suite of it")
+    problem = uncollected_api(config, apis_of_items(items))
+    if problem and not hasattr(config, "workerinput"):  # under xdist the controller says it, once
+        raise pytest.UsageError(problem)
     left_out = [item for item in items if api_of_item(item) not in (None, *wanted)]
     if left_out:
         items[:] = [item for item in items if api_of_item(item) in (None, *wanted)]
         config.hook.pytest_deselected(items=left_out)
+
+
+def uncollected_api(config: pytest.Config, collected: Iterable[str]) -> str | None:
+    """The usage error when ``--api`` names an API of which the run collects no suite, else None."""
+    missing = sorted(selected_apis(config) - set(collected))
+    return f"--api {missing[0]}: the run collects no suite of it" if missing else None
 
 
 def run_settings(config: pytest.Config) -> RunSettings:

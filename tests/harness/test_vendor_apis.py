@@ -102,6 +102,9 @@ def test_api_selects_apis_and_names_only_known_collected_ones(run_ctk: Callable[
     uncollected = run_ctk("--base-url", reference_server.url, "--api", "tmf683", suites=("ctk629",))
     assert uncollected.result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--api tmf683: the run collects no suite of it" in uncollected.result.stderr.str()
+    under_xdist = run_ctk("--base-url", reference_server.url, "--api", "tmf683", "-n", "2", suites=("ctk629",))
+    assert under_xdist.result.ret == pytest.ExitCode.USAGE_ERROR, under_xdist.result.stdout.str()
+    assert "--api tmf683: the run collects no suite of it" in under_xdist.result.stdout.str()
 
 
 def test_when_no_selected_api_is_offered_the_run_stops_with_the_hint(run_ctk: Callable[..., CtkRun],
