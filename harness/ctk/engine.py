@@ -27,7 +27,6 @@ from harness.redact import Redactor
 __all__ = ["Created", "KitRequest", "SuiteRun", "plan"]
 
 Kind = Literal["create", "list", "retrieve", "fields", "filter", "delete", "gone", "patch", "missing"]
-SERVER_ASSIGNED = ("id", "href")
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +236,18 @@ class SuiteRun:
         )
 
     def _schema_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
-        """The spec-tier schema check of a JSON answer: the entity (every item of a list), or the TMF Error."""
+        """The spec-tier schema check of a JSON answer: the entity (every item of a list), or the TMF Error.
+
+        What an answer only echoes of the suite's payloads is theirs to answer for (``Payload is a valid ...``).
+        """
         if not reply.json_ok or request.kind == "fields":
             return []  # a field selection is partial by design; a missing body is the CTK checks' to report
         api_id = self.declaration.api_id
         if reply.status is not None and reply.status >= 400:
             return [checks.body_matches(reply, api_id, "Error")]
         entity = tmfapis.api(api_id).resources[request.suite.resource].entity
-        return [checks.body_matches(reply, api_id, entity, listed=request.kind in ("list", "filter"))]
+        sent = [self.payload(request.suite, number) for number in range(1, request.suite.instances + 1)]
+        return [checks.body_matches(reply, api_id, entity, listed=request.kind in ("list", "filter"), sent=sent)]
 
     def _hold(self, request: KitRequest, reply: Reply) -> None:
         """Keep the held values: what was sent where the payload has it, else what the server returned.
@@ -256,7 +259,7 @@ class SuiteRun:
         values = self.values(request.suite, request.instance)
         values.clear()
         for attribute in request.suite.held:
-            if attribute in sent and attribute not in SERVER_ASSIGNED:
+            if attribute in sent and attribute not in checks.SERVER_ASSIGNED:
                 values[attribute] = sent[attribute]
             elif attribute in answer:
                 values[attribute] = answer[attribute]
