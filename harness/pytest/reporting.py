@@ -21,7 +21,7 @@ def pytest_ctk_run_done(config: pytest.Config, summary: dict[str, Any], report_d
         config.stash[REPORT_LINE] = f"HTML report not written: {exc}"
         return
     where = pack[0].parent if pack else Path(report_dir)
-    config.stash[REPORT_LINE] = f"HTML report: {report}\ncertification pack: {where} ({len(pack)} statements)"
+    config.stash[REPORT_LINE] = f"HTML report: {report}\ncertification pack: {where} ({len(pack)} statement{'' if len(pack) == 1 else 's'})"
 
 
 @pytest.hookimpl(trylast=True)

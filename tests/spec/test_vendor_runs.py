@@ -99,6 +99,7 @@ def test_an_accepted_error_request_is_one_deviation_not_two(run_suites: Callable
     found = failures(run, "tmf629")
     assert "Status code is 400" in found, found
     assert "Body matches the Error schema" not in found, found["Body matches the Error schema"]
+    assert "certification" in run.result.stdout.str() and "(1 statement)" in run.result.stdout.str()
 
 
 def messages(run: SuiteRun, api_id: str) -> list[str]:
