@@ -111,6 +111,9 @@ def test_a_list_answered_as_an_object_is_named_so(run_suites: Callable[..., Suit
     told = messages(run, "tmf622")
     assert any("the answer is an object, not an array" in message for message in told), told
     assert not [message for message in told if "among []" in message or "got 0 items" in message]
+    found = failures(run, "tmf622")
+    assert "The pages together hold each tagged instance once" not in found, found  # the pages' own checks tell
+    assert "id=<value of the first> leaves out the second, which differs on id" not in found, found
 
 
 def test_a_page_of_other_instances_says_they_are_not_the_tagged_ones(run_suites: Callable[..., SuiteRun]) -> None:
