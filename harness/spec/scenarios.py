@@ -263,13 +263,14 @@ def hub_and_events(run: ScenarioRun) -> None:
     registered = reply.body if isinstance(reply.body, dict) else {}
     run.record("/hub", reply, [checks.status_is(reply, (201,)), run.matches(reply, "EventSubscription")], key=True)
     hub_id = registered.get("id")
+    subscribed = reply.status is not None and 200 <= reply.status < 300 and isinstance(hub_id, str) and bool(hub_id)
     if listener is None:
         run.unverified = (f"{resource.event_type('Create')} not verified: no callback host (give --callback-host HOST, "
                           "an address of this machine the server can reach)")
-    elif not (isinstance(hub_id, str) and hub_id):
-        run.unverified = f"{resource.event_type('Create')} not awaited: the hub registration gave no id"
+    elif not subscribed:
+        run.unverified = f"{resource.event_type('Create')} not awaited: the hub registration failed"
     try:
-        if listener is not None and isinstance(hub_id, str) and hub_id:
+        if listener is not None and subscribed:
             event_type = resource.event_type("Create")
 
             def event_came(instance: dict[str, Any] | None, reply: Reply) -> list[CheckResult]:

@@ -138,3 +138,14 @@ def test_an_instance_without_id_is_named_so() -> None:
     anonymous: dict[str, Any] = {"name": "Geekhaven Club"}
     [mandatory, *_] = checks.instance_checks(reply(anonymous), CUSTOMER, anonymous, [])
     assert mandatory.message.endswith("(no id)"), mandatory.message
+
+
+def test_a_create_refused_for_a_payload_the_spec_refuses_skips_the_scenario(
+    run_suites: Callable[..., SuiteRun], pytester: pytest.Pytester
+) -> None:
+    (pytester.path / "kit.yaml").write_text(KIT_PAYLOADS, encoding="utf-8")
+    run, _ = vendor_run(run_suites, Vendor(), "--ctk-config", "kit.yaml", "-m", "spec", suites=("ctk683",))
+    assert failures(run, "tmf683") == {}, failures(run, "tmf683")
+    skipped = [request["skipped"] for request in run.summary["apis"]["tmf683"]["requests"] if request["skipped"]]
+    assert skipped and all("a body that is not a valid PartyInteraction_Create" in str(reason) for reason in skipped)
+    assert "a deviation of the payload, not of the server" in str(skipped[0]), skipped
