@@ -27,6 +27,7 @@ __all__ = [
     "not_array",
     "not_expected",
     "payload_conforms",
+    "refused_body",
     "schema_problems",
     "status_is",
     "which",
@@ -245,6 +246,17 @@ def _echoes(error: jsonschema.ValidationError, sent: Any) -> bool:
         missing = [name for name in error.validator_value if name not in error.instance]
         return all(name not in sent for name in missing)
     return bool(sent == error.instance)
+
+
+def refused_body(reply: Reply, api_id: str, definition: str | None, body: Any) -> str | None:
+    """Why a 4xx answer is the body's fault, not the server's (the body is not a valid ``definition``), or None."""
+    if definition is None or reply.status is None or not 400 <= reply.status < 500:
+        return None
+    problems = schema_problems(api_id, definition, body)
+    if not problems:
+        return None
+    return (f"the server refused ({reply.status}) a body that is not a valid {definition} ({'; '.join(problems)}): "
+            "a deviation of the payload, not of the server")
 
 
 def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False,

@@ -236,10 +236,10 @@ class ScenarioRun:
         instance = answer if answer is not None and isinstance(answer.get("id"), str) and answer["id"] else None
         if instance is not None:
             self.created.append((resource, self.url(resource, instance["id"])))
-        refused = self._refused_body(resource.create_schema, sent, reply)
+        refused = checks.refused_body(reply, self.api.id, resource.create_schema, sent)
         if refused:
             self.record(name, reply, [])
-            raise ScenarioSkipped(refused)
+            raise ScenarioSkipped(f"{refused}; nothing left to check")
         self.sent.append(sent)
         results = [checks.status_is(reply, (201,)), _has_id_and_href(reply, answer), self.matches(reply, resource.entity)]
         self.record(name, reply, [*results, *(also(instance, reply) if also else [])])
@@ -259,16 +259,6 @@ class ScenarioRun:
             raise ScenarioSkipped(f"no PATCH body valid against {resource.update_schema} can be made from the payload: "
                                   f"{'; '.join(problems)}")
         return body
-
-    def _refused_body(self, definition: str, body: Mapping[str, Any], reply: Reply) -> str | None:
-        """Why a 4xx answer is the body's fault (the body is not a valid ``definition``), or None."""
-        if reply.status is None or not 400 <= reply.status < 500:
-            return None
-        problems = checks.schema_problems(self.api.id, definition, body)
-        if not problems:
-            return None
-        return (f"the server refused ({reply.status}) a body that is not a valid {definition} "
-                f"({'; '.join(problems)}): a deviation of the payload, not of the server; nothing left to check")
 
     def cleanup(self, keep: bool = False) -> list[str]:
         """Delete what the scenario created, newest first (unless ``keep``); a line per instance left behind."""

@@ -16,6 +16,7 @@ import pytest
 from harness.spec.scenarios import EVENT_WAIT_S
 from tests.spec.conftest import SuiteRun
 from tests.spec.vendor import Vendor, serve_vendor
+from tests.support.suite_runs import copy_suites
 
 FIVE = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
 # The kits' own payloads, as the official kits ship them (config.json of TMF681 and TMF683).
@@ -149,3 +150,18 @@ def test_a_create_refused_for_a_payload_the_spec_refuses_skips_the_scenario(
     skipped = [request["skipped"] for request in run.summary["apis"]["tmf683"]["requests"] if request["skipped"]]
     assert skipped and all("a body that is not a valid PartyInteraction_Create" in str(reason) for reason in skipped)
     assert "a deviation of the payload, not of the server" in str(skipped[0]), skipped
+
+
+def test_a_kit_patch_the_specs_update_refuses_is_not_a_spec_deviation_of_the_server(
+    run_suites: Callable[..., SuiteRun], pytester: pytest.Pytester
+) -> None:
+    copy_suites(pytester.path, ("ctk629",))
+    suite = pytester.path / "suites" / "ctk629" / "ctk629.yaml"
+    text = suite.read_text(encoding="utf-8")
+    kit_patch = 'body: {engagedParty: {"@referredType": Organization, id: "500"}}'
+    assert kit_patch in text
+    suite.write_text(text.replace(kit_patch, "body: {name: Renamed}"), encoding="utf-8")  # no engagedParty
+    run, _ = vendor_run(run_suites, Vendor(enforce_update=True), "-m", "ctk", suites=())
+    [patch] = [request for request in run.summary["apis"]["tmf629"]["requests"] if request["method"] == "PATCH"]
+    assert patch["status"] == 400
+    assert [check["name"] for check in patch["checks"] if check["tier"] == "spec" and check["outcome"] == "failed"] == []
