@@ -112,7 +112,8 @@ def _selected_only(reply: Reply, attribute: str, instance: Mapping[str, Any], as
     no_id = sum(1 for item in items if not (isinstance(item, dict) and item.get("id")))
     results = [
         verdict(only, not extra, f"expected only {', '.join(sorted(allowed))}; also got {', '.join(extra)}"),
-        verdict(has_id, bool(items) and not no_id, f"expected every instance to keep its id; {no_id} of {len(items)} have none"),
+        verdict(has_id, bool(items) and not no_id, f"expected every instance to keep its id; {no_id} of {len(items)} have none"
+                if items else "expected the created instance with its id; the answer holds no instance"),
     ]
     expected = instance.get(attribute)
     if as_list and not mine:
@@ -142,7 +143,7 @@ def merge_patch(run: ScenarioRun) -> None:
     read = run.send("GET", url)
     answered = patched.body.get(attribute) if isinstance(patched.body, dict) else None
     seen = read.body.get(attribute) if isinstance(read.body, dict) else None
-    as_json = "" if seen == value else _with_plain_json(run, url, patch, attribute, value)
+    as_json, retried = ("", []) if seen == value else _with_plain_json(run, url, patch, attribute, value)
     sent_as = f"after a PATCH sent as {MERGE_PATCH} (TMF630)"
     run.record(f"/{resource.name}/{{id}}", key=True, reply=patched, results=[
         checks.status_is(patched, (200,)),
@@ -155,15 +156,20 @@ def merge_patch(run: ScenarioRun) -> None:
         verdict(f"PATCH of {attribute} is visible on the next GET", seen == value,
                 f"expected {attribute} {checks.show(value)} {sent_as}, got {checks.show(seen)}{as_json}"),
     ])
+    for reply in retried:  # shown beside the deviation they explain
+        run.record(f"/{resource.name}/{{id}} (application/json)", reply, [])
 
 
-def _with_plain_json(run: ScenarioRun, url: str, patch: Mapping[str, Any], attribute: str, value: str) -> str:
-    """Whether the same change applies when sent as application/json, as a clause for the message."""
+def _with_plain_json(run: ScenarioRun, url: str, patch: Mapping[str, Any], attribute: str,
+                     value: str) -> tuple[str, list[Reply]]:
+    """Whether the same change applies when sent as application/json: a clause for the message, and the exchanges."""
     retried = run.send("PATCH", url, patch)
-    reply = run.send("GET", url) if retried.status is not None else retried
+    if retried.status is None:
+        return f"; sent as application/json it got no answer: {retried.problem}", [retried]
+    reply = run.send("GET", url)
     applies = isinstance(reply.body, dict) and reply.body.get(attribute) == value
-    return (f"; sent as application/json (answered {retried.status if retried.status is not None else retried.problem}) "
-            f"the same change {'applies' if applies else 'does not apply either'}")
+    return (f"; sent as application/json (answered {retried.status}) the same change "
+            f"{'applies' if applies else 'does not apply either'}"), [retried, reply]
 
 
 def delete_then_gone(run: ScenarioRun) -> None:

@@ -130,6 +130,8 @@ def test_a_patch_ignored_as_merge_patch_names_the_media_type(run_suites: Callabl
     visible = failures(run, "tmf681")["PATCH of description is visible on the next GET"]
     assert "after a PATCH sent as application/merge-patch+json (TMF630)" in visible[0], visible
     assert "sent as application/json (answered 200) the same change applies" in visible[0], visible
+    described = [request["description"] for request in run.summary["apis"]["tmf681"]["requests"]]
+    assert any("PATCH /communicationMessage/{id} (application/json) -> 200" in text for text in described), described
 
 
 def test_an_instance_without_id_is_named_so() -> None:
