@@ -182,8 +182,12 @@ class ScenarioRun:
     # -- what the answers are checked against ------------------------------------------------------
 
     def matches(self, reply: Reply, definition: str, listed: bool = False) -> CheckResult:
-        """``Body matches the <definition> schema``, leaving out what the answer only echoes of the bodies sent."""
-        return checks.body_matches(reply, self.api.id, definition, listed=listed, sent=self.sent)
+        """``Body matches the <definition> schema``, leaving out what the answer only echoes of the bodies sent.
+
+        The run's payloads count as sent: the kit requests created instances of them that a list may hold.
+        """
+        sent = [*self.sent, *self.payloads.get(self.resource.name, ())]
+        return checks.body_matches(reply, self.api.id, definition, listed=listed, sent=sent)
 
     def error_body(self, reply: Reply) -> list[CheckResult]:
         """``Body matches the Error schema`` for an error answer; none for any other (its status check tells)."""

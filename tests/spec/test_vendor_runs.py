@@ -167,3 +167,14 @@ def test_a_kit_patch_the_specs_update_refuses_is_not_a_spec_deviation_of_the_ser
     [patch] = [request for request in run.summary["apis"]["tmf629"]["requests"] if request["method"] == "PATCH"]
     assert patch["status"] == 400
     assert [check["name"] for check in patch["checks"] if check["tier"] == "spec" and check["outcome"] == "failed"] == []
+
+
+def test_an_instance_the_kit_requests_created_is_not_blamed_for_its_payload_in_a_spec_list(
+    run_suites: Callable[..., SuiteRun], pytester: pytest.Pytester
+) -> None:
+    (pytester.path / "kit.yaml").write_text(KIT_PAYLOADS.replace("{id: '556'}", "{id: '556', name: 7}"), encoding="utf-8")
+    run, _ = vendor_run(run_suites, STRICT, "--ctk-config", "kit.yaml", suites=("ctk683",))
+    schema = failures(run, "tmf683").get("Body matches the PartyInteraction schema", [])
+    assert schema == [], schema
+    payload = failures(run, "tmf683")["Payload is a valid PartyInteraction_Create"]
+    assert "channel.0.name: 7 is not of type 'string'" in payload[1], payload
