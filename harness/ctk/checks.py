@@ -208,17 +208,21 @@ def payload_conforms(suite: ResourceSuite, payload: Mapping[str, Any]) -> CheckR
     return passed(name, "spec")
 
 
-def schema_problems(api_id: str, definition: str, instance: Any, sent: Sequence[Any] = ()) -> list[str]:
+def schema_problems(api_id: str, definition: str, instance: Any, sent: Sequence[Any] = (),
+                    create: str | None = None) -> list[str]:
     """Every way ``instance`` fails the spec's ``definition`` (``where: what``), leaving out what only echoes ``sent``.
 
     An answer that repeats what a request body held (a reference sent without its ``href``, say) is not the
-    server's fault: an error is left out when one of the ``sent`` bodies lacks the same required attribute
-    at the same place, or holds the same wrong value there.
+    server's fault: an error is left out when one of the ``sent`` bodies (of the ``create`` schema) lacks the
+    same required attribute at the same place, or holds the same wrong value there. At the top level only
+    what the ``create`` schema lets a client send is excused: an ``id`` or a server-set state never is.
     """
+    settable = set(tmfapis.api(api_id).definitions[create].get("properties", {})) if create else set()
     problems = []
     for error in tmfapis.schema_validator(api_id, definition).iter_errors(instance):
         path = list(error.absolute_path)
-        if any(_echoes(error, _at(body, path)) for body in sent):
+        top_level_unsettable = not path and error.validator == "required" and not _missing(error) <= settable
+        if sent and not top_level_unsettable and any(_echoes(error, _at(body, path)) for body in sent):
             continue
         where = ".".join(str(part) for part in path) or "(top level)"
         problems.append(f"{where}: {error.message}")
@@ -242,10 +246,15 @@ def _echoes(error: jsonschema.ValidationError, sent: Any) -> bool:
     """Whether the value a request body held at the error's place explains the error."""
     if sent is _ABSENT:
         return False
-    if error.validator == "required" and isinstance(error.instance, Mapping) and isinstance(sent, Mapping):
-        missing = [name for name in error.validator_value if name not in error.instance]
-        return all(name not in sent for name in missing)
+    if error.validator == "required" and isinstance(sent, Mapping):
+        return not _missing(error) & set(sent)
     return bool(sent == error.instance)
+
+
+def _missing(error: jsonschema.ValidationError) -> set[str]:
+    """The attributes a ``required`` error finds missing."""
+    present = error.instance if isinstance(error.instance, Mapping) else {}
+    return {name for name in error.validator_value if name not in present}
 
 
 def refused_body(reply: Reply, api_id: str, definition: str | None, body: Any) -> str | None:
@@ -260,10 +269,11 @@ def refused_body(reply: Reply, api_id: str, definition: str | None, body: Any) -
 
 
 def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False,
-                 sent: Sequence[Any] = ()) -> CheckResult:
+                 sent: Sequence[Any] = (), create: str | None = None) -> CheckResult:
     """``Body matches the <Entity> schema``: the body (every item of a list) validates against the spec's definition.
 
-    What the answer only echoes of the ``sent`` bodies is the payload's deviation, not the server's (``schema_problems``).
+    What the answer only echoes of the ``sent`` bodies of the ``create`` schema is the payload's deviation, not
+    the server's (``schema_problems``).
     """
     name = f"Body matches the {definition} schema"
     if not reply.json_ok:
@@ -271,7 +281,7 @@ def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec"
     if listed and (problem := not_a_list(reply)):
         return failed(name, f"expected a JSON array of {definition}; {problem}", tier)
     for position, instance in enumerate(reply.body if listed else [reply.body]):
-        problems = schema_problems(api_id, definition, instance, sent)
+        problems = schema_problems(api_id, definition, instance, sent, create)
         if problems:
             item = f"item {position}: " if listed else ""
             return failed(name, f"expected a valid {definition}; {item}{'; '.join(problems)}", tier)

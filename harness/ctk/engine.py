@@ -245,9 +245,10 @@ class SuiteRun:
         api_id = self.declaration.api_id
         if reply.status is not None and reply.status >= 400:
             return [checks.body_matches(reply, api_id, "Error")]
-        entity = tmfapis.api(api_id).resources[request.suite.resource].entity
+        resource = tmfapis.api(api_id).resources[request.suite.resource]
         sent = [self.payload(request.suite, number) for number in range(1, request.suite.instances + 1)]
-        return [checks.body_matches(reply, api_id, entity, listed=request.kind in ("list", "filter"), sent=sent)]
+        return [checks.body_matches(reply, api_id, resource.entity, listed=request.kind in ("list", "filter"),
+                                    sent=sent, create=resource.create_schema)]
 
     def _hold(self, request: KitRequest, reply: Reply) -> None:
         """Keep the held values: what was sent where the payload has it, else what the server returned.

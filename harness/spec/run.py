@@ -129,7 +129,7 @@ class ScenarioRun:
     records: list[RequestRecord] = field(default_factory=list)  # one per exchange, in order
     key: int | None = None  # the exchange the scenario is about, shown when nothing failed
     created: list[tuple[tmfapis.Resource, str]] = field(default_factory=list)  # (resource, item URL)
-    sent: list[Mapping[str, Any]] = field(default_factory=list)  # the bodies that created or changed an instance
+    sent: list[Mapping[str, Any]] = field(default_factory=list)  # the bodies that created or changed one of resource
     unverified: str | None = None  # what the scenario could not check, shown as the item's skip reason
 
     # -- HTTP --------------------------------------------------------------------------------------
@@ -181,19 +181,21 @@ class ScenarioRun:
 
     # -- what the answers are checked against ------------------------------------------------------
 
-    def matches(self, reply: Reply, definition: str, listed: bool = False) -> CheckResult:
-        """``Body matches the <definition> schema``, leaving out what the answer only echoes of the bodies sent.
+    def body_checks(self, reply: Reply, definition: str | None = None, listed: bool = False) -> list[CheckResult]:
+        """The schema check the answer's status calls for: the TMF Error for an error, else ``definition`` (if any).
 
-        The run's payloads count as sent: the kit requests created instances of them that a list may hold.
+        So a wrong status and its body are one deviation, not two. What the answer only echoes of the bodies sent
+        is left out; the run's payloads count as sent (the kit requests created instances of them a list may hold).
         """
-        sent = [*self.sent, *self.payloads.get(self.resource.name, ())]
-        return checks.body_matches(reply, self.api.id, definition, listed=listed, sent=sent)
-
-    def error_body(self, reply: Reply) -> list[CheckResult]:
-        """``Body matches the Error schema`` for an error answer; none for any other (its status check tells)."""
-        if reply.status is None or reply.status < 400:
+        if reply.status is not None and reply.status >= 400:
+            return [checks.body_matches(reply, self.api.id, "Error")]
+        if definition is None:
             return []
-        return [checks.body_matches(reply, self.api.id, "Error")]
+        if definition != self.resource.entity:
+            return [checks.body_matches(reply, self.api.id, definition, listed=listed)]
+        sent = [*self.sent, *self.payloads.get(self.resource.name, ())]
+        return [checks.body_matches(reply, self.api.id, definition, listed=listed, sent=sent,
+                                    create=self.resource.create_schema)]
 
     # -- instances ---------------------------------------------------------------------------------
 
@@ -244,8 +246,11 @@ class ScenarioRun:
         if refused:
             self.record(name, reply, [])
             raise ScenarioSkipped(f"{refused}; nothing left to check")
-        self.sent.append(sent)
-        results = [checks.status_is(reply, (201,)), _has_id_and_href(reply, answer), self.matches(reply, resource.entity)]
+        if resource is self.resource:  # what this resource's answers may echo
+            self.sent.append(sent)
+        made = reply.status is None or reply.status < 400  # an error answer: its status and Error body tell it all
+        results = [checks.status_is(reply, (201,)), *([_has_id_and_href(reply, answer)] if made else []),
+                   *self.body_checks(reply, resource.entity)]
         self.record(name, reply, [*results, *(also(instance, reply) if also else [])])
         return instance
 

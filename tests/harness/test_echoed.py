@@ -43,3 +43,16 @@ def test_the_payload_check_names_every_field_the_create_lacks() -> None:
     for problem in ("'interactionDate' is a required property", "'status' is a required property",
                     "channel.0: 'href' is a required property"):
         assert problem in result.message, result.message
+
+
+def test_at_the_top_level_only_what_a_client_may_send_is_excused() -> None:
+    # the hub's answer lacks the id the server assigns: no body sent without an id excuses that
+    subscription = {"callback": "http://listener.example/events"}
+    result = checks.body_matches(reply(subscription), "tmf629", "EventSubscription", sent=[subscription],
+                                 create="EventSubscriptionInput")
+    assert result.outcome == "failed" and "(top level): 'id' is a required property" in result.message
+    # a customer echoed without the engagedParty its payload left out is the payload's deviation
+    customer = {"name": "Geekhaven Club"}
+    echoed = checks.body_matches(reply({**customer, "id": "1"}), "tmf629", "Customer", sent=[customer],
+                                 create="Customer_Create")
+    assert echoed.outcome == "passed", echoed.message
