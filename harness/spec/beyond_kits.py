@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from harness.ctk import checks
 from harness.ctk.declaration import ResourceSuite, load_declaration
-from harness.http import QUERY_SAFE, Reply
+from harness.http import QUERY_SAFE
 from harness.record import CheckResult
 from harness.spec.run import PREFERRED_TEXT_ATTRIBUTES, ScenarioRun, header_is, listed, tag, verdict
 
@@ -133,9 +133,9 @@ def profile_attributes(run: ScenarioRun) -> None:
     sent_blank = tuple(name for name in suite.profile_mandatory if name in body and body[name] in BLANK)
     attributes = tuple(name for name in suite.profile_mandatory if name not in sent_blank)
 
-    def on_create(instance: dict[str, Any] | None, reply: Reply) -> list[CheckResult]:
-        echoed = [name for name in sent_blank if instance is not None and instance.get(name) in BLANK]
-        return [_profile(attributes, instance, reply), verdict(
+    def on_create(instance: dict[str, Any]) -> list[CheckResult]:
+        echoed = [name for name in sent_blank if instance.get(name) in BLANK]
+        return [_profile(attributes, instance), verdict(
             "Payload gives the Conformance Profile's mandatory attributes", not echoed,
             f"a deviation of the payload, not of the server: it sends {', '.join(echoed)} blank, and the server "
             "keeps what it is sent")]
@@ -144,18 +144,20 @@ def profile_attributes(run: ScenarioRun) -> None:
     if instance is None:
         return
     reply = run.send("GET", run.url(resource, instance["id"]))
-    run.record(f"/{resource.name}/{{id}}", reply, [_profile(attributes, reply.body, reply)], key=True)
+    by_id = reply.body if isinstance(reply.body, dict) else (
+        f"expected the instance as a JSON object, got {checks.show(reply.body) if reply.json_ok else reply.problem}")
+    run.record(f"/{resource.name}/{{id}}", reply, [_profile(attributes, by_id)], key=True)
     reply = run.send("GET", run.url(resource, query=f"id={quote(str(instance['id']), safe=QUERY_SAFE)}"))
     found = listed(reply)
-    mine = next((i for i in found if isinstance(i, dict) and i.get("id") == instance["id"]), None) \
-        if isinstance(found, list) else None
-    run.record(f"/{resource.name}?id={{id}}", reply, [
-        _profile(attributes, mine, reply) if isinstance(found, list) else checks.failed(PROFILE, found)])
+    mine = found if isinstance(found, str) else next(
+        (item for item in found if isinstance(item, dict) and item.get("id") == instance["id"]),
+        f"the created instance (id {instance['id']!r}) is not in the answer to ?id=: {checks.show(found)}")
+    run.record(f"/{resource.name}?id={{id}}", reply, [_profile(attributes, mine)])
 
 
-def _profile(attributes: tuple[str, ...], instance: Any, reply: Reply) -> CheckResult:
-    if not isinstance(instance, dict):
-        got = checks.show(reply.body) if reply.json_ok else reply.problem
-        return checks.failed(PROFILE, f"expected the instance as a JSON object, got {got}")
+def _profile(attributes: tuple[str, ...], instance: dict[str, Any] | str) -> CheckResult:
+    """The profile's attributes present and not blank in ``instance``, or why there is no instance to look at."""
+    if isinstance(instance, str):
+        return checks.failed(PROFILE, instance)
     blank = [a for a in attributes if instance.get(a) in BLANK]
     return verdict(PROFILE, not blank, f"missing or blank: {', '.join(blank)} {checks.which(instance)}")

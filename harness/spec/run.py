@@ -229,11 +229,12 @@ class ScenarioRun:
 
     def create(
         self, resource: tmfapis.Resource, name: str, marker: str | None = None, body: Mapping[str, Any] | None = None,
-        also: Callable[[dict[str, Any] | None, Reply], list[CheckResult]] | None = None,
+        also: Callable[[dict[str, Any]], list[CheckResult]] | None = None,
     ) -> dict[str, Any] | None:
         """POST an instance (``body``, else the payload) and check the answer: 201, id and href, the entity schema.
 
-        ``also`` adds checks of the created instance to the same exchange. The instance, or None when unusable.
+        ``also`` adds checks of the created instance (when there is one) to the same exchange. The instance, or None
+        when unusable.
         A body the spec's ``_Create`` refuses, refused by the server, skips the scenario: the fault is the body's.
         """
         sent = self.payload(resource, marker) if body is None else dict(body)
@@ -251,7 +252,7 @@ class ScenarioRun:
         made = reply.status is None or reply.status < 400  # an error answer: its status and Error body tell it all
         results = [checks.status_is(reply, (201,)), *([_has_id_and_href(reply, answer)] if made else []),
                    *self.body_checks(reply, resource.entity)]
-        self.record(name, reply, [*results, *(also(instance, reply) if also else [])])
+        self.record(name, reply, [*results, *(also(instance) if also and instance is not None else [])])
         return instance
 
     def update_body(self, resource: tmfapis.Resource, changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -279,9 +279,7 @@ def hub_and_events(run: ScenarioRun) -> None:
         if listener is not None and subscribed:
             event_type = resource.event_type("Create")
 
-            def event_came(instance: dict[str, Any] | None, reply: Reply) -> list[CheckResult]:
-                if instance is None:
-                    return []
+            def event_came(instance: dict[str, Any]) -> list[CheckResult]:
                 event, waited = listener.wait_for(event_type, instance["id"], EVENT_WAIT_S)
                 return [verdict(f"{event_type} received for the created instance", event is not None,
                                 f"expected a {event_type} about id {instance['id']!r} at {listener.url}; none within "
