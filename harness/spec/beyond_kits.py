@@ -8,31 +8,17 @@ Conformance Profile's mandatory response attributes must be there, on the create
 from __future__ import annotations
 
 import copy
-from functools import cache
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from harness.ctk import checks
-from harness.ctk.declaration import ResourceSuite, load_declaration
-from harness.http import QUERY_SAFE
+from harness.ctk.declaration import ResourceSuite
 from harness.record import CheckResult
 from harness.spec.run import PREFERRED_TEXT_ATTRIBUTES, ScenarioRun, header_is, listed, tag, verdict
+from harness.urls import query
 
-__all__ = ["declared", "held_filters", "matches_counted", "profile_attributes"]
+__all__ = ["held_filters", "matches_counted", "profile_attributes"]
 
-SUITES = Path(__file__).resolve().parents[1] / "suites"
 BLANK: tuple[Any, ...] = (None, "", [], {})
-
-
-@cache
-def declared(api_id: str, resource: str) -> ResourceSuite | None:
-    """The shipped suite declaration's view of one resource (held attributes, profile attributes), or None."""
-    path = SUITES / f"ctk{api_id.removeprefix('tmf')}" / f"ctk{api_id.removeprefix('tmf')}.yaml"
-    if not path.exists():
-        return None
-    declaration = load_declaration(path)
-    return next((suite for suite in declaration.resources if suite.resource == resource), None)
 
 
 def _other(run: ScenarioRun, suite: ResourceSuite, attribute: str, value: Any) -> Any:
@@ -56,7 +42,7 @@ def _other(run: ScenarioRun, suite: ResourceSuite, attribute: str, value: Any) -
 
 def held_filters(run: ScenarioRun) -> None:
     """Per held attribute: ``?attr=<value of the first>`` returns the first instance and not a second that differs."""
-    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    resource, suite = run.resource, run.suite
     assert suite is not None  # applies() guarantees it
     body = run.payload(resource)
     second_body = copy.deepcopy(body)
@@ -79,7 +65,7 @@ def held_filters(run: ScenarioRun) -> None:
             if attribute in body and attribute not in unknown:  # a server-set value (a date) may equal the other's
                 untold.append(attribute)
             continue
-        reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(value, safe=QUERY_SAFE)}"))
+        reply = run.send("GET", run.url(resource, query=query((attribute, value))))
         found = listed(reply)
         ids = [item.get("id") for item in found if isinstance(item, dict)] if isinstance(found, list) else []
         kept = f"{attribute}=<value of the first> returns the first instance"
@@ -108,7 +94,7 @@ def matches_counted(run: ScenarioRun, attribute: str) -> None:
     if None in created:
         return
     wanted = sorted(str(instance["id"]) for instance in created[1:] if instance is not None)
-    reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}"))
+    reply = run.send("GET", run.url(resource, query=query((attribute, marker))))
     found = listed(reply)
     ids = sorted(str(item.get("id")) for item in found if isinstance(item, dict)) if isinstance(found, list) else []
     run.record(f"/{resource.name}?{attribute}={{tag of two of three}}", reply, [
@@ -127,7 +113,7 @@ def profile_attributes(run: ScenarioRun) -> None:
 
     An attribute the payload itself sends blank and the server echoes is the payload's deviation, told once.
     """
-    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    resource, suite = run.resource, run.suite
     assert suite is not None and suite.profile_mandatory
     body = run.payload(resource)
     sent_blank = tuple(name for name in suite.profile_mandatory if name in body and body[name] in BLANK)
@@ -147,7 +133,7 @@ def profile_attributes(run: ScenarioRun) -> None:
     by_id = reply.body if isinstance(reply.body, dict) else (
         f"expected the instance as a JSON object, got {checks.show(reply.body) if reply.json_ok else reply.problem}")
     run.record(f"/{resource.name}/{{id}}", reply, [_profile(attributes, by_id)], key=True)
-    reply = run.send("GET", run.url(resource, query=f"id={quote(str(instance['id']), safe=QUERY_SAFE)}"))
+    reply = run.send("GET", run.url(resource, query=query(("id", str(instance["id"])))))
     found = listed(reply)
     mine = found if isinstance(found, str) else next(
         (item for item in found if isinstance(item, dict) and item.get("id") == instance["id"]),

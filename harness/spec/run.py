@@ -19,11 +19,13 @@ import requests
 import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
+from harness.ctk.declaration import ResourceSuite
 from harness.errors import ScenarioSkipped
-from harness.http import Reply, resource_url, send
+from harness.http import Reply, send
 from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
 from harness.redact import Redactor
 from harness.spec.listener import CallbackListener
+from harness.urls import resource_url
 
 __all__ = ["RECORD_INDEX_BASE", "Scenario", "ScenarioRun", "header_is", "listed", "marker_attribute", "patch_attribute", "tag",
            "verdict"]
@@ -107,7 +109,7 @@ class Scenario:
 
     name: str
     description: str
-    applies: Callable[[tmfapis.Api, tmfapis.Resource], bool]
+    applies: Callable[[tmfapis.Api, tmfapis.Resource, ResourceSuite | None], bool]  # the suite: the run declaration's
     run: Callable[[ScenarioRun], None]
 
 
@@ -125,6 +127,7 @@ class ScenarioRun:
     session: requests.Session
     redactor: Redactor
     payloads: Mapping[str, tuple[Mapping[str, Any], ...]]
+    suite: ResourceSuite | None = None  # the resource in the suite declaration being run, if it declares it
     listener: CallbackListener | None = None
     records: list[RequestRecord] = field(default_factory=list)  # one per exchange, in order
     key: int | None = None  # the exchange the scenario is about, shown when nothing failed

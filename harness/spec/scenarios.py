@@ -14,12 +14,12 @@ import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 import tmfapis
 from harness.ctk import checks
 from harness.errors import ScenarioSkipped
-from harness.http import QUERY_SAFE, Reply, not_sent, origin, resource_url
+from harness.http import Reply, not_sent
 from harness.record import CheckResult, RequestRecord
 from harness.spec import beyond_kits
 from harness.spec.run import (
@@ -33,6 +33,7 @@ from harness.spec.run import (
     tag,
     verdict,
 )
+from harness.urls import query, resource_url, same_origin
 
 __all__ = ["RECORD_INDEX_BASE", "SCENARIOS", "Scenario", "ScenarioRun", "ScenarioSkipped", "deviation_text",
            "marker_attribute", "patch_attribute"]
@@ -70,7 +71,7 @@ def create_and_read(run: ScenarioRun) -> None:
     href = instance.get("href")
     if isinstance(href, str) and href:
         target = urljoin(run.api_root, href)
-        reply = run.send("GET", target) if origin(target) == origin(run.api_root) else not_sent("GET", target, run.redactor, (
+        reply = run.send("GET", target) if same_origin(target, run.api_root) else not_sent("GET", target, run.redactor, (
             f"the href {target} is on another origin than the API root {run.api_root}; not followed with credentials"))
         run.record(f"{{href of /{resource.name}}}", reply, [_same_instance("href resolves to the instance", reply, instance["id"])])
     reply = run.send("GET", run.url(resource, instance["id"]))
@@ -90,8 +91,8 @@ def field_selection(run: ScenarioRun) -> None:
     instance = run.create(resource, f"/{resource.name}", marker)
     if instance is None:
         return
-    selection = f"fields={quote(attribute, safe=QUERY_SAFE)}"
-    reply = run.send("GET", run.url(resource, query=f"{selection}&{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}"))
+    selection = query(("fields", attribute))
+    reply = run.send("GET", run.url(resource, query=query(("fields", attribute), (attribute, marker))))
     run.record(f"/{resource.name}?fields={attribute}&{attribute}={{marker}}", reply,
                [checks.status_is(reply, (200, 206)), *_selected_only(reply, attribute, instance, as_list=True)], key=True)
     reply = run.send("GET", run.url(resource, instance["id"], selection))
@@ -203,8 +204,8 @@ def paging(run: ScenarioRun) -> None:
     pages: list[tuple[str, Reply, list[CheckResult]]] = []
     for offset in range(0, PAGED_INSTANCES, PAGE_SIZE):
         expected = min(PAGE_SIZE, PAGED_INSTANCES - offset)
-        query = f"{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}&offset={offset}&limit={PAGE_SIZE}"
-        reply = run.send("GET", run.url(resource, query=query))
+        query_string = query((attribute, marker), ("offset", str(offset)), ("limit", str(PAGE_SIZE)))
+        reply = run.send("GET", run.url(resource, query=query_string))
         items = listed(reply)
         page = [str(item.get("id")) for item in items if isinstance(item, dict)] if isinstance(items, list) else []
         seen.extend(page)
@@ -247,7 +248,7 @@ def error_bodies(run: ScenarioRun) -> None:
     run.record(f"/{resource.name} (malformed JSON)", reply, [checks.status_is(reply, (400,)), *run.body_checks(reply)])
     required = run.api.definitions[resource.create_schema].get("required", [])
     # required by the spec and by the kit's payload schema (the Conformance Profile): a server may default the rest
-    suite = beyond_kits.declared(run.api.id, resource.name)
+    suite = run.suite
     if suite is not None:
         required = [name for name in required if name in suite.payload_schema.get("required", [])]
     if not required:
@@ -298,26 +299,26 @@ def _has_marker(api: tmfapis.Api, resource: tmfapis.Resource) -> bool:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("create", "POST answers 201 with id and href, href resolves, bodies validate against the schema",
-             lambda api, resource: "POST" in resource.collection_methods, create_and_read),
+             lambda api, resource, suite: "POST" in resource.collection_methods, create_and_read),
     Scenario("fields", "fields=a returns only id, href, @type and a, on the list and by id",
-             lambda api, resource: "POST" in resource.collection_methods and _has_marker(api, resource), field_selection),
+             lambda api, resource, suite: "POST" in resource.collection_methods and _has_marker(api, resource), field_selection),
     Scenario("patch", "PATCH with a merge patch answers 200 and the change is visible on the next GET",
-             lambda api, resource: "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None, merge_patch),
+             lambda api, resource, suite: "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None, merge_patch),
     Scenario("delete", "DELETE answers 204 and the next GET answers 404",
-             lambda api, resource: "DELETE" in resource.item_methods, delete_then_gone),
+             lambda api, resource, suite: "DELETE" in resource.item_methods, delete_then_gone),
     Scenario("paging", "offset and limit return the right slice with X-Total-Count and X-Result-Count",
-             lambda api, resource: "POST" in resource.collection_methods and _has_marker(api, resource), paging),
+             lambda api, resource, suite: "POST" in resource.collection_methods and _has_marker(api, resource), paging),
     Scenario("errors", "404 and 400 answers carry a TMF Error body",
-             lambda api, resource: "POST" in resource.collection_methods, error_bodies),
+             lambda api, resource, suite: "POST" in resource.collection_methods, error_bodies),
     Scenario("hub", "POST /hub answers 201, a create sends its CreateEvent, DELETE /hub/{id} answers 204",
-             lambda api, resource: "POST" in resource.collection_methods, hub_and_events),
+             lambda api, resource, suite: "POST" in resource.collection_methods, hub_and_events),
     Scenario("held-filters", "an equality filter on each held attribute leaves out a second instance that differs on it",
-             lambda api, resource: beyond_kits.declared(api.id, resource.name) is not None, beyond_kits.held_filters),
+             lambda api, resource, suite: suite is not None, beyond_kits.held_filters),
     Scenario("counts", "X-Total-Count of a filter counts the matches, not the collection",
-             lambda api, resource: "POST" in resource.collection_methods and _has_marker(api, resource),
+             lambda api, resource, suite: "POST" in resource.collection_methods and _has_marker(api, resource),
              lambda run: beyond_kits.matches_counted(run, str(marker_attribute(run.api, run.resource)))),
     Scenario("profile", "the Conformance Profile's mandatory response attributes are present and not blank",
-             lambda api, resource: bool(getattr(beyond_kits.declared(api.id, resource.name), "profile_mandatory", ())),
+             lambda api, resource, suite: bool(suite and suite.profile_mandatory),
              beyond_kits.profile_attributes),
 )
 

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                                            proxy.url, f"--ctk-report={report}", "-p", "no:cacheprovider", "-q"],
                                           cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
                     record = Path(report) / "summary.json"
-                    ours = json.loads(record.read_text(encoding="utf-8"))["apis"][api_id] if record.exists() else None
+                    ours = json.loads(record.read_text(encoding="utf-8"))["apis"].get(api_id) if record.exists() else None
                 if ours is None:  # the run stopped before any kit request (the pre-flight): the API failed
                     why = next((line for line in done.stdout.splitlines() if "pre-flight" in line), done.stdout[-200:])
                     found = [] if kit.failures else [f"{api_id}: ours stopped before any kit request ({why}), the kit passes"]
