@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 import tmfapis
-from harness.ctk.declaration import JSON_TYPES, ResourceSuite, create_deviation
+from harness.ctk.declaration import JSON_TYPES, ResourceSuite
 from harness.http import Reply, excerpt
 from harness.record import CheckResult, Tier
 
@@ -23,11 +23,17 @@ __all__ = [
     "held_values",
     "instance_checks",
     "instances_of",
+    "not_a_list",
     "not_array",
     "not_expected",
     "payload_conforms",
+    "refused_body",
+    "schema_problems",
     "status_is",
+    "which",
 ]
+
+SERVER_ASSIGNED = ("id", "href")  # what a server sets on a create whatever the payload says
 
 
 def passed(name: str, tier: Tier = "ctk") -> CheckResult:
@@ -41,6 +47,21 @@ def failed(name: str, message: str, tier: Tier = "ctk") -> CheckResult:
 def show(value: Any) -> str:
     """A short JSON rendering of a value for failure messages."""
     return excerpt(json.dumps(value, ensure_ascii=False)) if value is not None else "nothing (absent)"
+
+
+def which(instance: Mapping[str, Any]) -> str:
+    """``(id "x")`` or ``(no id)``: which instance a message is about."""
+    return f"(id {show(instance['id'])})" if instance.get("id") is not None else "(no id)"
+
+
+def not_a_list(reply: Reply) -> str | None:
+    """Why an answer that should list instances does not (no JSON body, an object...), or None when it is an array."""
+    if not reply.json_ok:
+        return f"no JSON body: {reply.problem}"
+    if isinstance(reply.body, list):
+        return None
+    kind = "an object" if isinstance(reply.body, dict) else f"a JSON {type(reply.body).__name__}"
+    return f"the answer is {kind}, not an array: {show(reply.body)}"
 
 
 def status_is(reply: Reply, expected: Sequence[int], tier: Tier = "ctk") -> CheckResult:
@@ -94,7 +115,7 @@ def body_includes(
     if not isinstance(instance, dict):
         return failed(name, f"expected a JSON object with {attribute}, got {show(instance)}")
     if instance.get(attribute) is None:
-        return failed(name, f"the instance (id {show(instance.get('id'))}) has no {attribute}")
+        return failed(name, f"the instance {which(instance)} has no {attribute}")
     missing = [values[attribute] for values in held if not _contains(reply.text, values[attribute])]
     if missing:
         return failed(name, f"expected the body to include {', '.join(show(value) for value in missing)}; it does not")
@@ -117,7 +138,7 @@ def instance_checks(
         results.append(failed(name, f"expected a JSON object, got {show(instance)}"))
     else:
         missing = [attribute for attribute in suite.mandatory if attribute not in instance]
-        message = f"missing: {', '.join(missing)} (id {show(instance.get('id'))})"
+        message = f"missing: {', '.join(missing)} {which(instance)}"
         results.append(failed(name, message) if missing else passed(name))
     for attribute in suite.typed if typed is None else typed:
         results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
@@ -177,27 +198,93 @@ def not_expected(reply: Reply, suite: ResourceSuite, other_number: int, other_id
 
 
 def payload_conforms(suite: ResourceSuite, payload: Mapping[str, Any]) -> CheckResult:
-    """Spec tier: the payload the kit's schema accepted also has what the OpenAPI ``_Create`` requires."""
+    """Spec tier: the payload the kit's schema accepted also has what the OpenAPI ``_Create`` requires (every miss named)."""
     create = tmfapis.api(suite.api_id).resources[suite.resource].create_schema
     name = f"Payload is a valid {create}"
-    problem = create_deviation(suite, payload)
-    return failed(name, f"a deviation of the payload, not of the server: {problem}", "spec") if problem else passed(name, "spec")
+    problems = schema_problems(suite.api_id, create, payload)
+    if problems:
+        return failed(name, f"a deviation of the payload, not of the server: the payload is not a valid {create}: "
+                            f"{'; '.join(problems)}", "spec")
+    return passed(name, "spec")
 
 
-def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False) -> CheckResult:
-    """``Body matches the <Entity> schema``: the body (every item of a list) validates against the spec's definition."""
+def schema_problems(api_id: str, definition: str, instance: Any, sent: Sequence[Any] = (),
+                    create: str | None = None) -> list[str]:
+    """Every way ``instance`` fails the spec's ``definition`` (``where: what``), leaving out what only echoes ``sent``.
+
+    An answer that repeats what a request body held (a reference sent without its ``href``, say) is not the
+    server's fault: an error is left out when one of the ``sent`` bodies (of the ``create`` schema) lacks the
+    same required attribute at the same place, or holds the same wrong value there. At the top level only
+    what the ``create`` schema lets a client send is excused: an ``id`` or a server-set state never is.
+    """
+    settable = set(tmfapis.api(api_id).definitions[create].get("properties", {})) if create else set()
+    problems = []
+    for error in tmfapis.schema_validator(api_id, definition).iter_errors(instance):
+        path = list(error.absolute_path)
+        top_level_unsettable = not path and error.validator == "required" and not _missing(error) <= settable
+        if sent and not top_level_unsettable and any(_echoes(error, _at(body, path)) for body in sent):
+            continue
+        where = ".".join(str(part) for part in path) or "(top level)"
+        problems.append(f"{where}: {error.message}")
+    return problems
+
+
+_ABSENT = object()
+
+
+def _at(body: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        found = (isinstance(body, Mapping) and isinstance(part, str) and part in body) or (
+            isinstance(body, list) and isinstance(part, int) and part < len(body))
+        if not found:
+            return _ABSENT
+        body = body[part]
+    return body
+
+
+def _echoes(error: jsonschema.ValidationError, sent: Any) -> bool:
+    """Whether the value a request body held at the error's place explains the error."""
+    if sent is _ABSENT:
+        return False
+    if error.validator == "required" and isinstance(sent, Mapping):
+        return not _missing(error) & set(sent)
+    return bool(sent == error.instance)
+
+
+def _missing(error: jsonschema.ValidationError) -> set[str]:
+    """The attributes a ``required`` error finds missing."""
+    present = error.instance if isinstance(error.instance, Mapping) else {}
+    return {name for name in error.validator_value if name not in present}
+
+
+def refused_body(reply: Reply, api_id: str, definition: str | None, body: Any) -> str | None:
+    """Why a 4xx answer is the body's fault, not the server's (the body is not a valid ``definition``), or None."""
+    if definition is None or reply.status is None or not 400 <= reply.status < 500:
+        return None
+    problems = schema_problems(api_id, definition, body)
+    if not problems:
+        return None
+    return (f"the server refused ({reply.status}) a body that is not a valid {definition} ({'; '.join(problems)}): "
+            "a deviation of the payload, not of the server")
+
+
+def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False,
+                 sent: Sequence[Any] = (), create: str | None = None) -> CheckResult:
+    """``Body matches the <Entity> schema``: the body (every item of a list) validates against the spec's definition.
+
+    What the answer only echoes of the ``sent`` bodies of the ``create`` schema is the payload's deviation, not
+    the server's (``schema_problems``).
+    """
     name = f"Body matches the {definition} schema"
     if not reply.json_ok:
         return failed(name, f"no body to validate: {reply.problem}", tier)
-    if listed and not isinstance(reply.body, list):
-        return failed(name, f"expected a JSON array of {definition}, got {show(reply.body)}", tier)
-    validator = tmfapis.schema_validator(api_id, definition)
+    if listed and (problem := not_a_list(reply)):
+        return failed(name, f"expected a JSON array of {definition}; {problem}", tier)
     for position, instance in enumerate(reply.body if listed else [reply.body]):
-        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
-        if error is not None:
-            where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        problems = schema_problems(api_id, definition, instance, sent, create)
+        if problems:
             item = f"item {position}: " if listed else ""
-            return failed(name, f"expected a valid {definition}; {item}{where}: {error.message}", tier)
+            return failed(name, f"expected a valid {definition}; {item}{'; '.join(problems)}", tier)
     return passed(name, tier)
 
 

@@ -19,7 +19,7 @@ import tmfapis
 from harness.errors import DeclarationError
 
 __all__ = [
-    "DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "create_deviation", "load_declaration",
+    "DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "load_declaration",
 ]
 
 JsonType = Literal["string", "array", "object", "number", "boolean"]
@@ -169,16 +169,6 @@ class SuiteDeclaration:
         return next(suite for suite in self.resources if suite.resource == name)
 
 
-def create_deviation(suite: ResourceSuite, payload: Mapping[str, Any]) -> str | None:
-    """Where a payload the kit accepts lacks what the OpenAPI ``_Create`` requires (a deviation of the payload), or None."""
-    create = tmfapis.api(suite.api_id).resources[suite.resource].create_schema
-    error = jsonschema.exceptions.best_match(tmfapis.schema_validator(suite.api_id, create).iter_errors(payload))
-    if error is None:
-        return None
-    where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-    return f"the payload is not a valid {create}: {where}: {error.message}"
-
-
 def _where(path: Path, location: Any) -> str:
     key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
     return f"{path}: {key or 'top level'}"
@@ -260,7 +250,7 @@ def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...
     """Why these payloads cannot be used for ``suite`` (kit schema, instance count, distinct filter values), or None.
 
     As the kit's launcher did, a payload is validated against the kit's own payload schema; what the
-    OpenAPI ``_Create`` requires beyond it is the spec tier's to report (``create_deviation``).
+    OpenAPI ``_Create`` requires beyond it is the spec tier's to report (``checks.payload_conforms``).
     """
     if len(payloads) != suite.instances and suite.payloads:
         return f"{suite.resource} needs {suite.instances} payloads (one per instance the kit creates), got {len(payloads)}"

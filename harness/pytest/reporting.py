@@ -103,7 +103,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         report, *pack = write_reports(summary, report_dir)
         where = pack[0].parent if pack else report_dir
-        written.lines += [f"HTML report: {report}", f"certification pack: {where} ({len(pack)} statements)"]
+        written.lines += [f"HTML report: {report}", f"certification pack: {where} ({len(pack)} statement{'' if len(pack) == 1 else 's'})"]
     except (ReportError, OSError) as exc:
         written.lines.append(f"HTML report not written: {exc}")
     config.stash[WRITTEN] = written

@@ -1,1 +1,2 @@
-"""The spec tier: generic scenarios beyond the kits (``scenarios``) and the event callback listener (``listener``)."""
+"""The spec tier: scenarios beyond the kits (``scenarios``, ``beyond_kits``), one scenario's run (``run``) and the
+event callback listener (``listener``)."""

@@ -1,4 +1,9 @@
-"""The callback listener of the spec tier: an HTTP server on this machine that servers POST hub events to."""
+"""The callback listener of the spec tier: an HTTP server on this machine that servers POST hub events to.
+
+A run waits for an event in full once; while the listener has received no event at all after such a
+wait, later waits are short (``SILENT_WAIT_S``): a server that delivers no events costs one wait, not
+one per resource.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from urllib.parse import urlsplit
 __all__ = ["CallbackListener", "listener_host"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SILENT_WAIT_S = 0.5  # a wait once a full wait brought no event at all
 
 
 def listener_host(api_root: str, callback_host: str | None) -> str | None:
@@ -27,6 +33,7 @@ class CallbackListener:
 
     def __init__(self, host: str) -> None:
         self._events: list[dict[str, Any]] = []
+        self._silent = False  # a full wait ended with no event received at all
         self._changed = threading.Condition()
         owner = self
 
@@ -58,23 +65,33 @@ class CallbackListener:
         self._http.server_close()
         self._thread.join(timeout=5)
 
-    def wait_for(self, event_type: str, instance_id: str, timeout_s: float) -> dict[str, Any] | None:
-        """The first event of that type about that instance, waiting up to ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
+    def wait_for(self, event_type: str, instance_id: str, timeout_s: float) -> tuple[dict[str, Any] | None, float]:
+        """The first event of that type about that instance (or None) and how long it was waited for.
+
+        The wait is ``timeout_s``, or ``SILENT_WAIT_S`` once a full wait of the run received no event at all.
+        """
         with self._changed:
+            silent = self._silent and not self._events
+            wait_s = min(timeout_s, SILENT_WAIT_S) if silent else timeout_s
+            deadline = time.monotonic() + wait_s
             while True:
                 for event in self._events:
                     if event.get("eventType") == event_type and _is_about(event, instance_id):
-                        return event
+                        return event, wait_s
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return None
+                    self._silent = self._silent or not self._events
+                    return None, wait_s
                 self._changed.wait(left)
 
     def summary(self) -> str:
+        """What the listener received in the run, and why a wait was short."""
         with self._changed:
             types = [str(event.get("eventType")) for event in self._events]
-        return f"{len(types)} events ({', '.join(dict.fromkeys(types)) or 'none'})"
+            silent = self._silent and not types
+        if silent:
+            return "the listener received no event at all in this run (after one full wait, later waits are short)"
+        return f"the listener received {len(types)} events in this run ({', '.join(dict.fromkeys(types)) or 'none'})"
 
 
 def _is_about(event: Mapping[str, Any], instance_id: str) -> bool:

@@ -45,8 +45,12 @@ def test_the_spec_tier_passes_against_the_reference_server(
     run = run_suites("--base-url", reference_server.url, "-rxs", suites=ALL_SUITES)
     output = run.result.stdout.str()
     assert run.result.ret == 0, output
-    assert "xfail" not in output and "skipped" not in output, output
-    for api in tmfapis.apis():
+    assert "xfail" not in output, output
+    # the one thing left unverified: TMF681's payloads hold one messageType and the spec lists none
+    skips = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert len(skips) == 1 and "not filtered on messageType: no other value is known" in skips[0], skips
+    assert set(run.summary["apis"]) == {f"tmf{suite.removeprefix('ctk')}" for suite in ALL_SUITES}
+    for api in map(tmfapis.api, run.summary["apis"]):
         entry = run.summary["apis"][api.id]
         assert entry["verdict"] == "passed"
         assert entry["spec"]["verdict"] == "conforms" and entry["spec"]["checks"] > 0, entry["spec"]
@@ -58,13 +62,20 @@ def test_the_spec_tier_passes_against_the_reference_server(
             assert f"Body matches the {resource.entity} schema" in checked
 
 
-def test_every_resource_of_the_five_apis_gets_every_scenario_it_allows() -> None:
+def test_every_resource_of_every_api_gets_every_scenario_it_allows() -> None:
     for api in tmfapis.apis():
         for resource in api.resources.values():
             names = {scenario.name for scenario in SCENARIOS if scenario.applies(api, resource, None)}
-            assert {"create", "fields", "paging", "errors", "hub"} <= names, (api.id, resource.name)
-            assert ("patch" in names) == ("PATCH" in resource.item_methods)
+            creates = "POST" in resource.collection_methods
+            assert ({"create", "errors", "hub"} <= names) == creates, (api.id, resource.name)
+            marked = creates and marker_attribute(api, resource) is not None
+            assert ({"fields", "paging"} <= names) == marked, (api.id, resource.name)
+            patchable = "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None
+            assert ("patch" in names) == patchable
             assert ("delete" in names) == ("DELETE" in resource.item_methods)
+    for suite in ALL_SUITES:  # the resources of the five ported kits offer each scenario its attribute
+        api = tmfapis.api(f"tmf{suite.removeprefix('ctk')}")
+        for resource in api.resources.values():
             assert marker_attribute(api, resource) is not None
             assert "PATCH" not in resource.item_methods or patch_attribute(api, resource) is not None
 
