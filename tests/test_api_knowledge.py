@@ -100,7 +100,7 @@ FOUND = {path.relative_to(REPO).as_posix(): set(literals(path.read_text(encoding
 
 @pytest.mark.parametrize("name", sorted(FOUND))
 def test_no_api_resource_or_attribute_name_in_the_python(name: str) -> None:
-    owner, remaining = REMAINING.get(name, ("", frozenset()))
+    _, remaining = REMAINING.get(name, ("", frozenset()))
     new = sorted(FOUND[name] - remaining)
     assert new == [], f"{name} names {new}: keep per-API knowledge in data (tmfapis/schemas, the declarations)"
 

@@ -385,9 +385,13 @@ def nan_values(exchange: Exchange) -> None:
 
 
 def missing_mandatory(exchange: Exchange) -> None:
-    """Instances come back without the mandatory attributes (the kit's and the Conformance Profile's, the id aside)."""
+    """Instances come back without the mandatory attributes the kit does not hold (a server that never sets them).
+
+    Mandatory: the kit's and the Conformance Profile's. The held ones are changed_value's and null_values'.
+    """
     suite = route(exchange.client_path).suite
-    dropped = [name for name in (*suite.mandatory, *suite.profile_mandatory) if name not in KEPT] if suite else []
+    mandatory = (*suite.mandatory, *suite.profile_mandatory) if suite else ()
+    dropped = [name for name in mandatory if suite and name not in suite.held and name not in KEPT]
 
     def edit(item: dict[str, Any]) -> None:
         for name in dropped:
