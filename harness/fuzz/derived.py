@@ -70,6 +70,22 @@ class FuzzPlan:
     filterables: tuple[Filterable, ...]
     base: Mapping[str, Any]
 
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(item.path for item in self.filterables)
+
+    def is_many(self, path: str) -> bool:
+        """True when the path runs through an array, so an instance holds one or more values."""
+        return is_many(self.api_id, self.resource, path)
+
+    def enum(self, path: str) -> list[str]:
+        """The values the schema allows at the path, or [] for any string."""
+        return list(leaf(self.api_id, self.resource, path).get("enum") or [])
+
+    def plain_values(self) -> dict[str, list[str]]:
+        """One simple value per path (an enum's first value where the schema has one), for a fixed instance."""
+        return {path: [(self.enum(path) or ["a"])[0]] for path in self.paths}
+
 
 def resolve(api_id: str, schema: Mapping[str, Any]) -> Mapping[str, Any]:
     """The schema a ``$ref`` chain ends on, in one API's definitions."""

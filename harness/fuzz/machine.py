@@ -36,8 +36,6 @@ from harness.fuzz.derived import (
     FuzzPlan,
     create_schema,
     fuzz_plans,
-    is_many,
-    leaf,
     place,
     resolve,
 )
@@ -82,40 +80,17 @@ VALUES = (st.sampled_from(SPECIMENS) | st.text(alphabet="aAb ,'&=+%é", min_size
     lambda value: "'," not in value)
 
 
-@dataclass(frozen=True, slots=True)
-class FilterTarget:
-    """One resource to fuzz: where its tag goes, the rest of a valid Create body, and what to filter on."""
+FilterTarget = FuzzPlan  # one resource to fuzz, as derived from tmfapis and the suite declarations
 
-    api_id: str
-    resource: str
-    tag: Filterable
-    filterables: tuple[Filterable, ...]
-    base: Mapping[str, Any]
 
-    @classmethod
-    def planned(cls, plan: FuzzPlan) -> FilterTarget:
-        return cls(plan.api_id, plan.resource, plan.tag, plan.filterables, plan.base)
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return tuple(item.path for item in self.filterables)
-
-    def is_many(self, path: str) -> bool:
-        """True when the path runs through an array, so an instance holds one or more values."""
-        return is_many(self.api_id, self.resource, path)
-
-    def plain_values(self) -> dict[str, list[str]]:
-        """One simple value per path (an enum's first value where the schema has one), for a fixed instance."""
-        return {path: [(leaf(self.api_id, self.resource, path).get("enum") or ["a"])[0]] for path in self.paths}
-
-    def values(self, path: str) -> st.SearchStrategy[str]:
-        """Colliding strings, or the enum of the attribute when the schema has one."""
-        enum = leaf(self.api_id, self.resource, path).get("enum")
-        return st.sampled_from(enum) if enum else VALUES
+def path_values(item: FilterTarget, path: str) -> st.SearchStrategy[str]:
+    """Colliding strings, or the enum of the attribute when the schema has one."""
+    enum = item.enum(path)
+    return st.sampled_from(enum) if enum else VALUES
 
 
 # One target per resource that has POST and DELETE, derived from tmfapis and the suite declarations.
-FILTER_TARGETS: tuple[FilterTarget, ...] = tuple(FilterTarget.planned(plan) for plan in fuzz_plans())
+FILTER_TARGETS: tuple[FilterTarget, ...] = fuzz_plans()
 
 
 def target(resource: str, api_id: str | None = None) -> FilterTarget:
@@ -130,7 +105,7 @@ def target(resource: str, api_id: str | None = None) -> FilterTarget:
 def create_values(item: FilterTarget) -> st.SearchStrategy[dict[str, list[str]]]:
     """Values for one instance: path -> its values (one, or one to two when the path runs through an array)."""
     return st.fixed_dictionaries({
-        path: st.lists(item.values(path), min_size=1, max_size=2 if item.is_many(path) else 1)
+        path: st.lists(path_values(item, path), min_size=1, max_size=2 if item.is_many(path) else 1)
         for path in item.paths
     })
 

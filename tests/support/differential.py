@@ -185,7 +185,7 @@ def _finished(api_id: str, kit: Future[KitRun]) -> KitRun:
     """The kit's run, or one failed request saying why Newman did not finish (a timeout, no report)."""
     try:
         return kit.result()
-    except (subprocess.TimeoutExpired, RuntimeError) as exc:
+    except (subprocess.TimeoutExpired, RuntimeError, OSError) as exc:
         return KitRun(api_id, (KitRequest("(the whole kit)", "", "", None, (), (f"Newman did not finish: {exc}",)),))
 
 
