@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
 
 import requests
 
@@ -20,9 +19,10 @@ import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.ctk.declaration import ResourceSuite, Step, SuiteDeclaration
-from harness.http import QUERY_SAFE, Reply, resource_url, send
+from harness.http import Reply, send
 from harness.record import CheckResult, RequestRecord
 from harness.redact import Redactor
+from harness.urls import query, resource_url
 
 __all__ = ["Created", "KitRequest", "SuiteRun", "plan"]
 
@@ -189,13 +189,13 @@ class SuiteRun:
         if request.kind == "missing":
             return resource_url(self.api_root, resource, str(uuid.uuid4()))
         if request.kind == "fields":
-            return resource_url(self.api_root, resource, query=f"fields={request.attribute}")
+            return resource_url(self.api_root, resource, query=query(("fields", str(request.attribute))))
         values = self.values(request.suite, request.instance)
         if request.kind == "filter" and request.attribute:
             value = _text(values[request.attribute])
             if request.step and request.step.quote == "both":
                 value = f"'{value}'"
-            return resource_url(self.api_root, resource, query=f"{request.attribute}={quote(value, safe=QUERY_SAFE)}")
+            return resource_url(self.api_root, resource, query=query((request.attribute, value)))
         return resource_url(self.api_root, resource, _text(values["id"]))
 
     def run(self, request: KitRequest) -> RequestRecord:

@@ -39,8 +39,8 @@ from harness.fuzz.derived import (
     place,
     resolve,
 )
-from harness.http import resource_url
 from harness.redact import Redactor
+from harness.urls import resource_url
 
 __all__ = [
     "FILTER_TARGETS",

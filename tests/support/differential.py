@@ -27,7 +27,7 @@ import tmfapis
 from harness.ctk.declaration import load_declaration
 from harness.fuzz.derived import SUITES_DIR
 from tests.support.fault_proxy import FAULTS, start_fault_proxy
-from tests.support.official_kits import REPO, KitRequest, KitRun, run_kit
+from tests.support.official_kits import REPO, KitRequest, KitRun, run_kits
 
 __all__ = [
     "DEFECTS", "DIFFERENCES", "HARMLESS", "SPEC_ONLY", "Difference", "Verdicts", "disagreements", "documented", "judge", "main",
@@ -160,33 +160,38 @@ class Verdicts:
 
 def judge(fault: str, kits: Mapping[str, KitRun], summary: Mapping[str, Any] | None, altered: Mapping[str, int],
           stopped: str = "") -> list[Verdicts]:
-    """Per API: the kit's run beside ours from one run record (None: the pre-flight stopped the run)."""
-    return [Verdicts(fault, api_id, kit, summary["apis"][api_id] if summary else None, altered.get(api_id, 0), stopped)
-            for api_id, kit in kits.items()]
+    """Per API: the kit's run beside ours from one run record (None, or an API in its ``preflight_failed``: the
+    pre-flight stopped ours before any kit request)."""
+    stops = summary.get("preflight_failed", {}) if summary else {}
+    return [Verdicts(fault, api_id, kit, None if summary is None or api_id in stops else summary["apis"].get(api_id),
+                     altered.get(api_id, 0), stops.get(api_id, stopped)) for api_id, kit in kits.items()]
 
 
-def run_side_by_side(upstream: str, fault: str, api_ids: Sequence[str], jobs: int = 2) -> list[Verdicts]:
-    """Behind ``fault`` (``none``: a clean proxy): the kits with Newman, ``jobs`` at a time, beside one CTK-tier run."""
+def run_side_by_side(upstream: str, fault: str, api_ids: Sequence[str], jobs: int = 8) -> list[Verdicts]:
+    """Behind ``fault`` (``none``: a clean proxy): the kits in one Node process, ``jobs`` at a time, beside one
+    CTK-tier run."""
     suites = ported()
     with start_fault_proxy(upstream, fault) as proxy, tempfile.TemporaryDirectory() as report, \
-            ThreadPoolExecutor(max_workers=max(1, min(jobs, len(api_ids)))) as pool:
-        kits = {api_id: pool.submit(run_kit, api_id, proxy.url + tmfapis.api(api_id).base_path) for api_id in api_ids}
+            ThreadPoolExecutor(max_workers=1) as pool:
+        roots = {api_id: proxy.url + tmfapis.api(api_id).base_path for api_id in api_ids}
+        kits = pool.submit(run_kits, roots, max(1, jobs), 1)
         done = subprocess.run([sys.executable, "-m", "pytest", *(str(suites[api_id]) for api_id in api_ids), "-m", "ctk",
                                "--base-url", proxy.url, f"--ctk-report={report}", "-p", "no:cacheprovider", "-q"],
                               cwd=REPO, capture_output=True, text=True, check=False, timeout=900)
         record = Path(report) / "summary.json"
         summary = json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
-        runs = {api_id: _finished(api_id, kit) for api_id, kit in kits.items()}
+        runs = _finished(api_ids, kits)
     stopped = next((line for line in done.stdout.splitlines() if "pre-flight" in line), done.stdout[-200:])
     return judge(fault, runs, summary, proxy.tally.altered, stopped)
 
 
-def _finished(api_id: str, kit: Future[KitRun]) -> KitRun:
-    """The kit's run, or one failed request saying why Newman did not finish (a timeout, no report)."""
+def _finished(api_ids: Sequence[str], kits: Future[dict[str, KitRun]]) -> dict[str, KitRun]:
+    """The kits' runs, or for each one failed request saying why Newman did not finish (a timeout, no report)."""
     try:
-        return kit.result()
+        return kits.result()
     except (subprocess.TimeoutExpired, RuntimeError, OSError) as exc:
-        return KitRun(api_id, (KitRequest("(the whole kit)", "", "", None, (), (f"Newman did not finish: {exc}",)),))
+        failed = (KitRequest("(the whole kit)", "", "", None, (), (f"Newman did not finish: {exc}",)),)
+        return {api_id: KitRun(api_id, failed) for api_id in api_ids}
 
 
 def _names(text: str, known: Sequence[str], what: str) -> list[str]:
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--defects", default="all",
                         help="all (a clean run, then every defect but relative_href), none (the clean run) or a,b")
     parser.add_argument("--apis", default="all", help="all (every ported API) or tmf629,tmf681")
-    parser.add_argument("--jobs", type=int, default=2, help="Newman runs at a time per defect (default 2)")
+    parser.add_argument("--jobs", type=int, default=8, help="kits at a time in the one Node process of a defect (default 8)")
     parser.add_argument("--parallel", type=int, default=1, help="defects run at a time (default 1)")
     args = parser.parse_args(argv)
     try:
