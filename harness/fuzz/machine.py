@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -32,6 +31,14 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 import tmfapis
 from harness import http
 from harness.errors import FilterMismatch
+from harness.fuzz.derived import (
+    Filterable,
+    FuzzPlan,
+    create_schema,
+    fuzz_plans,
+    place,
+    resolve,
+)
 from harness.redact import Redactor
 from harness.urls import resource_url
 
@@ -47,6 +54,7 @@ __all__ = [
     "hostile_bodies",
     "instance_body",
     "query_value",
+    "tagged",
     "target",
     "valid_bodies",
     "values_at",
@@ -72,101 +80,32 @@ VALUES = (st.sampled_from(SPECIMENS) | st.text(alphabet="aAb ,'&=+%é", min_size
     lambda value: "'," not in value)
 
 
-def _frozen(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(values or {}))
+FilterTarget = FuzzPlan  # one resource to fuzz, as derived from tmfapis and the suite declarations
 
 
-@dataclass(frozen=True, slots=True)
-class Filterable:
-    """A string attribute the fuzzer sets and filters on: ``name`` or a dotted ``relatedParty.id``."""
-
-    path: str
-    element: Mapping[str, Any] = field(default_factory=_frozen)  # what else the holding object needs
+def path_values(item: FilterTarget, path: str) -> st.SearchStrategy[str]:
+    """Colliding strings, or the enum of the attribute when the schema has one."""
+    enum = item.enum(path)
+    return st.sampled_from(enum) if enum else VALUES
 
 
-@dataclass(frozen=True, slots=True)
-class FilterTarget:
-    """One resource to fuzz: its tag attribute, the rest of a valid Create body, and what to filter."""
-
-    api_id: str
-    resource: str
-    tag: str
-    filterables: tuple[Filterable, ...]
-    base: Mapping[str, Any] = field(default_factory=_frozen)
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return tuple(item.path for item in self.filterables)
-
-    def is_many(self, path: str) -> bool:
-        """True when the path runs through an array, so an instance holds one or more values."""
-        return _leaf(self.api_id, self.resource, path.split(".")[0]).get("type") == "array"
-
-    def plain_values(self) -> dict[str, list[str]]:
-        """One simple value per path (an enum's first value where the schema has one), for a fixed instance."""
-        return {path: [(_leaf(self.api_id, self.resource, path).get("enum") or ["a"])[0]] for path in self.paths}
-
-    def values(self, path: str) -> st.SearchStrategy[str]:
-        """Colliding strings, or the enum of the attribute when the schema has one."""
-        enum = _leaf(self.api_id, self.resource, path).get("enum")
-        return st.sampled_from(enum) if enum else VALUES
+# One target per resource that has POST and DELETE, derived from tmfapis and the suite declarations.
+FILTER_TARGETS: tuple[FilterTarget, ...] = fuzz_plans()
 
 
-_REFERRED = _frozen({"@referredType": "Individual", "href": "https://example.com/party"})
-FILTER_TARGETS: tuple[FilterTarget, ...] = (
-    FilterTarget("tmf681", "communicationMessage", tag="description", filterables=(
-        Filterable("content"), Filterable("messageType"), Filterable("sender.name"),
-        Filterable("receiver.name"))),
-    FilterTarget("tmf629", "customer", tag="statusReason", filterables=(
-        Filterable("name"), Filterable("status"), Filterable("relatedParty.id", _REFERRED)),
-        base=_frozen({"engagedParty": {"id": "fuzz-party", "@referredType": "Individual"}})),
-    FilterTarget("tmf683", "partyInteraction", tag="description", filterables=(
-        Filterable("direction"), Filterable("reason"), Filterable("relatedParty.id", _REFERRED)),
-        base=_frozen({"interactionDate": {"startDateTime": "2024-05-01T10:00:00Z"}, "status": "open",
-                      "channel": [{"id": "1", "href": "https://example.com/channel/1"}]})),
-    FilterTarget("tmf622", "productOrder", tag="externalId", filterables=(
-        Filterable("description"), Filterable("priority"), Filterable("relatedParty.id", _REFERRED)),
-        base=_frozen({"productOrderItem": [{"id": "1", "action": "add"}]})),
-    FilterTarget("tmf635", "usage", tag="usageType", filterables=(
-        Filterable("description"), Filterable("status"), Filterable("relatedParty.id", _REFERRED))),
-    FilterTarget("tmf635", "usageSpecification", tag="description", filterables=(
-        Filterable("name"), Filterable("version"), Filterable("relatedParty.id", _REFERRED))),
-)
-
-
-def target(resource: str) -> FilterTarget:
-    """The fuzz target of one resource, by name (``customer``)."""
+def target(resource: str, api_id: str | None = None) -> FilterTarget:
+    """The fuzz target of one resource, by name (and API id where several APIs have a resource of that name)."""
     for item in FILTER_TARGETS:
-        if item.resource == resource:
+        if item.resource == resource and api_id in (None, item.api_id):
             return item
-    known = ", ".join(item.resource for item in FILTER_TARGETS)
+    known = ", ".join(sorted({item.resource for item in FILTER_TARGETS}))
     raise KeyError(f"no fuzz target for resource {resource!r}; known: {known}") from None
-
-
-def _resolve(api_id: str, schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in schema:
-        schema = tmfapis.api(api_id).definitions[schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def _create_schema(api_id: str, resource: str) -> Mapping[str, Any]:
-    return {"$ref": f"#/definitions/{tmfapis.api(api_id).resources[resource].create_schema}"}
-
-
-def _leaf(api_id: str, resource: str, path: str) -> Mapping[str, Any]:
-    schema: Mapping[str, Any] = _create_schema(api_id, resource)
-    for name in path.split("."):
-        schema = _resolve(api_id, schema)
-        if schema.get("type") == "array":
-            schema = _resolve(api_id, schema.get("items", {}))
-        schema = _resolve(api_id, schema.get("properties", {}).get(name, {}))
-    return schema
 
 
 def create_values(item: FilterTarget) -> st.SearchStrategy[dict[str, list[str]]]:
     """Values for one instance: path -> its values (one, or one to two when the path runs through an array)."""
     return st.fixed_dictionaries({
-        path: st.lists(item.values(path), min_size=1, max_size=2 if item.is_many(path) else 1)
+        path: st.lists(path_values(item, path), min_size=1, max_size=2 if item.is_many(path) else 1)
         for path in item.paths
     })
 
@@ -174,17 +113,16 @@ def create_values(item: FilterTarget) -> st.SearchStrategy[dict[str, list[str]]]
 def instance_body(item: FilterTarget, values: Mapping[str, Sequence[str]], tag: str) -> dict[str, Any]:
     """A Create body holding the given values and the tag, valid against the resource's Create schema."""
     body: dict[str, Any] = json.loads(json.dumps(dict(item.base)))
-    body[item.tag] = tag
     for filterable in item.filterables:
-        head, _, rest = filterable.path.partition(".")
-        chosen = values[filterable.path]
-        if not rest:
-            body[head] = chosen[0]
-        elif item.is_many(filterable.path):
-            body[head] = [{**filterable.element, rest: value} for value in chosen]
-        else:
-            body[head] = {**body.get(head, {}), **filterable.element, rest: chosen[0]}
-    return body
+        place(item.api_id, item.resource, body, filterable, list(values[filterable.path]))
+    return tagged(item, body, tag)
+
+
+def tagged(item: FilterTarget, body: Mapping[str, Any], tag: str) -> dict[str, Any]:
+    """A copy of a Create body carrying ``tag`` at the target's tag path."""
+    copy: dict[str, Any] = json.loads(json.dumps(dict(body)))
+    place(item.api_id, item.resource, copy, item.tag, [tag])
+    return copy
 
 
 def values_at(instance: Any, path: str) -> list[Any]:
@@ -334,7 +272,7 @@ class FilterMachineBase(RuleBasedStateMachine):
                fields: Sequence[str]) -> _Judged:
         """Send the query restricted to ``tag`` and compare its answer about ``model`` with what the model says."""
         __tracebackhide__ = True
-        params = [(self.target.tag, tag)]
+        params = [(self.target.tag.path, tag)]
         params += [(path, query_value(values, quoted)) for path, values, quoted in conditions]
         if fields:
             params.append(("fields", ",".join(fields)))
@@ -366,7 +304,7 @@ class FilterMachineBase(RuleBasedStateMachine):
             return judged
         for instance_id in judged.suspects:
             tag = _new_tag()
-            body = {**judged.model[instance_id].body, self.target.tag: tag}
+            body = tagged(self.target, judged.model[instance_id].body, tag)
             try:  # a request failing here leaves the failure as first seen
                 alone_id = self._post(body)
                 try:
@@ -457,7 +395,8 @@ def filter_machine(item: FilterTarget, api_root: str, session: requests.Session,
             self.check([self.condition(path, picks)])
 
         @has_instances
-        @rule(conditions=st.lists(st.tuples(paths, OR_LIST), min_size=2, max_size=3, unique_by=lambda c: c[0]))
+        @rule(conditions=st.lists(st.tuples(paths, OR_LIST), min_size=min(2, len(item.paths)), max_size=3,
+                                  unique_by=lambda c: c[0]))
         def filter_all_of(self, conditions: list[tuple[str, list[tuple[Pick, bool]]]]) -> None:
             self.check([self.condition(path, picks) for path, picks in conditions])
 
@@ -495,7 +434,7 @@ ANY_JSON = st.recursive(
 
 
 def _valid_values(api_id: str, schema: Mapping[str, Any], depth: int) -> st.SearchStrategy[Any]:
-    schema = _resolve(api_id, schema)
+    schema = resolve(api_id, schema)
     kind = schema.get("type")
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
@@ -524,13 +463,13 @@ def _valid_values(api_id: str, schema: Mapping[str, Any], depth: int) -> st.Sear
 @cache
 def valid_bodies(api_id: str, resource: str) -> st.SearchStrategy[dict[str, Any]]:
     """Create bodies of one resource that its Create schema accepts."""
-    return _valid_values(api_id, _create_schema(api_id, resource), 0)
+    return _valid_values(api_id, create_schema(api_id, resource), 0)
 
 
 @st.composite
 def hostile_bodies(draw: st.DrawFn, api_id: str, resource: str) -> bytes:
     """Create request bodies as sent: valid ones, wrong types, missing or junk attributes, odd strings, non-JSON."""
-    definition = _resolve(api_id, _create_schema(api_id, resource))
+    definition = resolve(api_id, create_schema(api_id, resource))
     names = sorted(definition.get("properties", {}))
     body: Any = dict(draw(valid_bodies(api_id, resource)))
     how = draw(st.sampled_from(("valid", "wrong type", "missing required", "extra junk", "odd string",

@@ -11,7 +11,7 @@ import pytest
 
 import mockserver
 import tmfapis
-from tests.support.official_kits import KitRun, require_kits, run_kit
+from tests.support.official_kits import KitRun, require_kits, run_kits
 from tests.support.suite_runs import copy_suites
 
 SideBySide = Callable[[str, tuple[str, ...]], tuple[dict[str, KitRun], dict[str, Any] | None]]
@@ -40,8 +40,8 @@ def side_by_side(pytester: pytest.Pytester) -> SideBySide:
     """
 
     def run(base_url: str, api_ids: tuple[str, ...]) -> tuple[dict[str, KitRun], dict[str, Any] | None]:
-        with ThreadPoolExecutor(max_workers=len(api_ids)) as pool:
-            kits = {i: pool.submit(run_kit, i, base_url.rstrip("/") + tmfapis.api(i).base_path) for i in api_ids}
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the kits in one Node process, beside the CTK tier
+            kits = pool.submit(run_kits, {i: base_url.rstrip("/") + tmfapis.api(i).base_path for i in api_ids})
             copy_suites(pytester.path, [f"ctk{api_id.removeprefix('tmf')}" for api_id in api_ids])
             report = pytester.path / "report"
             result = pytester.runpytest("-p", "no:cacheprovider", "-m", "ctk", "--base-url", base_url,
@@ -50,6 +50,6 @@ def side_by_side(pytester: pytest.Pytester) -> SideBySide:
             output = result.stdout.str()
             assert summary_path.exists() or "pre-flight failed" in output, output[-3000:]
             summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
-            return {api_id: kit.result() for api_id, kit in kits.items()}, summary
+            return kits.result(), summary
 
     return run

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.differential import DIFFERENCES, disagreements, documented
+import pytest
+
+from tests.support.differential import DIFFERENCES, disagreements, documented, judge, main
 from tests.support.official_kits import KitAssertion, KitRequest, KitRun
 
 
@@ -58,3 +60,19 @@ def test_skipped_only_after_a_failure() -> None:
 
 def test_every_difference_says_why() -> None:
     assert len(DIFFERENCES) == 3 and all(difference.why for difference in DIFFERENCES)
+
+
+def test_a_run_the_pre_flight_stopped_agrees_only_with_a_failing_kit() -> None:
+    [failing] = judge("nan_values", {"tmf629": kit(("Status code is 200", False))}, None, {"tmf629": 3}, "pre-flight: x")
+    [passing] = judge("nan_values", {"tmf629": kit(("Status code is 200", True))}, None, {"tmf629": 3}, "pre-flight: x")
+    assert failing.ours_failed and failing.problems() == []
+    assert passing.problems() == ["tmf629: ours stopped before any kit request (pre-flight: x), the kit passes"]
+
+
+def test_the_command_answers_an_unknown_defect_or_api_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for args in (["--defects", "no_such_defect"], ["--apis", "tmf999"]):
+        with pytest.raises(SystemExit) as stopped:
+            main(args)
+        assert stopped.value.code == 2
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert error.startswith("python -m tests.support.differential: error: unknown ")

@@ -1,7 +1,9 @@
-"""Side by side behind planted vendor defects: Newman runs the official kit, the CTK tier the same API.
+"""Side by side for every ported API: Newman runs the official kit, the CTK tier the same API, same server.
 
-Behind each defect they agree request by request and check by check, beyond the documented
-differences (``tests/support/differential.py``); the clean run is in ``test_reference_server.py``.
+Every ported API (every suite declaration) runs on the reference server behind a clean proxy, and a slice
+of the defects x APIs grid runs behind planted vendor defects: each defect on one ported API, taken in turn.
+They agree request by request and check by check, beyond the documented differences
+(``tests/support/differential.py``). The whole grid is ``python -m tests.support.differential``.
 """
 
 from __future__ import annotations
@@ -10,63 +12,44 @@ import pytest
 
 import mockserver
 from tests.differential.conftest import SideBySide
-from tests.support.differential import disagreements
-from tests.support.fault_proxy import FAULTS, start_fault_proxy
+from tests.support.differential import DEFECTS, HARMLESS, SPEC_ONLY, judge, ported
+from tests.support.fault_proxy import start_fault_proxy
 
 pytestmark = pytest.mark.usefixtures("kits_present")
 
-# fault -> the APIs it is planted on, and whether the official kit fails them (proof the defect is planted)
-FAULT_RUNS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "wrong_status": (("tmf635",), True),
-    "create_error": (("tmf681",), True),
-    "missing_href": (("tmf683",), True),
-    "wrong_type": (("tmf681",), True),
-    "html_body": (("tmf622",), True),
-    "server_error": (("tmf629",), True),
-    "filter_ignored": (("tmf683",), False),
-    "delete_noop": (("tmf681",), True),
-    "patch_201": (("tmf629",), True),
-    "changed_value": (("tmf681",), False),
-    "array_create": (("tmf635",), True),
-    "array_by_id": (("tmf622",), False),
-    "dropped_instances": (("tmf681",), True),
-    "leftovers": (("tmf635",), True),
-    "html_errors": (("tmf629",), False),
-    "fields_unanswered": (("tmf622",), True),
-    "numeric_ids": (("tmf683",), True),
-    "missing_state": (("tmf622",), True),
-    "missing_engagedParty": (("tmf629",), True),
-    "missing_usageSpecification": (("tmf635",), True),
-    "missing_channel": (("tmf683",), True),
-    "filter_empty": (("tmf683",), True),
-    "null_values": (("tmf629",), True),
-    "bom_bodies": (("tmf629",), False),
-    "escaped_slashes": (("tmf683",), True),
-    "nan_values": (("tmf681",), True),
-    "empty_create": (("tmf622",), True),
-    "unknown_is_400": (("tmf681",), True),
-}
+PORTED = tuple(ported())
+# Each defect the CTK tier can see, planted on one ported API in turn: every defect and every API in CI.
+SLICE = [(fault, PORTED[index % len(PORTED)]) for index, fault in enumerate(name for name in DEFECTS
+                                                                          if name not in SPEC_ONLY)]
 
 
-@pytest.mark.parametrize("fault", list(FAULT_RUNS))
-def test_behind_a_planted_defect_they_agree(
-    module_server: mockserver.BackgroundServer, side_by_side: SideBySide, fault: str
+def test_every_ported_api_agrees_with_its_kit_on_the_reference_server(
+    module_server: mockserver.BackgroundServer, side_by_side: SideBySide
 ) -> None:
-    api_ids, kit_fails = FAULT_RUNS[fault]
+    with start_fault_proxy(module_server.url, "none") as proxy:
+        kits, summary = side_by_side(proxy.url, PORTED)
+    assert summary is not None, "the pre-flight stopped the run on the reference server"
+    results = judge("none", kits, summary, proxy.tally.altered)
+    assert [line for item in results for line in item.problems()] == []
+    assert {item.api_id: item.ours_failed for item in results} == {item.api_id: item.kit.failures > 0 for item in results}
+    assert proxy.tally.altered == {}
+
+
+@pytest.mark.parametrize(("fault", "api_id"), SLICE, ids=[f"{fault}-{api_id}" for fault, api_id in SLICE])
+def test_behind_a_planted_defect_they_agree(
+    module_server: mockserver.BackgroundServer, side_by_side: SideBySide, fault: str, api_id: str
+) -> None:
     with start_fault_proxy(module_server.url, fault) as proxy:
-        kits, summary = side_by_side(proxy.url, api_ids)
-    problems = []
-    for api_id in api_ids:
-        assert (kits[api_id].failures > 0) == kit_fails, f"{fault} is not planted as expected on {api_id}"
-        if summary is None or api_id in summary.get("preflight_failed", {}):  # ours stopped before any kit request
-            assert kit_fails, f"ours stopped at the pre-flight, the kit passes {api_id}"
-            continue
-        if kit_fails:
-            assert summary["apis"][api_id]["verdict"] == "failed", f"ours passes {api_id}, the kit fails it"
-        problems += disagreements(kits[api_id], summary["apis"][api_id])
-    assert problems == []
+        kits, summary = side_by_side(proxy.url, (api_id,))
+    [result] = judge(fault, kits, summary, proxy.tally.altered)
+    assert result.problems() == []
+    assert result.altered, f"{fault} found nothing to alter in what {api_id}'s kit and suite asked"
+    if fault in HARMLESS:
+        assert not result.ours_failed and not result.kit.failures, f"{fault} is no defect, yet {api_id} fails"
+    if result.kit.failures:
+        assert result.ours_failed, f"the kit fails {api_id} behind {fault}, ours passes it"
 
 
-def test_every_planted_defect_is_run() -> None:
-    assert set(FAULT_RUNS) <= set(FAULTS)
-    assert len(FAULT_RUNS) >= 15
+def test_the_slice_plants_every_defect_the_ctk_tier_sees_on_every_ported_api() -> None:
+    assert {fault for fault, _ in SLICE} | set(SPEC_ONLY) == set(DEFECTS)
+    assert {api_id for _, api_id in SLICE} == set(PORTED)

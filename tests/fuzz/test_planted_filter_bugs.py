@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -25,6 +26,10 @@ from mockserver import query
 CI = FUZZ_PROFILES["ci"]
 # Finding a bug is the generate phase of the ci bounds; shrinking is checked once, by the reproduction test.
 CI_SEARCH = settings(CI, phases=[Phase.explicit, Phase.generate])
+# Every derived target once, briefly: it creates, filters, selects and deletes on the reference server.
+SMOKE = settings(CI, max_examples=3, stateful_step_count=10)
+# A spread of derived targets over the APIs, each with a nested path, searched for planted bugs.
+SPREAD = [item for item in FILTER_TARGETS if any("." in path for path in item.paths)][8::30]
 
 
 def _run(item: FilterTarget, api_roots: dict[str, str], http: requests.Session, chosen: settings) -> None:
@@ -39,10 +44,27 @@ def test_fuzzer_finds_planted_bug(fault: str, monkeypatch: pytest.MonkeyPatch, a
         _run(target("customer"), api_roots, http, CI_SEARCH)
 
 
-@pytest.mark.parametrize("item", FILTER_TARGETS, ids=lambda item: item.resource)
+def _name(item: FilterTarget) -> str:
+    return f"{item.api_id}-{item.resource}"
+
+
+@pytest.mark.parametrize("item", FILTER_TARGETS, ids=_name)
 def test_fuzzer_passes_against_reference_server(item: FilterTarget, api_roots: dict[str, str],
                                                 http: requests.Session) -> None:
-    _run(item, api_roots, http, CI)
+    _run(item, api_roots, http, SMOKE)
+
+
+def test_fuzzer_passes_one_target_with_the_ci_bounds(api_roots: dict[str, str], http: requests.Session) -> None:
+    _run(target("customer"), api_roots, http, CI)
+
+
+@pytest.mark.parametrize("fault", ["case-insensitive match", "nested path ignored"])
+@pytest.mark.parametrize("item", SPREAD, ids=_name)
+def test_fuzzer_finds_planted_bug_on_derived_targets(item: FilterTarget, fault: str, monkeypatch: pytest.MonkeyPatch,
+                                                     api_roots: dict[str, str], http: requests.Session) -> None:
+    plant(monkeypatch, fault)
+    with pytest.raises(FilterMismatch, match="expected instances"):
+        _run(item, api_roots, http, CI_SEARCH)
 
 
 def test_fuzzer_follows_pages(monkeypatch: pytest.MonkeyPatch, api_roots: dict[str, str],
@@ -66,7 +88,8 @@ def test_failure_shrinks_to_a_reproducible_request(monkeypatch: pytest.MonkeyPat
     url = re.search(r"^GET (\S+)", message, re.MULTILINE)
     answers = re.search(r"expected instances (\[.*?\]), got (\[.*?\])", message)
     bodies = re.findall(r"^  instance (\d+) \(was \S+\): (\{.*\})$", message, re.MULTILINE)
-    assert url and answers and url.group(1).startswith(f"{api_roots['tmf629']}customer?statusReason="), message
+    tag = quote(target("customer").tag.path, safe="")
+    assert url and answers and url.group(1).startswith(f"{api_roots['tmf629']}customer?{tag}=ctk-fuzz-"), message
     assert 1 <= len(bodies) <= 2, message  # shrunk: one instance and a case variant of its value suffice
 
     numbers = {}  # following the printed recipe reproduces the failure, and the fixed server answers as expected

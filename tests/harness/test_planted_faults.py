@@ -32,6 +32,16 @@ FAULT_CASES = [
     ]),
     ("server_error", "ctk635", "tmf635", [("/Usage/{{IDUS01}}", "Status code is 200")]),
     ("wrong_type", "ctk683", "tmf683", [("/partyInteraction", "Response has channel attribute")]),
+    # Faults whose attributes come from the declaration: each acts on any declared API.
+    ("strings_as_numbers", "ctk629", "tmf629", [("/Customer/{{IDCU01}}", "Response has name attribute")]),
+    ("strings_as_numbers", "ctk683", "tmf683", [("/partyInteraction/{{IDPI01}}", "Response has reason attribute")]),
+    ("missing_mandatory", "ctk681", "tmf681", [
+        ("/communicationMessage/{{IDCM01}}", "Instance has all mandatory attributes"),
+    ]),
+    ("null_values", "ctk635", "tmf635", [("/UsageSpecification/{{IDUS01}}", "Response has name attribute")]),
+    ("attribute_filter_ignored", "ctk683", "tmf683", [
+        ("/partyInteraction?reason={{REASONPI02}}", "IDPI01 not expected on this test"),
+    ]),
 ]
 
 

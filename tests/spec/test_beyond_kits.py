@@ -40,7 +40,7 @@ def test_the_reference_server_conforms(
     ("filter_ignored", "ctk635", "tmf635", {"id=<value of the first> leaves out the second, which differs on id"}),
     ("total_uncounted", "ctk681", "tmf681", {"X-Total-Count is 2"}),
     ("array_by_id", "ctk683", "tmf683", {"GET by id returns the instance"}),
-    ("missing_state", "ctk622", "tmf622", {"The Conformance Profile's mandatory attributes are present"}),
+    ("missing_mandatory", "ctk622", "tmf622", {"The Conformance Profile's mandatory attributes are present"}),
 ])
 def test_a_planted_defect_is_a_spec_deviation(
     fault: str, suite: str, api_id: str, expected: set[str],

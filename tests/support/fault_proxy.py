@@ -2,7 +2,9 @@
 
 A fault may alter the request on its way in and the answer on its way out; in between the request goes
 to the reference server unless the request hook answers it. Faults (``FAULTS``): each mimics a defect
-seen in real vendor servers and must be caught by the suite check that names it.
+seen in real vendor servers and must be caught by the suite check that names it. None names an API or
+an attribute: a fault that touches attributes takes them from the suite declaration of the resource the
+request is for (its held, mandatory, typed and filtered attributes), so each acts on every declared API.
 ``start_fault_proxy(upstream, fault)`` runs one in a thread on a free port.
 """
 
@@ -10,15 +12,20 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import requests
 
+import tmfapis
+from harness.ctk.declaration import ResourceSuite
+from harness.fuzz.derived import declared
 from tests.support.loopback import serve_in_thread
 
 __all__ = [
@@ -27,8 +34,11 @@ __all__ = [
     "Fault",
     "FaultProxy",
     "Hook",
+    "Route",
+    "Tally",
     "edit_instances",
     "keep_query",
+    "route",
     "start_fault_proxy",
     "start_proxy",
 ]
@@ -42,6 +52,44 @@ HOP_HEADERS = {
     "server",
     "date",
 }
+
+
+RESERVED = ("fields", "offset", "limit", "sort")
+# What the kit-level faults leave alone among a declaration's attributes: the id every later request needs.
+KEPT = tmfapis.ALWAYS_SELECTED[:1]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a request path goes: its API and resource (None off every API root), and an instance id if any."""
+
+    api_id: str | None
+    resource: str | None
+    instance: str | None
+    query: str
+
+    @property
+    def suite(self) -> ResourceSuite | None:
+        """The resource's part of its suite declaration, when it has one."""
+        return declared().get((self.api_id or "", self.resource or ""))
+
+
+@cache
+def _roots() -> tuple[tuple[str, str], ...]:
+    """(base path, API id), longest first."""
+    return tuple(sorted(((api.base_path, api.id) for api in tmfapis.apis()), key=lambda pair: -len(pair[0])))
+
+
+def route(path: str) -> Route:
+    """The API, resource and instance a path (with its query) names, read from the ``tmfapis`` roots."""
+    parts = urlsplit(path)
+    for base, api_id in _roots():
+        if parts.path.startswith(base):
+            segments = [unquote(segment) for segment in parts.path[len(base):].split("/")]
+            resource = segments[0] if segments[0] in tmfapis.api(api_id).resources else None
+            instance = segments[1] if resource and len(segments) > 1 and segments[1] else None
+            return Route(api_id, resource, instance, parts.query)
+    return Route(None, None, None, parts.query)
 
 
 @dataclass(slots=True)
@@ -80,19 +128,21 @@ def edit_instances(exchange: Exchange, edit: Callable[[dict[str, Any]], None]) -
         data = json.loads(exchange.payload)
     except ValueError:
         return
+    original = json.dumps(data, sort_keys=True)
     for item in data if isinstance(data, list) else [data]:
         if isinstance(item, dict):
             edit(item)
-    exchange.payload = json.dumps(data, ensure_ascii=False).encode()
+    if json.dumps(data, sort_keys=True) != original:  # an answer the fault leaves alone goes out as it came
+        exchange.payload = json.dumps(data, ensure_ascii=False).encode()
 
 
 def keep_query(exchange: Exchange, keep: Callable[[str], bool], *, blank_values: bool = True) -> None:
     """Forward only the query parameters whose name ``keep`` accepts."""
     parts = urlsplit(exchange.path)
-    kept = [
-        (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=blank_values) if keep(key)
-    ]
-    exchange.path = parts.path + (f"?{urlencode(kept)}" if kept else "")
+    given = parse_qsl(parts.query, keep_blank_values=blank_values)
+    kept = [(key, value) for key, value in given if keep(key)]
+    if kept != given:
+        exchange.path = parts.path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def create_error(exchange: Exchange) -> None:
@@ -113,13 +163,20 @@ def missing_href(exchange: Exchange) -> None:
     edit_instances(exchange, lambda item: item.pop("href", None))
 
 
+def _held(exchange: Exchange) -> tuple[str, ...]:
+    """The attributes the kit holds from the create for the resource asked (the id aside)."""
+    suite = route(exchange.client_path).suite
+    return tuple(name for name in suite.held if name not in KEPT) if suite else ()
+
+
 def changed_value(exchange: Exchange) -> None:
-    """Reads return a different value for the text attributes the kits hold (name, content, reason...)."""
+    """Reads return a different value for the text attributes the kit holds (its declaration's ``held``)."""
     if exchange.method != "GET":
         return
+    held = _held(exchange)
 
     def edit(item: dict[str, Any]) -> None:
-        for attribute in ("name", "content", "reason", "messageType", "direction", "orderDate"):
+        for attribute in held:
             if isinstance(item.get(attribute), str):
                 item[attribute] = item[attribute] + " (changed)"
 
@@ -128,7 +185,14 @@ def changed_value(exchange: Exchange) -> None:
 
 def filter_ignored(exchange: Exchange) -> None:
     """Filters are dropped: every list request answers the whole collection."""
-    keep_query(exchange, lambda key: key in ("fields", "offset", "limit", "sort"), blank_values=False)
+    keep_query(exchange, lambda key: key in RESERVED, blank_values=False)
+
+
+def attribute_filter_ignored(exchange: Exchange) -> None:
+    """Filters on the attributes the kit filters on are dropped, all but the one on the id."""
+    suite = route(exchange.client_path).suite
+    ignored = {name for name in suite.filtered if name not in KEPT} if suite else set()
+    keep_query(exchange, lambda key: key not in ignored, blank_values=False)
 
 
 def delete_noop(exchange: Exchange) -> None:
@@ -153,7 +217,7 @@ def html_body(exchange: Exchange) -> None:
 
 def server_error(exchange: Exchange) -> None:
     """Reads of one instance fail with a 500."""
-    if exchange.method == "GET" and "?" not in exchange.path and exchange.path.rstrip("/").count("/") > 4:
+    if exchange.method == "GET" and "?" not in exchange.path and route(exchange.path).instance:
         exchange.status, exchange.payload = 500, b'{"code":"500","reason":"Internal error"}'
 
 
@@ -192,11 +256,10 @@ def relative_href(exchange: Exchange) -> None:
 
 def _is_list(exchange: Exchange, filtered: bool | None = None) -> bool:
     """A GET of a collection (the path ends on the resource), optionally only with (or without) a filter."""
-    parts = urlsplit(exchange.client_path)
-    if exchange.client_method != "GET" or parts.path.rstrip("/").count("/") != 4:
+    where = route(exchange.client_path)
+    if exchange.client_method != "GET" or where.resource is None or where.instance is not None:
         return False
-    filters = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)
-               if key not in ("fields", "offset", "limit", "sort")]
+    filters = [key for key, _ in parse_qsl(where.query, keep_blank_values=True) if key not in RESERVED]
     return filtered is None or bool(filters) == filtered
 
 
@@ -208,8 +271,7 @@ def array_create(exchange: Exchange) -> None:
 
 def array_by_id(exchange: Exchange) -> None:
     """A GET by id answers a JSON array holding the instance, as a list would."""
-    path = urlsplit(exchange.client_path).path.rstrip("/")
-    if exchange.client_method == "GET" and path.count("/") == 5 and exchange.status == 200:
+    if exchange.client_method == "GET" and route(exchange.client_path).instance and exchange.status == 200:
         exchange.payload = b"[" + exchange.payload + b"]"
 
 
@@ -258,14 +320,30 @@ def filter_empty(exchange: Exchange) -> None:
 
 
 def null_values(exchange: Exchange) -> None:
-    """Reads carry null for the text attributes the kits hold (name, content, reason, direction, messageType)."""
+    """Reads carry null for the attributes the kit holds (its declaration's ``held``, the id aside)."""
     if exchange.client_method != "GET":
         return
+    held = _held(exchange)
 
     def edit(item: dict[str, Any]) -> None:
-        for attribute in ("name", "content", "reason", "direction", "messageType"):
+        for attribute in held:
             if attribute in item:
                 item[attribute] = None
+
+    edit_instances(exchange, edit)
+
+
+def strings_as_numbers(exchange: Exchange) -> None:
+    """Reads carry a number where the kit checks for a string (its declaration's ``typed``, the id aside)."""
+    if exchange.client_method != "GET":
+        return
+    suite = route(exchange.client_path).suite
+    typed = [name for name, kind in suite.typed.items() if kind == "string" and name not in KEPT] if suite else []
+
+    def edit(item: dict[str, Any]) -> None:
+        for attribute in typed:
+            if isinstance(item.get(attribute), str):
+                item[attribute] = len(item[attribute])
 
     edit_instances(exchange, edit)
 
@@ -307,18 +385,24 @@ def nan_values(exchange: Exchange) -> None:
         exchange.payload = re.sub(rb'\{"id":', b'{"rating": NaN, "id":', exchange.payload, count=1)
 
 
-def without(attribute: str) -> Hook:
-    """Instances come back without ``attribute`` (a mandatory attribute the server never sets or drops)."""
+def missing_mandatory(exchange: Exchange) -> None:
+    """Instances come back without the mandatory attributes the kit does not hold (a server that never sets them).
 
-    def drop(exchange: Exchange) -> None:
-        edit_instances(exchange, lambda item: item.pop(attribute, None))
+    Mandatory: the kit's and the Conformance Profile's. The held ones are changed_value's and null_values'.
+    """
+    suite = route(exchange.client_path).suite
+    mandatory = (*suite.mandatory, *suite.profile_mandatory) if suite else ()
+    dropped = [name for name in mandatory if suite and name not in suite.held and name not in KEPT]
 
-    drop.__name__ = f"missing_{attribute}"
-    return drop
+    def edit(item: dict[str, Any]) -> None:
+        for name in dropped:
+            item.pop(name, None)
+
+    edit_instances(exchange, edit)
 
 
 # delete_refused acts on the answer: the DELETE reaches the reference server, the client is told 405.
-_REQUEST_HOOKS = (filter_ignored, delete_noop, patch_ignored, fields_unanswered)
+_REQUEST_HOOKS = (filter_ignored, attribute_filter_ignored, delete_noop, patch_ignored, fields_unanswered)
 _ANSWER_HOOKS = (
     create_error,
     wrong_status,
@@ -339,28 +423,44 @@ _ANSWER_HOOKS = (
     total_uncounted,
     filter_empty,
     null_values,
+    strings_as_numbers,
     list_as_object,
     empty_create,
     unknown_is_400,
     bom_bodies,
     escaped_slashes,
     nan_values,
-    without("state"),
-    without("engagedParty"),
-    without("usageSpecification"),
-    without("channel"),
+    missing_mandatory,
 )
 FAULTS: dict[str, Fault] = {hook.__name__: Fault(on_request=hook) for hook in _REQUEST_HOOKS} | {
     hook.__name__: Fault(on_answer=hook) for hook in _ANSWER_HOOKS
 }
 
 
+NO_FAULT = Fault()  # ``none``: every exchange passes unchanged, as a clean run behind a proxy
+
+
 @dataclass(frozen=True, slots=True)
 class FaultProxy:
     url: str
+    tally: Tally
 
 
-def _handler(upstream: str, fault: Fault) -> type[BaseHTTPRequestHandler]:
+@dataclass(slots=True)
+class Tally:
+    """How many exchanges the fault changed, per API: none means it was not planted on what that API's client asked."""
+
+    altered: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, exchange: Exchange, changed: bool) -> None:
+        if changed:
+            api_id = route(exchange.client_path).api_id or ""
+            with self.lock:
+                self.altered[api_id] = self.altered.get(api_id, 0) + 1
+
+
+def _handler(upstream: str, fault: Fault, tally: Tally) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -368,9 +468,12 @@ def _handler(upstream: str, fault: Fault) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             exchange = Exchange(self.command, self.path, self.rfile.read(length) if length else b"")
+            sent = (exchange.method, exchange.path, exchange.body, exchange.forward, exchange.drop)
             if fault.on_request:
                 fault.on_request(exchange)
+            changed = sent != (exchange.method, exchange.path, exchange.body, exchange.forward, exchange.drop)
             if exchange.drop:
+                tally.add(exchange, True)
                 self.close_connection = True
                 return
             if exchange.forward:
@@ -384,8 +487,10 @@ def _handler(upstream: str, fault: Fault) -> type[BaseHTTPRequestHandler]:
                 )
                 exchange.status, exchange.payload = answer.status_code, answer.content
                 exchange.headers = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
+            answered = (exchange.status, dict(exchange.headers), exchange.payload)
             if fault.on_answer:
                 fault.on_answer(exchange)
+            tally.add(exchange, changed or answered != (exchange.status, exchange.headers, exchange.payload))
             self.send_response(exchange.status)
             for key, value in exchange.headers.items():
                 self.send_header(key, value)
@@ -399,14 +504,15 @@ def _handler(upstream: str, fault: Fault) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def start_proxy(upstream: str, fault: Fault) -> Iterator[str]:
+def start_proxy(upstream: str, fault: Fault, tally: Tally | None = None) -> Iterator[str]:
     """Run a proxy planting ``fault`` in front of ``upstream`` on a free loopback port; yield its URL."""
-    with serve_in_thread(_handler(upstream.rstrip("/"), fault)) as url:
+    with serve_in_thread(_handler(upstream.rstrip("/"), fault, tally or Tally())) as url:
         yield url
 
 
 @contextmanager
 def start_fault_proxy(upstream: str, fault: str) -> Iterator[FaultProxy]:
-    """Run a proxy planting the kit-level ``fault`` (a name in ``FAULTS``) in front of ``upstream``."""
-    with start_proxy(upstream, FAULTS[fault]) as url:
-        yield FaultProxy(url)
+    """Run a proxy planting the kit-level ``fault`` (a name in ``FAULTS``, or ``none``) in front of ``upstream``."""
+    tally = Tally()
+    with start_proxy(upstream, NO_FAULT if fault == "none" else FAULTS[fault], tally) as url:
+        yield FaultProxy(url, tally)

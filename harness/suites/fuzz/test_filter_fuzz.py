@@ -16,7 +16,7 @@ from harness.redact import Redactor
 pytestmark = pytest.mark.fuzz
 
 
-@pytest.mark.parametrize("item", [pytest.param(item, id=item.resource, marks=getattr(pytest.mark, item.api_id))
+@pytest.mark.parametrize("item", [pytest.param(item, id=f"{item.api_id}-{item.resource}", marks=getattr(pytest.mark, item.api_id))
                                   for item in FILTER_TARGETS])
 def test_filters_agree_with_model(item: FilterTarget, api_roots: dict[str, str],
                                   http_session: requests.Session, ctk_redactor: Redactor,

@@ -1,0 +1,105 @@
+"""No API id, resource name or held attribute name of a particular API in the Python of the packages.
+
+Per-API knowledge is data (``tmfapis/schemas``, the suite declarations, derived JSON). This scans the
+Python of ``tmfapis``, ``mockserver`` and ``harness`` for string literals that name one: an API id in
+a literal without spaces (prose, such as a message showing the form ``tmf629=URL``, and docstrings may
+show one), or a literal that is a resource name of ``tmfapis`` or an attribute a suite declaration
+holds. The project's own vocabulary is not such knowledge: the keys and values of the declaration
+schema and of the run record, the attributes every TMF resource has (``id``, ``href``, ``@type``) and
+those of the TMF Error and event envelopes. None is left: the reference server's overrides are data.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tmfapis
+from harness import record
+from harness.ctk.declaration import DECLARATION_SCHEMA
+from harness.fuzz.derived import declared
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("tmfapis", "mockserver", "harness")
+API_ID = re.compile(r"tmf\d{3}", re.IGNORECASE)
+def _schema_words(schema: Any) -> Iterator[str]:
+    """Property names and enum values of a JSON Schema, at any depth."""
+    if isinstance(schema, dict):
+        yield from schema.get("properties", {})
+        yield from (value for value in schema.get("enum", ()) if isinstance(value, str))
+        for value in schema.values():
+            yield from _schema_words(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _schema_words(value)
+
+
+def _record_keys() -> Iterator[str]:
+    for value in vars(record).values():
+        if typing.is_typeddict(value):
+            yield from value.__annotations__
+
+
+def _common_attributes() -> Iterator[str]:
+    """The attributes of the TMF Error and of the TMF event envelopes (``eventType``, ``event``...), in any API."""
+    for api in tmfapis.apis():
+        for name, definition in api.definitions.items():
+            if name == "Error" or name.endswith("Event"):
+                yield from definition.get("properties", {})
+
+
+def _vocabulary() -> frozenset[str]:
+    return frozenset([*_schema_words(DECLARATION_SCHEMA), *_record_keys(), *tmfapis.ALWAYS_SELECTED,
+                      *_common_attributes()])
+
+
+VOCABULARY = _vocabulary()
+RESOURCES = frozenset(name for api in tmfapis.apis() for name in api.resources) - VOCABULARY
+HELD = frozenset(name for suite in declared().values() for name in suite.held) - VOCABULARY
+
+
+def _prose_and_docstrings(tree: ast.AST) -> set[int]:
+    """The nodes of docstrings and of help, description and epilog texts."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            skipped.add(id(body[0].value))
+        if isinstance(node, ast.keyword) and node.arg in ("help", "description", "epilog"):
+            skipped.update(id(inner) for inner in ast.walk(node.value))
+    return skipped
+
+
+def named(text: str) -> bool:
+    """Whether one string literal names a particular API, resource or held attribute."""
+    return bool(API_ID.search(text) and not re.search(r"\s", text)) or text in RESOURCES or text in HELD
+
+
+def literals(source: str) -> Iterator[str]:
+    """The string literals of a module that name a particular API, resource or held attribute."""
+    tree = ast.parse(source)
+    skipped = _prose_and_docstrings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped and named(node.value):
+            yield node.value
+
+
+FOUND = {path.relative_to(REPO).as_posix(): set(literals(path.read_text(encoding="utf-8")))
+         for package in PACKAGES for path in sorted((REPO / package).rglob("*.py"))}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_no_api_resource_or_attribute_name_in_the_python(name: str) -> None:
+    assert sorted(FOUND[name]) == [], f"{name}: keep per-API knowledge in data (tmfapis/schemas, the declarations)"
+
+
+def test_the_scan_finds_a_planted_name() -> None:
+    planted = 'RULES = {("tmf629", "customer"): {"state": "x"}}\nHINT = "use --api-url tmf629=URL"\nKEY = "orderDate"\n'
+    assert sorted(literals(planted)) == ["customer", "orderDate", "tmf629"]
+    assert sorted(literals('"""An example: tmf629 customer."""\nparser.add_argument("--x", help="tmf629")\n')) == []
