@@ -1,6 +1,6 @@
 """The CTK template engine: turns a suite declaration into the kit's requests and runs them.
 
-``plan`` lists the kit requests in the kit's order (N1, N2, E1 per resource); ``SuiteRun`` sends
+``plan`` lists the kit requests in the kit's order (each resource's declared steps); ``SuiteRun`` sends
 them one at a time, holds the variables the kit passes between requests (``IDCU01``...) and
 records every check. A request whose variable is missing is not sent: ``missing_prerequisite``
 names the variable and the request that should have produced it.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -19,14 +19,13 @@ import requests
 import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
-from harness.ctk.declaration import ResourceSuite, Step, SuiteDeclaration
+from harness.ctk.declaration import DEFAULT_FOLDER, Kind, ResourceSuite, Step, SuiteDeclaration, kit_variable
 from harness.http import QUERY_SAFE, Reply, resource_url, send
 from harness.record import CheckResult, RequestRecord
 from harness.redact import Redactor
 
-__all__ = ["Created", "KitRequest", "SuiteRun", "plan"]
+__all__ = ["METHODS", "Created", "KitRequest", "SuiteRun", "name_suffix", "plan"]
 
-Kind = Literal["create", "list", "retrieve", "fields", "filter", "delete", "gone", "patch", "missing"]
 SERVER_ASSIGNED = ("id", "href")
 
 
@@ -39,25 +38,45 @@ class KitRequest:
     name: str
     description: str
     method: str
-    kind: Kind
     suite: ResourceSuite
-    instance: int = 0  # the created instance (1-based) the request is about; 0 for none
-    step: Step | None = None
-    expected_status: int = 200
+    step: Step
+
+    @property
+    def kind(self) -> Kind:
+        return self.step.kind
+
+    @property
+    def instance(self) -> int:
+        return self.step.instance
 
     @property
     def attribute(self) -> str | None:
-        return self.step.attribute if self.step else None
+        return self.step.attribute
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return self.step.statuses
 
     @property
     def title(self) -> str:
         return f"{self.folder} {self.method} {self.name}"
 
+    @property
+    def compared(self) -> tuple[str, ...]:
+        """The attributes of the kit's ``<attr> is <value>`` checks on this request."""
+        if self.step.patch is not None:
+            return self.step.patch.compared
+        if self.kind not in ("list", "retrieve", "filter"):
+            return ()
+        return self.suite.compared if self.step.values is None else self.step.values
+
     def compared_instances(self) -> list[int]:
         """The created instances whose held values this request compares (the kit's ``<attr> is <value>``)."""
+        if not self.compared:
+            return []
         if self.kind == "list":
-            return list(range(1, self.suite.instances + 1)) if self.suite.list_compares_values else []
-        return [self.instance] if self.kind in ("retrieve", "filter", "patch") else []
+            return list(range(1, self.suite.instances + 1))
+        return [self.instance]
 
     def excluded_instances(self) -> list[int]:
         """The created instances that must not come back (the kit's ``<ID> not expected on this test``)."""
@@ -76,58 +95,56 @@ class KitRequest:
         return [(self.instance, "id")]
 
 
+METHODS: dict[str, str] = {"create": "POST", "patch": "PATCH", "delete": "DELETE"}
+
+
 def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
     """Every kit request of a suite in the kit's order."""
     requests_: list[KitRequest] = []
     for suite in declaration.resources:
-        for folder, method, kind, instance, step, name_suffix, description, status in _template(suite):
+        for step in suite.steps:
             requests_.append(
                 KitRequest(
                     index=len(requests_),
-                    folder=folder,
-                    name=f"/{suite.title}{name_suffix}",
-                    description=description,
-                    method=method,
-                    kind=kind,
+                    folder=step.folder or DEFAULT_FOLDER.get(step.kind, "N2"),
+                    name=step.name or f"/{suite.title}{name_suffix(suite.code, step)}",
+                    description=_description(suite, step),
+                    method=METHODS.get(step.kind, "GET"),
                     suite=suite,
-                    instance=instance,
                     step=step,
-                    expected_status=status,
                 )
             )
     return requests_
 
 
-def _template(suite: ResourceSuite) -> list[tuple[str, str, Kind, int, Step | None, str, str, int]]:
+def name_suffix(code: str, step: Step) -> str:
+    """What the kit's template appends to ``/<title>`` in the request's name."""
+    id_ref = f"{{{{{kit_variable('id', code, step.instance)}}}}}"
+    if step.kind in ("retrieve", "delete"):
+        return f"/{id_ref}"
+    if step.kind == "gone":
+        return f"/{id_ref}404"
+    if step.kind == "missing":
+        return "/404ID"
+    if step.kind == "fields":
+        return f"?fields={step.attribute}"
+    if step.kind == "filter" and step.attribute:
+        value = f"{{{{{kit_variable(step.attribute, code, step.instance)}}}}}"
+        return f"?{step.attribute}=" + (f"'{value}'" if step.quote in ("name", "both") else value)
+    return ""
+
+
+def _description(suite: ResourceSuite, step: Step) -> str:
     entity = tmfapis.api(suite.api_id).resources[suite.resource].entity
-    created = f"This operation search for one of the created {entity}"
-    numbers = range(1, suite.instances + 1)
-    rows: list[tuple[str, str, Kind, int, Step | None, str, str, int]] = []
-    for number in numbers:
-        what = "a" if number == 1 else "another"
-        rows.append(("N1", "POST", "create", number, None, "", f"This operation creates {what} {entity}", 201))
-    rows.append(("N1", "GET", "list", 0, None, "", f"This operation search for the created {entity}", 200))
-    for number in numbers:
-        text = created if number == 1 else f"This operation search for the other one of the created {entity}"
-        rows.append(("N1", "GET", "retrieve", number, None, f"/{{{{{suite.variable('id', number)}}}}}", text, 200))
-    filtering = f"This operation filter a {entity}"
-    id_ref = f"{{{{{suite.variable('id', 1)}}}}}"
-    for step in suite.steps:
-        if step.kind == "fields":
-            rows.append(("N2", "GET", "fields", 0, step, f"?fields={step.attribute}", filtering, 200))
-        elif step.kind == "filter" and step.attribute:
-            for number in numbers:
-                value = f"{{{{{suite.variable(step.attribute, number)}}}}}"
-                shown = f"'{value}'" if step.quote in ("name", "both") else value
-                rows.append(("N2", "GET", "filter", number, step, f"?{step.attribute}={shown}", filtering, 200))
-        elif step.kind == "delete":
-            rows.append(("N2", "DELETE", "delete", 1, step, f"/{id_ref}", created, 204))
-        elif step.kind == "gone":
-            rows.append(("N2", "GET", "gone", 1, step, f"/{id_ref}404", created, 404))
-        elif step.kind == "patch":
-            rows.append(("N2", "PATCH", "patch", 1, step, "", f"This operation creates a {entity}", 200))
-    rows.append(("E1", "GET", "missing", 0, None, "/404ID", created, 404))
-    return rows
+    if step.kind in ("create", "patch"):
+        return f"This operation creates {'a' if step.instance <= 1 else 'another'} {entity}"
+    if step.kind == "list":
+        return f"This operation search for the created {entity}"
+    if step.kind in ("fields", "filter"):
+        return f"This operation filter a {entity}"
+    if step.kind == "retrieve" and step.instance > 1:
+        return f"This operation search for the other one of the created {entity}"
+    return f"This operation search for one of the created {entity}"
 
 
 @dataclass(slots=True)
@@ -193,8 +210,8 @@ class SuiteRun:
         values = self.values(request.suite, request.instance)
         if request.kind == "filter" and request.attribute:
             value = _text(values[request.attribute])
-            if request.step and request.step.quote == "both":
-                value = f"'{value}'"
+            mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
+            value = f"{mark}{value}{mark}"
             return resource_url(self.api_root, resource, query=f"{request.attribute}={quote(value, safe=QUERY_SAFE)}")
         return resource_url(self.api_root, resource, _text(values["id"]))
 
@@ -209,6 +226,8 @@ class SuiteRun:
         reply = send(self.session, request.method, url, self.redactor, body)
         if request.kind == "create":
             self._hold(request, reply)
+        elif request.kind == "patch" and reply.status in request.statuses:
+            self._hold_patched(request)
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
         if request.kind == "delete" and reply.status in (200, 202, 204):
             for created in self.created:
@@ -255,7 +274,7 @@ class SuiteRun:
         answer = reply.body if isinstance(reply.body, dict) else {}
         values = self.values(request.suite, request.instance)
         values.clear()
-        for attribute in request.suite.held:
+        for attribute in request.suite.kept:
             if attribute in sent and attribute not in SERVER_ASSIGNED:
                 values[attribute] = sent[attribute]
             elif attribute in answer:
@@ -264,18 +283,34 @@ class SuiteRun:
             text = _text(answer["id"])
             self.created.append(Created(request.suite, text, resource_url(self.api_root, request.suite.resource, text)))
 
+    def _hold_patched(self, request: KitRequest) -> None:
+        """After a PATCH the server holds the patched values: later requests compare with them."""
+        patch = request.step.patch
+        assert patch is not None
+        values = self.values(request.suite, request.instance)
+        for attribute, value in patch.body.items():
+            if attribute in request.suite.kept:
+                values[attribute] = tmfapis.merge_patch(values.get(attribute), value)
+
+    def _status(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        if not request.statuses:
+            return []
+        result = checks.status_is(reply, request.statuses)
+        return [replace(result, name=request.step.status_name) if request.step.status_name else result]
+
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind = request.suite, request.kind
         numbers = range(1, suite.instances + 1)
         if kind in ("delete", "gone", "missing"):
-            return [checks.status_is(reply, (request.expected_status,))]
+            return self._status(request, reply)
         if kind == "fields":
-            return [checks.status_is(reply, (200,))] if request.step and request.step.check_status else []
+            selected = checks.selection(reply, request.attribute or "") if request.step.selection else []
+            return [*self._status(request, reply), *selected]
         if kind == "create":
             own = [self.values(suite, request.instance)]
             return [
                 *checks.not_array(reply),
-                checks.status_is(reply, (201,)),
+                *self._status(request, reply),
                 *checks.instance_checks(reply, suite, reply.body, own),  # an array fails them, as in the kit
                 checks.payload_conforms(suite, self.payload(suite, request.instance)),
             ]
@@ -283,32 +318,32 @@ class SuiteRun:
             return self._patch_checks(request, reply)
         targets = list(numbers) if kind == "list" else [request.instance]
         held = [self.values(suite, number) for number in targets]
-        results = [checks.status_is(reply, (200,))]
+        results = self._status(request, reply)
         # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
         instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
         for instance in instances:
             results.extend(checks.instance_checks(reply, suite, instance, held))
         for number in request.compared_instances():
-            results.extend(checks.held_values(reply, suite, number, self.values(suite, number)))
+            results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
         for other in request.excluded_instances():
             results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))
         return results
 
     def _patch_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite = request.suite
-        patch = request.step.patch if request.step else None
+        patch = request.step.patch
         assert patch is not None
-        values = self.values(suite, 1)
+        values = self.values(suite, request.instance)
         body = reply.body if isinstance(reply.body, dict) else None
-        results = [
-            checks.status_is(reply, (request.expected_status,)),
-            *checks.instance_checks(reply, suite, body, [values], typed=patch.typed),
-            *checks.held_values(reply, suite, 1, values, patch.compared),
-        ]
+        results = [*checks.not_array(reply), *self._status(request, reply)]
+        if patch.typed is not None:
+            results += checks.instance_checks(reply, suite, body, [values], typed=patch.typed)
+        results += checks.held_values(reply, suite, request.instance, values, patch.compared)
+        results += [checks.attribute_equals(reply, name, expected) for name, expected in request.step.expect.items()]
         # Beyond the kit: the patched values must be in the answer (a PATCH that changes nothing is a deviation).
-        sent = self.payload(suite, 1)
+        sent = self.payload(suite, request.instance)
         patched = {"id": values.get("id"), **{k: tmfapis.merge_patch(sent.get(k), v) for k, v in patch.body.items()}}
-        results.extend(checks.held_values(reply, suite, 1, patched, list(patch.body), tier="spec"))
+        results.extend(checks.held_values(reply, suite, request.instance, patched, list(patch.body), tier="spec"))
         return results
 
     def cleanup(self, keep: bool = False) -> list[str]:
