@@ -36,8 +36,9 @@ _NAME = {"type": "string", "minLength": 1}
 _NAMES = {"type": "array", "items": _NAME}
 _STATUSES = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 100, "maximum": 599}}
 # One kit request: "<kind> [attribute] [instance]" (``create 1``, ``filter name 2``, ``missing``), alone or as
-# ``do`` with what departs from the template: the kit's folder, name, statuses, its status check's name, a
-# quoted filter value, a field selection's checks, the value checks made, a PATCH body and what it checks.
+# ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
+# checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
+# value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value.
 _REQUEST = {"type": "string", "pattern": r"^(create|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"}
 _STEP = {
     "oneOf": [
@@ -51,12 +52,14 @@ _STEP = {
                 "folder": {"type": "string", "pattern": "^[NE][0-9]$"},
                 "name": _NAME,
                 "status": _STATUSES,
-                "status_name": _NAME,
+                "rename": {"type": "object", "additionalProperties": _NAME},
                 "quote": {"enum": ["none", "name", "both", "double"]},
                 "selection": {"type": "boolean"},
                 "values": _NAMES,
                 "body": {"type": "object", "minProperties": 1},
-                "typed": _NAMES,
+                "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
+                "includes": _NAMES,
+                "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
             },
         },
@@ -105,10 +108,9 @@ DEFAULT_FOLDER: dict[str, str] = {"create": "N1", "list": "N1", "retrieve": "N1"
 
 @dataclass(frozen=True, slots=True)
 class PatchStep:
-    """The kit's PATCH of an instance: the body sent and the subsets of attributes it checks."""
+    """The kit's PATCH of an instance: the body sent and the attributes whose values it compares."""
 
     body: Mapping[str, Any]
-    typed: tuple[str, ...] | None  # None: the kit checks no instance attribute after the PATCH
     compared: tuple[str, ...]
 
 
@@ -122,11 +124,15 @@ class Step:
     folder: str | None = None
     name: str | None = None  # the kit's own request name, where it departs from ``/<title><suffix>``
     status: tuple[int, ...] | None = None
-    status_name: str | None = None  # the kit's name for its status check, where not "Status code is ..."
+    rename: Mapping[str, str] = field(default_factory=dict)  # the kit's own names of template checks
     # where the kit wrapped the value in quotes: in the name only, in name and URL, in the URL in double quotes
     quote: Literal["none", "name", "both", "double"] = "none"
     selection: bool = False  # a field selection checks that the instances hold only id, href and the attribute
     values: tuple[str, ...] | None = None  # the value checks made, where they depart from the resource's
+    # the instance checks, where they depart from the create's; a PATCH makes them only where typed is given
+    typed: Mapping[str, str] | None = None
+    includes: tuple[str, ...] | None = None
+    mandatory: tuple[str, ...] | None = None
     patch: PatchStep | None = None
     expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
 
@@ -277,22 +283,22 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         shape = f"{kind} ATTRIBUTE [INSTANCE]" if takes_attribute else f"{kind} [INSTANCE]"
         raise DeclarationError(f"{_where(path, at)}: expected {shape!r}, got {' '.join([kind, *words])!r}")
     instance = numbers[0] if numbers else (0 if kind in ("list", "fields", "missing") else 1)
-    body, typed, values = options.pop("body", None), options.pop("typed", None), options.pop("values", None)
+    body, values = options.pop("body", None), options.pop("values", None)
     patch = None
     if kind == "patch":
         if body is None:
             raise DeclarationError(f"{_where(path, at)}: a patch needs its body")
-        patch = PatchStep(dict(body), None if typed is None else tuple(typed), tuple(values or ()))
-    elif body is not None or typed is not None:
-        raise DeclarationError(f"{_where(path, at)}: only a patch has a body and typed attributes")
-    status = options.pop("status", None)
+        patch = PatchStep(dict(body), tuple(values or ()))
+    elif body is not None:
+        raise DeclarationError(f"{_where(path, at)}: only a patch has a body")
+    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory") if key in options}
     return Step(
         kind=kind,
         attribute=names[0] if names else None,
         instance=instance,
-        status=None if status is None else tuple(status),
         values=None if values is None or patch else tuple(values),
         patch=patch,
+        **lists,
         **options,
     )
 

@@ -52,6 +52,10 @@ _STATUS_TEST = re.compile(
     r"|pm\.expect\(pm\.response\.code\)\.to\.be\.oneOf\(\[([\d,\s]+)\]\)"
     r"|pm\.expect\(\[([\d,\s]+)\]\)\.to\.include\(pm\.response\.code\))"
 )
+_MANDATORY_TEST = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(Object\.keys\(instance\)\)"
+    r"\.to\.include\.members\(requiredAttributes\)"
+)
 _INCLUDES = re.compile(r"pm\.test\('Body includes value held on (\S+)'")
 _STATUS = re.compile(r"to\.have\.status\((\d+)\)")
 _WHEN = re.compile(r"if \(instance\.id == pm\.globals\.get\(\"ID[A-Z]{2,6}(\d\d)\"\)\) \{(.*?)\n\s*\}", re.DOTALL)
@@ -105,6 +109,7 @@ class KitRequestFacts:
     folder: str = ""
     statuses: tuple[int, ...] = ()  # what the status check accepts, in the kit's order
     status_name: str | None = None  # the status check's name
+    mandatory_name: str | None = None  # the name of the check of the required attributes
     checks: tuple[str, ...] = ()  # the names of the checks on an object answer, each once, value checks as "<attr> is "
     listed_checks: tuple[str, ...] = ()  # the same on an array answer
     position: tuple[int, ...] = ()  # indexes from the collection's top, as a launcher addresses the item
@@ -199,6 +204,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         folder=folder,
         statuses=statuses,
         status_name=status_test.group(2) if status_test else None,
+        mandatory_name=found.group(2) if (found := _MANDATORY_TEST.search(script)) else None,
         checks=_check_names(on_object),
         listed_checks=_check_names(on_array),
         position=position,
@@ -279,23 +285,18 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
     Checks recorded only when they fail ("Array not expected as response", "<ID> not expected on this
     test") are left out, as ``KitRequestFacts.checks`` leaves them out.
     """
-    suite, step = request.suite, request.step
-    names = [step.status_name or "Status code is " + " or ".join(map(str, step.statuses))] if step.statuses else []
+    checked, step = request.checked, request.step
+    names = ["Status code is " + " or ".join(map(str, step.statuses))] if step.statuses else []
     if request.kind == "fields" and step.selection:
         names += ["Instance must have id, href and filtered attribute", "Instance has only id, href and filtered attribute",
                   "Array expected as response"]
-    typed: tuple[str, ...] | None = tuple(suite.typed)
-    if step.patch is not None:
-        typed = step.patch.typed
-    elif request.kind not in ("create", "list", "retrieve", "filter"):
-        typed = None
-    if typed is not None:
-        names += ["Instance has all mandatory attributes", *(f"Response has {a} attribute" for a in typed),
-                  *(f"Body includes value held on {a}" for a in suite.includes)]
+    if request.makes_instance_checks:
+        names += ["Instance has all mandatory attributes", *(f"Response has {a} attribute" for a in checked.typed),
+                  *(f"Body includes value held on {a}" for a in checked.includes)]
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
     names += list(step.expect)
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(step.rename.get(name, name) for name in names))
 
 
 def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
@@ -319,7 +320,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         create = kit.create
         differ(where, "the number of instances", suite.instances, sum(r.method == "POST" for r in kit.requests))
         differ(where, "mandatory", suite.mandatory, create.single.mandatory)
-        differ(where, "typed", tuple(suite.typed.items()), create.single.typed)
+        differ(where, "typed", tuple(suite.typed.items()), tuple(dict.fromkeys(create.single.typed)))
         differ(where, "held", suite.held, create.holds)
         differ(where, "body includes", suite.includes, create.single.includes)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
@@ -353,16 +354,15 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     if request.kind == "filter" and theirs.query:
         mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
         differ(where, "the quote around the filter value in the URL", mark, theirs.query[1][:1] if theirs.query[1][:1] in "'\"" else "")
-    if request.kind not in ("create", "list", "retrieve", "filter", "patch"):
+    if not request.makes_instance_checks and request.kind not in ("list", "retrieve", "filter", "patch"):
         return
-    suite, branch = request.suite, theirs.single
-    patch = request.step.patch
+    suite, checked, patch = request.suite, request.checked, request.step.patch
+    branch = theirs.listed if request.kind in ("list", "filter", "fields") and theirs.listed else theirs.single
     count = suite.instances
-    if patch is None or patch.typed is not None:
-        differ(where, "mandatory", suite.mandatory, branch.mandatory)
-        differ(where, "typed", tuple(patch.typed if patch and patch.typed is not None else suite.typed),
-               tuple(a for a, _ in branch.typed))
-        differ(where, "body includes", suite.includes, branch.includes)
+    if request.makes_instance_checks:
+        differ(where, "mandatory", checked.mandatory, branch.mandatory)
+        differ(where, "typed", tuple(checked.typed.items()), tuple(dict.fromkeys(branch.typed)))
+        differ(where, "body includes", checked.includes, branch.includes)
     compared = [(n, attrs) for n, attrs in branch.values if n <= count]
     differ(where, "instances with value checks", request.compared_instances(), [n for n, _ in compared])
     for _, attributes in compared:
@@ -370,8 +370,6 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "instances not expected", request.excluded_instances(), [n for n in branch.not_expected if n <= count])
     if patch is not None:
         differ(where, "the PATCH body", dict(patch.body), theirs.body)
-    elif theirs.listed is not None:
-        differ(where, "the array branch", branch, theirs.listed)
 
 
 def _declarations() -> list[Path]:

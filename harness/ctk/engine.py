@@ -62,19 +62,34 @@ class KitRequest:
         return f"{self.folder} {self.method} {self.name}"
 
     @property
+    def checked(self) -> ResourceSuite:
+        """The resource as this request checks its instances: the create's checks, or the step's own."""
+        step = self.step
+        if step.typed is None and step.includes is None and step.mandatory is None:
+            return self.suite
+        return replace(self.suite, typed=self.suite.typed if step.typed is None else step.typed,
+                       includes=self.suite.includes if step.includes is None else step.includes,
+                       mandatory=self.suite.mandatory if step.mandatory is None else step.mandatory)
+
+    @property
+    def makes_instance_checks(self) -> bool:
+        """Whether the kit checks the answer's instances (mandatory, typed, included attributes)."""
+        return self.kind in ("create", "list", "retrieve", "filter") or self.step.typed is not None
+
+    @property
     def compared(self) -> tuple[str, ...]:
         """The attributes of the kit's ``<attr> is <value>`` checks on this request."""
         if self.step.patch is not None:
             return self.step.patch.compared
-        if self.kind not in ("list", "retrieve", "filter"):
-            return ()
-        return self.suite.compared if self.step.values is None else self.step.values
+        if self.step.values is not None:
+            return self.step.values
+        return self.suite.compared if self.kind in ("list", "retrieve", "filter") else ()
 
     def compared_instances(self) -> list[int]:
         """The created instances whose held values this request compares (the kit's ``<attr> is <value>``)."""
         if not self.compared:
             return []
-        if self.kind == "list":
+        if self.kind in ("list", "fields"):
             return list(range(1, self.suite.instances + 1))
         return [self.instance]
 
@@ -293,17 +308,18 @@ class SuiteRun:
                 values[attribute] = tmfapis.merge_patch(values.get(attribute), value)
 
     def _status(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
-        if not request.statuses:
-            return []
-        result = checks.status_is(reply, request.statuses)
-        return [replace(result, name=request.step.status_name) if request.step.status_name else result]
+        return [checks.status_is(reply, request.statuses)] if request.statuses else []
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
-        suite, kind = request.suite, request.kind
+        rename = request.step.rename
+        return [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
+
+    def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        suite, kind, checked = request.suite, request.kind, request.checked
         numbers = range(1, suite.instances + 1)
         if kind in ("delete", "gone", "missing"):
             return self._status(request, reply)
-        if kind == "fields":
+        if kind == "fields" and not request.makes_instance_checks:
             selected = checks.selection(reply, request.attribute or "") if request.step.selection else []
             return [*self._status(request, reply), *selected]
         if kind == "create":
@@ -311,23 +327,31 @@ class SuiteRun:
             return [
                 *checks.not_array(reply),
                 *self._status(request, reply),
-                *checks.instance_checks(reply, suite, reply.body, own),  # an array fails them, as in the kit
+                *checks.instance_checks(reply, checked, reply.body, own),  # an array fails them, as in the kit
                 checks.payload_conforms(suite, self.payload(suite, request.instance)),
             ]
         if kind == "patch":
             return self._patch_checks(request, reply)
-        targets = list(numbers) if kind == "list" else [request.instance]
+        targets = list(numbers) if kind in ("list", "fields") else [request.instance]
         held = [self.values(suite, number) for number in targets]
         results = self._status(request, reply)
         # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
         instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
         for instance in instances:
-            results.extend(checks.instance_checks(reply, suite, instance, held))
+            results.extend(checks.instance_checks(reply, checked, instance, held))
         for number in request.compared_instances():
             results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
         for other in request.excluded_instances():
-            results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))
+            if not self._shares_filtered_value(request, other):
+                results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))
         return results
+
+    def _shares_filtered_value(self, request: KitRequest, other: int) -> bool:
+        """Whether another instance holds the filtered value too (one the server set alike): it may come back."""
+        if request.kind != "filter" or not request.attribute:
+            return False
+        mine, theirs = self.values(request.suite, request.instance), self.values(request.suite, other)
+        return request.attribute in theirs and theirs[request.attribute] == mine.get(request.attribute)
 
     def _patch_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite = request.suite
@@ -336,8 +360,8 @@ class SuiteRun:
         values = self.values(suite, request.instance)
         body = reply.body if isinstance(reply.body, dict) else None
         results = [*checks.not_array(reply), *self._status(request, reply)]
-        if patch.typed is not None:
-            results += checks.instance_checks(reply, suite, body, [values], typed=patch.typed)
+        if request.makes_instance_checks:
+            results += checks.instance_checks(reply, request.checked, body, [values])
         results += checks.held_values(reply, suite, request.instance, values, patch.compared)
         results += [checks.attribute_equals(reply, name, expected) for name, expected in request.step.expect.items()]
         # Beyond the kit: the patched values must be in the answer (a PATCH that changes nothing is a deviation).

@@ -23,7 +23,14 @@ import yaml
 
 import tmfapis
 from harness.ctk.declaration import DEFAULT_FOLDER, DEFAULT_STATUS, Step
-from harness.ctk.derive import DEFAULT_KITS_DIR, KitRequestFacts, ResourceFacts, collection_path, kit_facts
+from harness.ctk.derive import (
+    DEFAULT_KITS_DIR,
+    Branch,
+    KitRequestFacts,
+    ResourceFacts,
+    collection_path,
+    kit_facts,
+)
 from harness.ctk.engine import METHODS, name_suffix
 from harness.errors import DeclarationError
 
@@ -96,8 +103,8 @@ def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
     return "list", None, 0
 
 
-def _values(request: KitRequestFacts, count: int) -> tuple[str, ...]:
-    found = [attributes for number, attributes in request.single.values if number <= count]
+def _values(branch: Branch, count: int) -> tuple[str, ...]:
+    found = [attributes for number, attributes in branch.values if number <= count]
     return found[0] if found else ()
 
 
@@ -121,21 +128,39 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["name"] = request.name
     if request.statuses != DEFAULT_STATUS[kind]:
         options["status"] = list(request.statuses)
-    default_name = "Status code is " + " or ".join(map(str, request.statuses))
-    if request.status_name and request.status_name != default_name:
-        options["status_name"] = request.status_name
-    if kind == "fields" and "Instance has only id, href and filtered attribute" in request.listed_checks:
+    rename: dict[str, str] = {}
+    status_name = "Status code is " + " or ".join(map(str, request.statuses))
+    if request.status_name and request.status_name != status_name:
+        rename[status_name] = request.status_name
+    selection = kind == "fields" and "Instance has only id, href and filtered attribute" in request.listed_checks
+    mandatory_name = None if selection else request.mandatory_name
+    checks_instances = mandatory_name is not None
+    if mandatory_name and mandatory_name != "Instance has all mandatory attributes":
+        rename["Instance has all mandatory attributes"] = mandatory_name
+    if rename:
+        options["rename"] = rename
+    if selection:
         options["selection"] = True
-    values = _values(request, sum(r.method == "POST" for r in facts.requests))
+    count = sum(r.method == "POST" for r in facts.requests)
+    listed = kind in ("list", "filter", "fields") and request.listed is not None
+    branch = request.listed if listed and request.listed else request.single
+    values = _values(branch, count)
+    if checks_instances:
+        create = facts.create.single
+        typed, includes, mandatory = dict(branch.typed), branch.includes, branch.mandatory
+        if kind in ("patch", "fields") or typed != dict(create.typed):
+            options["typed"] = typed
+        if includes != create.includes:
+            options["includes"] = list(includes)
+        if mandatory != create.mandatory:
+            options["mandatory"] = list(mandatory)
     if kind == "patch":
         options["body"] = request.body
-        if "Instance has all mandatory attributes" in request.checks:
-            options["typed"] = [name for name, _ in request.single.typed]
         if values:
             options["values"] = list(values)
         if request.equals:
             options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
-    elif kind in ("list", "retrieve", "filter") and values != compared:
+    elif kind in ("list", "retrieve", "filter", "fields") and values != (compared if kind != "fields" else ()):
         options["values"] = list(values)
     return {"do": do, **options} if options else do
 
@@ -211,7 +236,7 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
     title, code = _title(facts), _code(facts)
     retrieves = [r for r in facts.requests if _kind(r)[0] in ("retrieve", "filter", "list")]
     count = sum(r.method == "POST" for r in facts.requests)
-    compared = next((values for r in retrieves if (values := _values(r, count))), create.holds)
+    compared = next((values for r in retrieves if (values := _values(r.single, count))), create.holds)
     steps, created = [], 0
     for request in facts.requests:
         created += request.method == "POST"
