@@ -55,6 +55,7 @@ _STEP = {
                 "rename": {"type": "object", "additionalProperties": _NAME},
                 "quote": {"enum": ["none", "name", "both", "double"]},
                 "selection": {"type": "boolean"},
+                "instance_checks": {"type": "boolean"},
                 "values": _NAMES,
                 "body": {"type": "object", "minProperties": 1},
                 "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
@@ -129,7 +130,9 @@ class Step:
     quote: Literal["none", "name", "both", "double"] = "none"
     selection: bool = False  # a field selection checks that the instances hold only id, href and the attribute
     values: tuple[str, ...] | None = None  # the value checks made, where they depart from the resource's
-    # the instance checks, where they depart from the create's; a PATCH makes them only where typed is given
+    # whether the request checks the answer's instances (mandatory, typed, included), where not as its kind does
+    instance_checks: bool | None = None
+    # the instance checks, where they depart from the create's
     typed: Mapping[str, str] | None = None
     includes: tuple[str, ...] | None = None
     mandatory: tuple[str, ...] | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
 SCHEMA_KEYWORDS = ("type", "required", "properties", "items")
 
 _REQUIRED = re.compile(r"var requiredAttributes = \[([^\]]*)\]")
-_TYPED = re.compile(r"pm\.test\('Response has (\S+) attribute'.*?to\.be\.a\('(\w+)'\)")
+_TYPED = re.compile(r"pm\.test\('Response has (\S+) attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
 _HOLDS = re.compile(r"pm\.globals\.set\('([A-Z@]+?)[A-Z]{2,6}(\d\d)', instance\['([^']+)'\]\)")
 _EQUALS = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(instance\.(\w+)\)\.to\.eql\(('[^']*'|\"[^\"]*\"|[\w.]+)\)"
@@ -60,6 +60,7 @@ _INCLUDES = re.compile(r"pm\.test\('Body includes value held on (\S+)'")
 _STATUS = re.compile(r"to\.have\.status\((\d+)\)")
 _WHEN = re.compile(r"if \(instance\.id == pm\.globals\.get\(\"ID[A-Z]{2,6}(\d\d)\"\)\) \{(.*?)\n\s*\}", re.DOTALL)
 _VALUE = re.compile(r"pm\.test\('(\S+) is ' \+")
+_UNGUARDED_VALUE = re.compile(r"pm\.test\('(\S+) is ' \+ pm\.globals\.get\(\"[A-Z@]+(\d\d)\"\)")
 _NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
 # Checks a kit records only when they fail: compared by what they test, not by name.
 _ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
@@ -84,6 +85,13 @@ def _branch(text: str) -> Branch:
         if compared:
             values.append((int(number), compared))
         not_expected += [int(n) for n in _NOT_EXPECTED.findall(block)]
+    if not values:  # value checks made on every instance, each against one created instance's variable
+        for attribute, number in _UNGUARDED_VALUE.findall(text):
+            found = next((entry for entry in values if entry[0] == int(number)), None)
+            if found is None:
+                values.append((int(number), (attribute,)))
+            elif attribute not in found[1]:
+                values[values.index(found)] = (found[0], (*found[1], attribute))
     return Branch(
         mandatory=tuple(dict.fromkeys(re.findall(r"'([^']+)'", required.group(1)))) if required else (),
         typed=tuple(_TYPED.findall(text)),
@@ -320,7 +328,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         create = kit.create
         differ(where, "the number of instances", suite.instances, sum(r.method == "POST" for r in kit.requests))
         differ(where, "mandatory", suite.mandatory, create.single.mandatory)
-        differ(where, "typed", tuple(suite.typed.items()), tuple(dict.fromkeys(create.single.typed)))
+        differ(where, "typed", sorted(suite.typed.items()), sorted(dict(create.single.typed).items()))
         differ(where, "held", suite.held, create.holds)
         differ(where, "body includes", suite.includes, create.single.includes)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
@@ -342,6 +350,12 @@ def kit_order(kit_dir: Path) -> list[KitRequestFacts]:
 
 
 Differ = Callable[[str, str, Any, Any], None]
+_VALUE_NAME = re.compile(r"^\S+ is $")
+
+
+def _named(names: Iterable[str]) -> set[str]:
+    """Check names without the value checks, which are compared per created instance."""
+    return {name for name in names if not _VALUE_NAME.match(name)}
 
 
 def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, differ: Differ) -> None:
@@ -350,7 +364,7 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "the statuses checked", request.statuses, theirs.statuses)
     kit_names = {"list": theirs.listed_checks, "filter": theirs.listed_checks,
                  "fields": (*theirs.listed_checks, *theirs.checks)}.get(request.kind, theirs.checks)
-    differ(where, "the check names", sorted(check_names(request)), sorted(set(kit_names)))
+    differ(where, "the check names", sorted(_named(check_names(request))), sorted(_named(kit_names)))
     if request.kind == "filter" and theirs.query:
         mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
         differ(where, "the quote around the filter value in the URL", mark, theirs.query[1][:1] if theirs.query[1][:1] in "'\"" else "")
@@ -361,13 +375,15 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     count = suite.instances
     if request.makes_instance_checks:
         differ(where, "mandatory", checked.mandatory, branch.mandatory)
-        differ(where, "typed", tuple(checked.typed.items()), tuple(dict.fromkeys(branch.typed)))
+        differ(where, "typed", sorted(checked.typed.items()), sorted(dict(branch.typed).items()))
         differ(where, "body includes", checked.includes, branch.includes)
     compared = [(n, attrs) for n, attrs in branch.values if n <= count]
     differ(where, "instances with value checks", request.compared_instances(), [n for n, _ in compared])
     for _, attributes in compared:
         differ(where, "value checks", request.compared, attributes)
-    differ(where, "instances not expected", request.excluded_instances(), [n for n in branch.not_expected if n <= count])
+    # a kit that names the requested instance itself "not expected" checks nothing there; ours does not make that check
+    differ(where, "instances not expected", request.excluded_instances(),
+           [n for n in branch.not_expected if n <= count and n != request.instance])
     if patch is not None:
         differ(where, "the PATCH body", dict(patch.body), theirs.body)
 

@@ -74,7 +74,9 @@ class KitRequest:
     @property
     def makes_instance_checks(self) -> bool:
         """Whether the kit checks the answer's instances (mandatory, typed, included attributes)."""
-        return self.kind in ("create", "list", "retrieve", "filter") or self.step.typed is not None
+        if self.step.instance_checks is not None:
+            return self.step.instance_checks
+        return self.kind in ("create", "list", "retrieve", "filter")
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -322,6 +324,8 @@ class SuiteRun:
         if kind == "fields" and not request.makes_instance_checks:
             selected = checks.selection(reply, request.attribute or "") if request.step.selection else []
             return [*self._status(request, reply), *selected]
+        if kind in ("retrieve", "list", "filter") and not request.makes_instance_checks:
+            return [*self._status(request, reply), *self._expected(request, reply)]
         if kind == "create":
             own = [self.values(suite, request.instance)]
             return [
@@ -353,6 +357,9 @@ class SuiteRun:
         mine, theirs = self.values(request.suite, request.instance), self.values(request.suite, other)
         return request.attribute in theirs and theirs[request.attribute] == mine.get(request.attribute)
 
+    def _expected(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        return [checks.attribute_equals(reply, name, expected) for name, expected in request.step.expect.items()]
+
     def _patch_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite = request.suite
         patch = request.step.patch
@@ -363,7 +370,7 @@ class SuiteRun:
         if request.makes_instance_checks:
             results += checks.instance_checks(reply, request.checked, body, [values])
         results += checks.held_values(reply, suite, request.instance, values, patch.compared)
-        results += [checks.attribute_equals(reply, name, expected) for name, expected in request.step.expect.items()]
+        results += self._expected(request, reply)
         # Beyond the kit: the patched values must be in the answer (a PATCH that changes nothing is a deviation).
         sent = self.payload(suite, request.instance)
         patched = {"id": values.get("id"), **{k: tmfapis.merge_patch(sent.get(k), v) for k, v in patch.body.items()}}

@@ -145,10 +145,12 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
     values = _values(branch, count)
+    if checks_instances != (kind in ("create", "list", "retrieve", "filter")):
+        options["instance_checks"] = checks_instances
     if checks_instances:
         create = facts.create.single
         typed, includes, mandatory = dict(branch.typed), branch.includes, branch.mandatory
-        if kind in ("patch", "fields") or typed != dict(create.typed):
+        if typed != dict(create.typed):
             options["typed"] = typed
         if includes != create.includes:
             options["includes"] = list(includes)
@@ -158,10 +160,10 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["body"] = request.body
         if values:
             options["values"] = list(values)
-        if request.equals:
-            options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
     elif kind in ("list", "retrieve", "filter", "fields") and values != (compared if kind != "fields" else ()):
         options["values"] = list(values)
+    if request.equals:
+        options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
     return {"do": do, **options} if options else do
 
 
