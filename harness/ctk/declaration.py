@@ -39,7 +39,7 @@ _STATUSES = {"type": "array", "minItems": 1, "items": {"type": "integer", "minim
 # ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
 # checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
 # value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value.
-_REQUEST = {"type": "string", "pattern": r"^(create|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"}
+_REQUEST = {"type": "string", "pattern": r"^(create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"}
 _STEP = {
     "oneOf": [
         _REQUEST,
@@ -55,9 +55,10 @@ _STEP = {
                 "rename": {"type": "object", "additionalProperties": _NAME},
                 "quote": {"enum": ["none", "name", "both", "double"]},
                 "selection": {"type": "boolean"},
+                "fields": _NAME,
                 "instance_checks": {"type": "boolean"},
                 "values": _NAMES,
-                "body": {"type": "object", "minProperties": 1},
+                "body": {},
                 "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
                 "includes": _NAMES,
                 "mandatory": _NAMES,
@@ -99,12 +100,12 @@ DECLARATION_SCHEMA: dict[str, Any] = {
     },
 }
 
-Kind = Literal["create", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
+Kind = Literal["create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
 DEFAULT_STATUS: dict[str, tuple[int, ...]] = {
-    "create": (201,), "list": (200,), "retrieve": (200,), "filter": (200,), "patch": (200,),
+    "create": (201,), "reject": (400,), "list": (200,), "retrieve": (200,), "filter": (200,), "patch": (200,),
     "delete": (204,), "gone": (404,), "missing": (404,), "fields": (),
 }
-DEFAULT_FOLDER: dict[str, str] = {"create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1"}  # else N2
+DEFAULT_FOLDER: dict[str, str] = {"create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1", "reject": "E2"}  # else N2
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class Step:
     # where the kit wrapped the value in quotes: in the name only, in name and URL, in the URL in double quotes
     quote: Literal["none", "name", "both", "double"] = "none"
     selection: bool = False  # a field selection checks that the instances hold only id, href and the attribute
+    fields: str | None = None  # a filter's field selection, sent as ``&fields=<fields>``
     values: tuple[str, ...] | None = None  # the value checks made, where they depart from the resource's
     # whether the request checks the answer's instances (mandatory, typed, included), where not as its kind does
     instance_checks: bool | None = None
@@ -137,6 +139,7 @@ class Step:
     includes: tuple[str, ...] | None = None
     mandatory: tuple[str, ...] | None = None
     patch: PatchStep | None = None
+    body: Any = None  # what a reject step posts: a payload the server must refuse
     expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
 
     @property
@@ -285,15 +288,14 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
     if len(names) != int(takes_attribute) or len(numbers) > 1:
         shape = f"{kind} ATTRIBUTE [INSTANCE]" if takes_attribute else f"{kind} [INSTANCE]"
         raise DeclarationError(f"{_where(path, at)}: expected {shape!r}, got {' '.join([kind, *words])!r}")
-    instance = numbers[0] if numbers else (0 if kind in ("list", "fields", "missing") else 1)
+    # a field selection of one instance (``fields state 1``) reads it by id; without a number, the collection
+    instance = numbers[0] if numbers else (0 if kind in ("list", "fields", "missing", "reject") else 1)
     body, values = options.pop("body", None), options.pop("values", None)
     patch = None
+    if (body is None) == (kind in ("patch", "reject")):
+        raise DeclarationError(f"{_where(path, at)}: a patch and a reject have a body, other steps none")
     if kind == "patch":
-        if body is None:
-            raise DeclarationError(f"{_where(path, at)}: a patch needs its body")
         patch = PatchStep(dict(body), tuple(values or ()))
-    elif body is not None:
-        raise DeclarationError(f"{_where(path, at)}: only a patch has a body")
     lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory") if key in options}
     return Step(
         kind=kind,
@@ -301,6 +303,7 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         instance=instance,
         values=None if values is None or patch else tuple(values),
         patch=patch,
+        body=body if kind == "reject" else None,
         **lists,
         **options,
     )

@@ -131,6 +131,11 @@ class KitRequestFacts:
         return (match.group(1), match.group(2)) if match else None
 
     @property
+    def creates(self) -> bool:
+        """Whether the request creates an instance (a POST the kit expects to succeed)."""
+        return self.method == "POST" and not (self.statuses and self.statuses[0] >= 400)
+
+    @property
     def path(self) -> str:
         """The URL after the API root, without the query."""
         return re.sub(r"^\{\{\w+\}\}", "", self.url).split("?")[0]
@@ -147,11 +152,21 @@ class ResourceFacts:
 
     @property
     def create(self) -> KitRequestFacts:
-        return next(request for request in self.requests if request.method == "POST")
+        return self.creates[0]
+
+    @property
+    def creates(self) -> list[KitRequestFacts]:
+        """The requests that create an instance: POSTs expecting success."""
+        return [request for request in self.requests if request.creates]
 
 
 def collection_path(kit_dir: Path) -> Path:
-    """The kit's Postman collection (``*.testkit.json`` or ``*.postman_collection.json``)."""
+    """The kit's Postman collection: the one its launcher loads, else ``*.testkit.json`` or ``*.postman_collection.json``."""
+    launcher = kit_dir / "launcher.js"
+    if launcher.exists():
+        loaded = re.search(r"pmCollection = require\('\./([^']+\.json)'\)", launcher.read_text(encoding="utf-8"))
+        if loaded and (kit_dir / loaded.group(1)).is_file():
+            return kit_dir / loaded.group(1)
     return next(
         path for path in sorted(kit_dir.glob("*.json"))
         if path.name.endswith((".testkit.json", ".postman_collection.json"))
@@ -326,7 +341,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
     for suite, kit in zip(declaration.resources, facts, strict=True):
         where = f"{declaration.path.name}: {suite.resource}"
         create = kit.create
-        differ(where, "the number of instances", suite.instances, sum(r.method == "POST" for r in kit.requests))
+        differ(where, "the number of instances", suite.instances, len(kit.creates))
         differ(where, "mandatory", suite.mandatory, create.single.mandatory)
         differ(where, "typed", sorted(suite.typed.items()), sorted(dict(create.single.typed).items()))
         differ(where, "held", suite.held, create.holds)

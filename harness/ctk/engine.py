@@ -91,19 +91,19 @@ class KitRequest:
         """The created instances whose held values this request compares (the kit's ``<attr> is <value>``)."""
         if not self.compared:
             return []
-        if self.kind in ("list", "fields"):
+        if self.kind == "list" or (self.kind == "fields" and not self.instance):
             return list(range(1, self.suite.instances + 1))
         return [self.instance]
 
     def excluded_instances(self) -> list[int]:
         """The created instances that must not come back (the kit's ``<ID> not expected on this test``)."""
-        if self.kind not in ("retrieve", "filter"):
+        if self.kind not in ("retrieve", "filter", "fields") or not self.instance:
             return []
         return [number for number in range(1, self.suite.instances + 1) if number != self.instance]
 
     def needs(self) -> list[tuple[int, str]]:
         """The (instance, attribute) values this request cannot be sent without."""
-        if self.kind in ("create", "missing", "fields"):
+        if self.kind in ("create", "reject", "missing") or (self.kind == "fields" and not self.instance):
             return []
         if self.kind == "list":
             return [(number, "id") for number in range(1, self.suite.instances + 1)]
@@ -112,7 +112,7 @@ class KitRequest:
         return [(self.instance, "id")]
 
 
-METHODS: dict[str, str] = {"create": "POST", "patch": "PATCH", "delete": "DELETE"}
+METHODS: dict[str, str] = {"create": "POST", "reject": "POST", "patch": "PATCH", "delete": "DELETE"}
 
 
 def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
@@ -144,10 +144,11 @@ def name_suffix(code: str, step: Step) -> str:
     if step.kind == "missing":
         return "/404ID"
     if step.kind == "fields":
-        return f"?fields={step.attribute}"
+        return (f"/{id_ref}" if step.instance else "") + f"?fields={step.attribute}"
     if step.kind == "filter" and step.attribute:
         value = f"{{{{{kit_variable(step.attribute, code, step.instance)}}}}}"
-        return f"?{step.attribute}=" + (f"'{value}'" if step.quote in ("name", "both") else value)
+        selected = f"&fields={step.fields}" if step.fields else ""
+        return f"?{step.attribute}=" + (f"'{value}'" if step.quote in ("name", "both") else value) + selected
     return ""
 
 
@@ -155,6 +156,8 @@ def _description(suite: ResourceSuite, step: Step) -> str:
     entity = tmfapis.api(suite.api_id).resources[suite.resource].entity
     if step.kind in ("create", "patch"):
         return f"This operation creates {'a' if step.instance <= 1 else 'another'} {entity}"
+    if step.kind == "reject":
+        return f"This operation tries to create a {entity} from an invalid payload"
     if step.kind == "list":
         return f"This operation search for the created {entity}"
     if step.kind in ("fields", "filter"):
@@ -218,18 +221,21 @@ class SuiteRun:
 
     def url(self, request: KitRequest) -> str:
         resource = request.suite.resource
-        if request.kind in ("create", "list"):
+        if request.kind in ("create", "reject", "list"):
             return resource_url(self.api_root, resource)
         if request.kind == "missing":
             return resource_url(self.api_root, resource, str(uuid.uuid4()))
-        if request.kind == "fields":
-            return resource_url(self.api_root, resource, query=f"fields={request.attribute}")
         values = self.values(request.suite, request.instance)
+        if request.kind == "fields":
+            by_id = _text(values["id"]) if request.instance else None
+            return resource_url(self.api_root, resource, by_id, query=f"fields={request.attribute}")
         if request.kind == "filter" and request.attribute:
             value = _text(values[request.attribute])
             mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
             value = f"{mark}{value}{mark}"
-            return resource_url(self.api_root, resource, query=f"{request.attribute}={quote(value, safe=QUERY_SAFE)}")
+            selected = f"&fields={request.step.fields}" if request.step.fields else ""
+            return resource_url(self.api_root, resource,
+                                query=f"{request.attribute}={quote(value, safe=QUERY_SAFE)}{selected}")
         return resource_url(self.api_root, resource, _text(values["id"]))
 
     def run(self, request: KitRequest) -> RequestRecord:
@@ -238,11 +244,15 @@ class SuiteRun:
         body: Any = None
         if request.kind == "create":
             body = self.payload(request.suite, request.instance)
-        elif request.kind == "patch" and request.step and request.step.patch:
+        elif request.kind == "patch" and request.step.patch:
             body = request.step.patch.body
+        elif request.kind == "reject":
+            body = request.step.body
         reply = send(self.session, request.method, url, self.redactor, body)
         if request.kind == "create":
             self._hold(request, reply)
+        elif request.kind == "reject":
+            self._keep_created(request, reply)
         elif request.kind == "patch" and reply.status in request.statuses:
             self._hold_patched(request)
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
@@ -296,6 +306,11 @@ class SuiteRun:
                 values[attribute] = sent[attribute]
             elif attribute in answer:
                 values[attribute] = answer[attribute]
+        self._keep_created(request, reply)
+
+    def _keep_created(self, request: KitRequest, reply: Reply) -> None:
+        """Note an instance the answer says was created (even by a reject the server accepted), to delete it."""
+        answer = reply.body if isinstance(reply.body, dict) else {}
         if answer.get("id") not in (None, ""):
             text = _text(answer["id"])
             self.created.append(Created(request.suite, text, resource_url(self.api_root, request.suite.resource, text)))
@@ -319,7 +334,7 @@ class SuiteRun:
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked
         numbers = range(1, suite.instances + 1)
-        if kind in ("delete", "gone", "missing"):
+        if kind in ("delete", "gone", "missing", "reject"):
             return self._status(request, reply)
         if kind == "fields" and not request.makes_instance_checks:
             selected = checks.selection(reply, request.attribute or "") if request.step.selection else []
@@ -336,7 +351,7 @@ class SuiteRun:
             ]
         if kind == "patch":
             return self._patch_checks(request, reply)
-        targets = list(numbers) if kind in ("list", "fields") else [request.instance]
+        targets = [request.instance] if request.instance else list(numbers)
         held = [self.values(suite, number) for number in targets]
         results = self._status(request, reply)
         # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes

@@ -87,15 +87,15 @@ def _instance(text: str) -> int:
 def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
     """(kind, attribute, instance) of one kit request."""
     if request.method == "POST":
-        return "create", None, 0
+        return ("create" if request.creates else "reject"), None, 0
     kinds = {method: kind for kind, method in METHODS.items()}
     if request.method in kinds:
         return kinds[request.method], None, _instance(request.url)
     query = request.query
     if query and query[0] == "fields":
-        return "fields", query[1], 0
+        return "fields", query[1], _instance(request.path) if "{{" in request.path else 0
     if query:
-        return "filter", query[0], _instance(query[1])
+        return "filter", query[0], _instance(query[1].split("&")[0])
     if "{{" in request.path:
         return ("gone" if request.statuses == (404,) else "retrieve"), None, _instance(request.path)
     if request.statuses == (404,):
@@ -109,7 +109,7 @@ def _values(branch: Branch, count: int) -> tuple[str, ...]:
 
 
 def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...], request: KitRequestFacts,
-          created: int) -> str | dict[str, Any]:
+          created: int, injected: Mapping[tuple[int, ...], Any]) -> str | dict[str, Any]:
     kind, attribute, instance = _kind(request)
     if kind == "create":
         instance = created
@@ -118,12 +118,15 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     if request.folder != DEFAULT_FOLDER.get(kind, "N2"):
         options["folder"] = request.folder
     quote = "none"
+    if kind == "filter" and request.query and "&fields=" in request.query[1]:
+        options["fields"] = request.query[1].split("&fields=", 1)[1]
     if kind == "filter" and request.query:
         mark = request.query[1][:1]
         quote = {"'": "both", '"': "double"}.get(mark, "name" if "'{{" in request.name else "none")
         if quote != "none":
             options["quote"] = quote
-    step = Step(kind=kind, attribute=attribute, instance=instance, quote=quote)  # type: ignore[arg-type]
+    step = Step(kind=kind, attribute=attribute, instance=instance, quote=quote,  # type: ignore[arg-type]
+                fields=options.get("fields"))
     if request.name != f"/{title}{name_suffix(code, step)}":
         options["name"] = request.name
     if request.statuses != DEFAULT_STATUS[kind]:
@@ -141,7 +144,7 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["rename"] = rename
     if selection:
         options["selection"] = True
-    count = sum(r.method == "POST" for r in facts.requests)
+    count = len(facts.creates)
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
     values = _values(branch, count)
@@ -156,6 +159,8 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
             options["includes"] = list(includes)
         if mandatory != create.mandatory:
             options["mandatory"] = list(mandatory)
+    if kind == "reject":
+        options["body"] = injected.get(request.position, request.body)
     if kind == "patch":
         options["body"] = request.body
         if values:
@@ -169,7 +174,7 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
 
 def _payloads(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[int, ...], Any],
               filtered: tuple[str, ...]) -> list[Any]:
-    creates = [r for r in facts.requests if r.method == "POST"]
+    creates = facts.creates
     payloads = [copy.deepcopy(injected.get(r.position, r.body)) for r in creates]
     resource = tmfapis.api(api_id).resources.get(facts.resource)
     for payload in payloads[1:]:
@@ -237,12 +242,12 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
     create = facts.create
     title, code = _title(facts), _code(facts)
     retrieves = [r for r in facts.requests if _kind(r)[0] in ("retrieve", "filter", "list")]
-    count = sum(r.method == "POST" for r in facts.requests)
+    count = len(facts.creates)
     compared = next((values for r in retrieves if (values := _values(r.single, count))), create.holds)
     steps, created = [], 0
     for request in facts.requests:
-        created += request.method == "POST"
-        steps.append(_step(facts, title, code, compared, request, created))
+        created += request.creates
+        steps.append(_step(facts, title, code, compared, request, created, injected))
     filtered = tuple(dict.fromkeys(_kind(r)[1] or "" for r in facts.requests if _kind(r)[0] == "filter"))
     lines = [
         f"  - resource: {facts.resource}\n",

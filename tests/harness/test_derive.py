@@ -34,7 +34,7 @@ DRIFTS = [
      "mandatory: [productOrderItem, href, id, orderDate, relatedParty]", "productOrder: mandatory is"),
     ("ctk681", "      - list\n", "      - {do: list, values: []}\n", "instances with value checks is [], the kit's is [1]"),
     ("ctk629", "typed: {'@type': string, href: string, id: string}", "typed: {'@type': string, href: string, id: string, name: string}",
-     "typed is (('@type', 'string'), ('href', 'string'), ('id', 'string'), ('name', 'string'))"),
+     "typed is [('@type', 'string'), ('href', 'string'), ('id', 'string'), ('name', 'string')]"),
     ("ctk629", "body: {engagedParty:", "body: {status: Approved, engagedParty:", "the PATCH body"),
     ("ctk683", "      - fields reason\n", "", "the request list"),
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
