@@ -55,6 +55,7 @@ _STEP = {
                 "rename": {"type": "object", "additionalProperties": _NAME},
                 "quote": {"enum": ["none", "name", "both", "double"]},
                 "selection": {"type": "boolean"},
+                "hold": {"enum": ["first", "last"]},
                 "fields": _NAME,
                 "instance_checks": {"type": "boolean"},
                 "values": _NAMES,
@@ -131,6 +132,7 @@ class Step:
     quote: Literal["none", "name", "both", "double"] = "none"
     selection: bool = False  # a field selection checks that the instances hold only id, href and the attribute
     fields: str | None = None  # a filter's field selection, sent as ``&fields=<fields>``
+    hold: Literal["first", "last"] | None = None  # a list whose first (last) instance is instance 01 (none created)
     values: tuple[str, ...] | None = None  # the value checks made, where they depart from the resource's
     # whether the request checks the answer's instances (mandatory, typed, included), where not as its kind does
     instance_checks: bool | None = None
@@ -167,7 +169,8 @@ class ResourceSuite:
 
     @property
     def instances(self) -> int:
-        return len(self.payloads)
+        """The instances later requests use: the created ones, or the one a list holds where none is created."""
+        return len(self.payloads) or int(any(step.hold for step in self.steps))
 
     @property
     def filtered(self) -> tuple[str, ...]:
@@ -270,8 +273,9 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
         raise DeclarationError(
             f"{_where(path, (*at, 'payloads'))}: {len(payloads)} payloads, but the steps create instances {creates}"
         )
+    known = len(payloads) or int(any(step.hold for step in steps))
     for position, step in enumerate(steps):
-        if step.instance > len(payloads) and step.kind != "create":
+        if step.instance > known and step.kind != "create":
             raise DeclarationError(f"{_where(path, (*at, 'steps', position))}: instance {step.instance} is never created")
     problem = payload_problem(suite, payloads)
     if problem:

@@ -123,6 +123,7 @@ class KitRequestFacts:
     position: tuple[int, ...] = ()  # indexes from the collection's top, as a launcher addresses the item
     equals: tuple[tuple[str, str, Any], ...] = ()  # (check name, attribute, value) of the script's own equality checks
     code: str | None = None  # the API code of the variables the script sets (``IDCU01``: ``CU``)
+    script: str = ""  # the test script
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -152,7 +153,19 @@ class ResourceFacts:
 
     @property
     def create(self) -> KitRequestFacts:
-        return self.creates[0]
+        """The request whose answer the kit keeps values from: its first create, else a list that holds them."""
+        return next(iter(self.creates), None) or next(request for request in self.requests if request.holds)
+
+    @property
+    def instances(self) -> int:
+        """The instances later requests use: the created ones, or the one a list holds."""
+        return len(self.creates) or 1
+
+    @property
+    def created_checks(self) -> Branch:
+        """The checks of the instance the kit keeps values from."""
+        create = self.create
+        return create.listed if not create.creates and create.listed else create.single
 
     @property
     def creates(self) -> list[KitRequestFacts]:
@@ -208,7 +221,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         listed, single = None, _branch(script)
         on_object = on_array = script
     raw = (request.get("body") or {}).get("raw")
-    holds = tuple(attribute for _, _, attribute in _HOLDS.findall(script))
+    holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(script)))
     status_test = _STATUS_TEST.search(script)
     statuses: tuple[int, ...] = ()
     if status_test:
@@ -232,6 +245,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         listed_checks=_check_names(on_array),
         position=position,
         code=code.group(1) if (code := _CODE.search(script)) else None,
+        script=script,
         equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
     )
 
@@ -340,12 +354,12 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
            [(r.folder, r.method, r.name) for r in planned], [(r.folder, r.method, r.name) for r in kit_requests])
     for suite, kit in zip(declaration.resources, facts, strict=True):
         where = f"{declaration.path.name}: {suite.resource}"
-        create = kit.create
-        differ(where, "the number of instances", suite.instances, len(kit.creates))
-        differ(where, "mandatory", suite.mandatory, create.single.mandatory)
-        differ(where, "typed", sorted(suite.typed.items()), sorted(dict(create.single.typed).items()))
-        differ(where, "held", suite.held, create.holds)
-        differ(where, "body includes", suite.includes, create.single.includes)
+        created = kit.created_checks
+        differ(where, "the number of instances", suite.instances, kit.instances)
+        differ(where, "mandatory", suite.mandatory, created.mandatory)
+        differ(where, "typed", sorted(suite.typed.items()), sorted(dict(created.typed).items()))
+        differ(where, "held", suite.held, kit.create.holds)
+        differ(where, "body includes", suite.includes, created.includes)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
         differ(where, "profile_mandatory (top-level rows of the Conformance Profile's table)",
                suite.profile_mandatory, tuple(a for a in suite.profile_mandatory if a in profile_rows(kit_dir, kit.entity)))

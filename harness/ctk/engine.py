@@ -106,7 +106,7 @@ class KitRequest:
         if self.kind in ("create", "reject", "missing") or (self.kind == "fields" and not self.instance):
             return []
         if self.kind == "list":
-            return [(number, "id") for number in range(1, self.suite.instances + 1)]
+            return [] if self.step.hold else [(number, "id") for number in range(1, len(self.suite.payloads) + 1)]
         if self.kind == "filter" and self.attribute:
             return list(dict.fromkeys([(self.instance, "id"), (self.instance, self.attribute)]))
         return [(self.instance, "id")]
@@ -207,7 +207,8 @@ class SuiteRun:
                 continue
             variable = request.suite.variable(attribute, number)
             producer = next(
-                r for r in self.requests if r.kind == "create" and r.suite is request.suite and r.instance == number
+                r for r in self.requests
+                if r.suite is request.suite and ((r.kind == "create" and r.instance == number) or r.step.hold)
             )
             outcome = self.outcomes.get(producer.index)
             if outcome is None:
@@ -255,6 +256,8 @@ class SuiteRun:
             self._keep_created(request, reply)
         elif request.kind == "patch" and reply.status in request.statuses:
             self._hold_patched(request)
+        elif request.step.hold:
+            self._hold_listed(request, reply)
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
         if request.kind == "delete" and reply.status in (200, 202, 204):
             for created in self.created:
@@ -307,6 +310,15 @@ class SuiteRun:
             elif attribute in answer:
                 values[attribute] = answer[attribute]
         self._keep_created(request, reply)
+
+    def _hold_listed(self, request: KitRequest, reply: Reply) -> None:
+        """Keep instance 01's values from a list the kit reads them from (its first or its last instance)."""
+        listed = [item for item in checks.instances_of(reply) if isinstance(item, dict)]
+        values = self.values(request.suite, 1)
+        values.clear()
+        if listed and isinstance(reply.body, list):
+            chosen = listed[0] if request.step.hold == "first" else listed[-1]
+            values.update({attribute: chosen[attribute] for attribute in request.suite.kept if attribute in chosen})
 
     def _keep_created(self, request: KitRequest, reply: Reply) -> None:
         """Note an instance the answer says was created (even by a reject the server accepted), to delete it."""

@@ -144,14 +144,14 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["rename"] = rename
     if selection:
         options["selection"] = True
-    count = len(facts.creates)
+    count = facts.instances
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
     values = _values(branch, count)
     if checks_instances != (kind in ("create", "list", "retrieve", "filter")):
         options["instance_checks"] = checks_instances
     if checks_instances:
-        create = facts.create.single
+        create = facts.created_checks
         typed, includes, mandatory = dict(branch.typed), branch.includes, branch.mandatory
         if typed != dict(create.typed):
             options["typed"] = typed
@@ -159,6 +159,8 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
             options["includes"] = list(includes)
         if mandatory != create.mandatory:
             options["mandatory"] = list(mandatory)
+    if kind == "list" and request.holds and not request.creates:
+        options["hold"] = "first" if "count == 0" in request.script else "last"
     if kind == "reject":
         options["body"] = injected.get(request.position, request.body)
     if kind == "patch":
@@ -239,11 +241,10 @@ def declaration_text(api_id: str, kit_dir: Path, keep: Mapping[str, Mapping[str,
 
 def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[int, ...], Any],
                     keep: Mapping[str, Any]) -> list[str]:
-    create = facts.create
+    create, created_checks = facts.create, facts.created_checks
     title, code = _title(facts), _code(facts)
     retrieves = [r for r in facts.requests if _kind(r)[0] in ("retrieve", "filter", "list")]
-    count = len(facts.creates)
-    compared = next((values for r in retrieves if (values := _values(r.single, count))), create.holds)
+    compared = next((values for r in retrieves if (values := _values(r.single, facts.instances))), create.holds)
     steps, created = [], 0
     for request in facts.requests:
         created += request.creates
@@ -253,22 +254,22 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
         f"  - resource: {facts.resource}\n",
         f"    title: {title}\n",
         f"    code: {code}\n",
-        f"    typed: {_flow(dict(create.single.typed))}\n",
+        f"    typed: {_flow(dict(created_checks.typed))}\n",
         f"    held: {_flow(list(create.holds))}\n",
     ]
-    if create.single.includes != create.holds:
-        lines.append(f"    includes: {_flow(list(create.single.includes))}\n")
+    if created_checks.includes != create.holds:
+        lines.append(f"    includes: {_flow(list(created_checks.includes))}\n")
     if compared != create.holds:
         lines.append(f"    compared: {_flow(list(compared))}\n")
     lines += [
-        f"    mandatory: {_flow(list(create.single.mandatory))}  # the kit's requiredAttributes\n",
+        f"    mandatory: {_flow(list(created_checks.mandatory))}  # the kit's requiredAttributes\n",
         "    # the kit's payload schema, written by python -m harness.ctk.derive --write\n",
         f"    payload_schema: {json.dumps(facts.payload_schema, separators=(', ', ': '))}\n",
     ]
     if keep.get("profile_mandatory"):
         lines.append(f"    profile_mandatory: {_flow(list(keep['profile_mandatory']))}"
                      "  # the Conformance Profile's, in responses (spec tier)\n")
-    lines.append("    payloads:\n")
+    lines.append("    payloads:\n" if facts.creates else "    payloads: []  # the kit creates none: a list holds instance 01\n")
     for payload in _payloads(api_id, facts, injected, filtered):
         block = _block(payload, 8)
         lines.append("      - " + block[8:])
