@@ -34,12 +34,15 @@ JSON_TYPES: dict[str, type | tuple[type, ...]] = {
 
 _NAME = {"type": "string", "minLength": 1}
 _NAMES = {"type": "array", "items": _NAME}
-_STATUSES = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 100, "maximum": 599}}
-# One kit request: "<kind> [attribute] [instance]" (``create 1``, ``filter name 2``, ``missing``), alone or as
+_STATUSES = {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}}
+# One kit request: "<kind> [attribute] [instance]" (``create 1``, ``filter name 2``, ``missing``; ``start`` is the
+# kit's routing request to www.example.com, which checks nothing and is not sent), alone or as
 # ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
 # checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
 # value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value.
-_REQUEST = {"type": "string", "pattern": r"^(create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"}
+_REQUEST = {
+    "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
+}
 _STEP = {
     "oneOf": [
         _REQUEST,
@@ -101,12 +104,14 @@ DECLARATION_SCHEMA: dict[str, Any] = {
     },
 }
 
-Kind = Literal["create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
+Kind = Literal["start", "create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
 DEFAULT_STATUS: dict[str, tuple[int, ...]] = {
     "create": (201,), "reject": (400,), "list": (200,), "retrieve": (200,), "filter": (200,), "patch": (200,),
-    "delete": (204,), "gone": (404,), "missing": (404,), "fields": (),
+    "delete": (204,), "gone": (404,), "missing": (404,), "fields": (), "start": (),
 }
-DEFAULT_FOLDER: dict[str, str] = {"create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1", "reject": "E2"}  # else N2
+DEFAULT_FOLDER: dict[str, str] = {
+    "start": "N0", "create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1", "reject": "E2",
+}  # else N2
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +298,7 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         shape = f"{kind} ATTRIBUTE [INSTANCE]" if takes_attribute else f"{kind} [INSTANCE]"
         raise DeclarationError(f"{_where(path, at)}: expected {shape!r}, got {' '.join([kind, *words])!r}")
     # a field selection of one instance (``fields state 1``) reads it by id; without a number, the collection
-    instance = numbers[0] if numbers else (0 if kind in ("list", "fields", "missing", "reject") else 1)
+    instance = numbers[0] if numbers else (0 if kind in ("start", "list", "fields", "missing", "reject") else 1)
     body, values = options.pop("body", None), options.pop("values", None)
     patch = None
     if (body is None) == (kind in ("patch", "reject")):

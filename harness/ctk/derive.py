@@ -287,8 +287,13 @@ def payload_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 def kit_facts(kit_dir: Path) -> list[ResourceFacts]:
     """The kit's resources in collection order, each with its requests and its reduced payload schema."""
     resources: dict[str, list[KitRequestFacts]] = {}
+    waiting: list[KitRequestFacts] = []  # a request outside the API (the kit's routing Start) joins the next resource
     for request in kit_order(kit_dir):
-        resources.setdefault(request.resource, []).append(request)
+        if not request.url.startswith("{{"):
+            waiting.append(request)
+            continue
+        resources.setdefault(request.resource, []).extend([*waiting, request])
+        waiting = []
     facts = []
     for resource, own in resources.items():
         entity = resource[0].upper() + resource[1:]

@@ -103,7 +103,7 @@ class KitRequest:
 
     def needs(self) -> list[tuple[int, str]]:
         """The (instance, attribute) values this request cannot be sent without."""
-        if self.kind in ("create", "reject", "missing") or (self.kind == "fields" and not self.instance):
+        if self.kind in ("start", "create", "reject", "missing") or (self.kind == "fields" and not self.instance):
             return []
         if self.kind == "list":
             return [] if self.step.hold else [(number, "id") for number in range(1, len(self.suite.payloads) + 1)]
@@ -158,6 +158,8 @@ def _description(suite: ResourceSuite, step: Step) -> str:
         return f"This operation creates {'a' if step.instance <= 1 else 'another'} {entity}"
     if step.kind == "reject":
         return f"This operation tries to create a {entity} from an invalid payload"
+    if step.kind == "start":
+        return "The kit's routing to the resource under test; every resource runs here"
     if step.kind == "list":
         return f"This operation search for the created {entity}"
     if step.kind in ("fields", "filter"):
@@ -241,6 +243,10 @@ class SuiteRun:
 
     def run(self, request: KitRequest) -> RequestRecord:
         """Send one kit request, make all its checks and return the (redacted) record."""
+        if request.kind == "start":  # the kit's routing request: every resource runs here, nothing to send
+            record = self.redactor.record(self._record(request, self.api_root))
+            self.outcomes[request.index] = record.outcome
+            return record
         url = self.url(request)
         body: Any = None
         if request.kind == "create":

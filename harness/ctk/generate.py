@@ -86,6 +86,8 @@ def _instance(text: str) -> int:
 
 def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
     """(kind, attribute, instance) of one kit request."""
+    if not request.url.startswith("{{"):
+        return "start", None, 0
     if request.method == "POST":
         return ("create" if request.creates else "reject"), None, 0
     kinds = {method: kind for kind, method in METHODS.items()}
