@@ -41,11 +41,11 @@ SCHEMA_KEYWORDS = ("type", "required", "properties", "items")
 
 _REQUIRED = re.compile(r"var requiredAttributes = \[([^\]]*)\]")
 _TYPED = re.compile(r"pm\.test\('Response has (\S+) attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
-_HOLDS = re.compile(r"pm\.globals\.set\('([A-Z@]+?)[A-Z]{2,6}(\d\d)', instance\['([^']+)'\]\)")
+_HOLDS = re.compile(r"pm\.globals\.set\(['\"]([A-Z@]+?)[A-Z]{2,6}(\d\d)['\"], instance\[['\"]([^'\"]+)['\"]\]\)")
 _EQUALS = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(instance\.(\w+)\)\.to\.eql\(('[^']*'|\"[^\"]*\"|[\w.]+)\)"
 )
-_CODE = re.compile(r"pm\.globals\.set\('ID([A-Z]{2,6})\d\d', instance\['id'\]\)")
+_CODE = re.compile(r"pm\.globals\.set\(['\"]ID([A-Z]{2,6})\d\d['\"], instance\[['\"]id['\"]\]\)")
 _TEST = re.compile(r"pm\.test\((['\"])(.*?)\1")
 _STATUS_TEST = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*(?:pm\.response\.to\.have\.status\((\d+)\)"
