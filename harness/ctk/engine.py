@@ -152,21 +152,24 @@ def name_suffix(code: str, step: Step) -> str:
     return ""
 
 
+_DESCRIPTIONS = {
+    "create": "This operation creates {a} {entity}",
+    "patch": "This operation creates {a} {entity}",
+    "reject": "This operation tries to create a {entity} from an invalid payload",
+    "start": "The kit's routing to the resource under test; every resource runs here",
+    "list": "This operation search for the created {entity}",
+    "fields": "This operation filter a {entity}",
+    "filter": "This operation filter a {entity}",
+    "retrieve": "This operation search for {one} of the created {entity}",
+}
+
+
 def _description(suite: ResourceSuite, step: Step) -> str:
-    entity = tmfapis.api(suite.api_id).resources[suite.resource].entity
-    if step.kind in ("create", "patch"):
-        return f"This operation creates {'a' if step.instance <= 1 else 'another'} {entity}"
-    if step.kind == "reject":
-        return f"This operation tries to create a {entity} from an invalid payload"
-    if step.kind == "start":
-        return "The kit's routing to the resource under test; every resource runs here"
-    if step.kind == "list":
-        return f"This operation search for the created {entity}"
-    if step.kind in ("fields", "filter"):
-        return f"This operation filter a {entity}"
-    if step.kind == "retrieve" and step.instance > 1:
-        return f"This operation search for the other one of the created {entity}"
-    return f"This operation search for one of the created {entity}"
+    """The kit template's description of a request."""
+    first = step.instance <= 1
+    return _DESCRIPTIONS.get(step.kind, "This operation search for one of the created {entity}").format(
+        entity=tmfapis.api(suite.api_id).resources[suite.resource].entity,
+        a="a" if first else "another", one="one" if first else "the other one")
 
 
 @dataclass(slots=True)
