@@ -10,25 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from harness.config import OAuth2Settings
 from harness.errors import TokenError
 from harness.redact import Redactor
+from harness.urls import origin
 
-__all__ = ["ClientCredentials", "origin"]
+__all__ = ["ClientCredentials"]
 
 MAX_MARGIN_S = 30.0  # a token is renewed this long before it expires, or a tenth of its lifetime if shorter
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port of a URL, as browsers compare origins."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
 
 
 class ClientCredentials(requests.auth.AuthBase):

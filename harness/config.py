@@ -1,7 +1,10 @@
 """The run's settings from the command line, the ini file, the environment and ``--ctk-config``.
 
-Every problem is a ``ConfigError`` with one sentence naming the option, file or key; the plugin
-turns it into a ``pytest.UsageError`` before any request is sent.
+Every problem is a ``ConfigError`` with one sentence naming the option, or the file and the key path
+(``apis.tmf629.payloads.customer[1]``); the plugin turns it into a ``pytest.UsageError`` before any
+request is sent. The file's shape is ``config_schema()`` (a JSON Schema, like the suite declarations');
+what a schema cannot say (URLs after ``${NAME}`` expansion, a CA bundle that exists, payloads that fit
+the kit) is checked here after it.
 
 ``--ctk-config`` YAML (every key optional; ``${NAME}`` is replaced by the environment variable
 ``NAME``, and such values are treated as secrets)::
@@ -24,23 +27,26 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+import jsonschema
 import yaml
 
 import tmfapis
 from harness.errors import ConfigError
 from harness.http import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
+from harness.redact import url_secrets
+from harness.urls import api_root, url_problem, with_slash
 
-__all__ = ["ConfigError", "OAuth2Settings", "RunSettings", "expand_env", "parse_header", "read_config_file", "settings_from"]
+__all__ = [
+    "ConfigError", "OAuth2Settings", "RunSettings", "config_schema", "expand_env", "parse_header", "read_config_file",
+    "schema_problem", "settings_from",
+]
 
-TOP_KEYS = ("base_url", "headers", "timeout", "max_body_mb", "verify", "proxies", "apis", "auth")
-API_KEYS = ("url", "payloads")
-OAUTH2_KEYS = ("token_url", "client_id", "client_secret", "scope")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -69,25 +75,24 @@ class RunSettings:
     secrets: tuple[str, ...] = ()
     oauth2: OAuth2Settings | None = None
 
-    def api_root(self, api_id: str, base_url: str) -> str:
-        """The absolute root of one API, ending with ``/``: ``--api-url`` wins, else base URL + standard path."""
+    def api_root(self, api_id: str, base_url: Callable[[], str]) -> str:
+        """The absolute root of one API, ending with ``/``: ``--api-url`` wins, else base URL + standard path.
+
+        ``base_url`` is asked only when the API has no URL of its own (finding it may start a server).
+        """
         if api_id in self.api_urls:
             return self.api_urls[api_id]
-        return base_url.rstrip("/") + tmfapis.api(api_id).base_path
+        return api_root(base_url(), tmfapis.api(api_id).base_path)
 
 
 def check_url(url: Any, where: str) -> str:
     """An absolute http(s) URL, or a ConfigError naming ``where``."""
     if not isinstance(url, str):
         raise ConfigError(f"{where} must be a URL string, got {url!r}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{where} is not an absolute http(s) URL: {url!r}")
+    problem = url_problem(url)
+    if problem:
+        raise ConfigError(f"{where} {problem}: {url!r}")
     return url
-
-
-def with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -144,10 +149,72 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _unknown(keys: Sequence[str], known: Sequence[str], where: str) -> None:
-    for key in keys:
-        if key not in known:
-            raise ConfigError(f"{where}: unknown key {key!r}; expected one of {', '.join(known)}")
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of a ``--ctk-config`` file; ``x-expected`` says in words what a key must be, ``x-unknown``
+    what an unlisted key of a mapping is called (an API, a resource), so every error names its key path."""
+    text = {"type": ["string", "integer"], "minLength": 1, "x-expected": "text"}
+    url = {"type": "string", "x-expected": "a URL string"}
+    payload = {"type": "object", "x-expected": "a payload (a mapping of attributes)"}
+
+    def mapping(properties: dict[str, Any], expected: str, unknown: str = "key",
+                nullable: bool = True) -> dict[str, Any]:
+        return {"type": ["object", "null"] if nullable else "object", "properties": properties,
+                "additionalProperties": False, "x-expected": expected, "x-unknown": unknown}
+
+    def api(api_id: str) -> dict[str, Any]:
+        payloads = {"type": ["object", "array"], "items": payload,
+                    "x-expected": payload["x-expected"] + " or a list of them"}
+        return mapping({
+            "url": url,
+            "payloads": mapping({name: payloads for name in tmfapis.api(api_id).resources},
+                                "a mapping of resource names to a payload (or a list of payloads)", "resource"),
+        }, "a mapping with url and/or payloads", nullable=False)
+
+    oauth2 = mapping({
+        "token_url": url, "client_id": text, "client_secret": text,
+        "scope": {"type": ["string", "array"], "items": {"type": "string", "x-expected": "text"},
+                  "x-expected": "text or a list of texts"},
+    }, "a mapping with token_url, client_id, client_secret and optionally scope", nullable=False)
+    oauth2["required"] = ["token_url", "client_id", "client_secret"]
+    auth = mapping({"oauth2": oauth2},
+                   "a mapping such as {oauth2: {token_url: ..., client_id: ..., client_secret: ...}}")
+    auth["required"] = ["oauth2"]
+    return mapping({
+        "base_url": {**url, "type": ["string", "null"]},
+        "headers": {"type": ["object", "null"],
+                    "additionalProperties": {"type": ["string", "number"], "x-expected": "text"},
+                    "x-expected": "a mapping of header names to text values"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "x-expected": "a positive number of seconds"},
+        "max_body_mb": {"type": "number", "exclusiveMinimum": 0, "x-expected": "a positive number of MiB"},
+        "verify": {"type": ["boolean", "string"], "x-expected": "true, false or the path of a CA bundle"},
+        "proxies": {"type": ["object", "null"], "additionalProperties": url,
+                    "x-expected": "a mapping such as {https: http://proxy:3128}"},
+        "auth": auth,
+        "apis": mapping({api_id: api(api_id) for api_id in tmfapis.API_IDS},
+                        "a mapping of API ids (tmf629...) to settings", "API"),
+    }, "a mapping of settings", nullable=False)
+
+
+def key_path(location: Iterable[Any]) -> str:
+    """``apis.tmf629.payloads.customer[0]``: where in a file a value is."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+
+
+def schema_problem(data: Any) -> str | None:
+    """The first way ``data`` breaks the config schema, in one sentence naming the key path; None when it fits."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(config_schema()).iter_errors(data))
+    if error is None:
+        return None
+    path, schema, value = key_path(error.absolute_path), error.schema, error.instance
+    if error.validator == "additionalProperties":
+        unknown = next(key for key in value if key not in schema["properties"])
+        known = ", ".join(schema["properties"])
+        return f"{path + ': ' if path else ''}unknown {schema['x-unknown']} {unknown!r}; expected one of {known}"
+    if error.validator == "required":
+        missing = next(key for key in error.validator_value if key not in value)
+        return f"{key_path([*error.absolute_path, missing])} is required"
+    return f"{path} must be {schema['x-expected']}, got {value!r}"
 
 
 def settings_from(
@@ -166,75 +233,54 @@ def settings_from(
     ``payload_problem(api_id, resource, payloads) -> str | None`` validates configured payloads.
     """
     secrets: list[str] = []
-    data = read_config_file(config_path) if config_path else {}
     where = f"--ctk-config {config_path}"
-    _unknown(list(data), TOP_KEYS, where)
-    data = expand_env(data, where, secrets)
-
-    file_base = data.get("base_url")
-    if file_base is not None:
-        check_url(file_base, f"{where}: base_url")
+    data = _config_file(config_path, secrets) if config_path else {}
     if base_url:
         check_url(base_url, "--base-url")
-
     roots: dict[str, str] = {}
     payloads: dict[str, dict[str, tuple[Mapping[str, Any], ...]]] = {}
-    apis = data.get("apis") or {}
-    if not isinstance(apis, dict):
-        raise ConfigError(f"{where}: apis must be a mapping of API ids (tmf629...) to settings")
-    for api_id, entry in apis.items():
-        at = f"{where}: apis.{api_id}"
-        if api_id not in tmfapis.API_IDS:
-            raise ConfigError(f"{at}: unknown API; known: {', '.join(tmfapis.API_IDS)}")
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{at} must be a mapping with url and/or payloads")
-        _unknown(list(entry), API_KEYS, at)
+    for api_id, entry in (data.get("apis") or {}).items():
         if "url" in entry:
-            roots[api_id] = with_slash(check_url(entry["url"], f"{at}.url"))
-        payloads[api_id] = _payloads(api_id, entry.get("payloads") or {}, at, payload_problem)
-    for text in api_urls:
-        api_id, url = parse_api_url(text)
-        roots[api_id] = url
-
-    merged_headers: dict[str, str] = {}
-    file_headers = data.get("headers") or {}
-    if not isinstance(file_headers, dict) or not all(isinstance(v, str | int | float) for v in file_headers.values()):
-        raise ConfigError(f"{where}: headers must be a mapping of header names to text values")
-    merged_headers.update({str(name): str(value) for name, value in file_headers.items()})
-    for text in headers:
-        name, value = parse_header(text)
-        merged_headers[name] = value
-
-    timeout_s = _positive(timeout, "--ctk-timeout", data.get("timeout", DEFAULT_TIMEOUT_S), f"{where}: timeout", "seconds")
-    body_mb = _positive(max_body_mb, "--ctk-max-body-mb", data.get("max_body_mb", DEFAULT_MAX_BODY_MB),
-                        f"{where}: max_body_mb", "MiB")
+            roots[api_id] = with_slash(check_url(entry["url"], f"{where}: apis.{api_id}.url"))
+        payloads[api_id] = _payloads(api_id, entry.get("payloads") or {}, f"{where}: apis.{api_id}", payload_problem)
+    roots.update(parse_api_url(text) for text in api_urls)
+    merged_headers = {str(name): str(value) for name, value in (data.get("headers") or {}).items()}
+    merged_headers.update(parse_header(text) for text in headers)
+    proxies = {str(scheme): check_url(proxy, f"{where}: proxies.{scheme}")
+               for scheme, proxy in (data.get("proxies") or {}).items()}
     verify = data.get("verify", True)
     if isinstance(verify, str) and not Path(verify).is_file():
         raise ConfigError(f"{where}: verify names a CA bundle that does not exist: {verify}")
-    if not isinstance(verify, bool | str):
-        raise ConfigError(f"{where}: verify must be true, false or the path of a CA bundle")
-    proxies = data.get("proxies") or {}
-    if not isinstance(proxies, dict):
-        raise ConfigError(f"{where}: proxies must be a mapping such as {{https: http://proxy:3128}}")
-    for scheme, proxy in proxies.items():
-        check_url(proxy, f"{where}: proxies.{scheme}")
-
+    chosen_base: str | None = base_url or data.get("base_url")
+    secrets += url_secrets([chosen_base, *roots.values(), *proxies.values()])  # credentials written into a URL
     oauth2 = _oauth2(data.get("auth"), where, secrets)
-    for url in [base_url or file_base, *roots.values(), *proxies.values()]:
-        if isinstance(url, str) and urlsplit(url).password:
-            secrets.append(urlsplit(url).password or "")  # credentials written into a URL
     return RunSettings(
-        base_url=with_slash(base_url or file_base) if (base_url or file_base) else None,
+        base_url=with_slash(chosen_base) if chosen_base else None,
         api_urls=roots,
         headers=merged_headers,
-        timeout_s=timeout_s,
-        max_body_mb=body_mb,
+        timeout_s=_positive(timeout, "--ctk-timeout", data.get("timeout", DEFAULT_TIMEOUT_S), f"{where}: timeout",
+                            "seconds"),
+        max_body_mb=_positive(max_body_mb, "--ctk-max-body-mb", data.get("max_body_mb", DEFAULT_MAX_BODY_MB),
+                              f"{where}: max_body_mb", "MiB"),
         verify=False if insecure else verify,
-        proxies={str(k): str(v) for k, v in proxies.items()},
+        proxies=proxies,
         payloads=payloads,
         secrets=tuple(secrets),
         oauth2=oauth2,
     )
+
+
+def _config_file(path: Path, secrets: list[str]) -> dict[str, Any]:
+    """The ``--ctk-config`` file, checked against the schema, ``${NAME}`` expanded and its URLs checked."""
+    where = f"--ctk-config {path}"
+    data = read_config_file(path)
+    problem = schema_problem(data)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    data = dict(expand_env(data, where, secrets))
+    if data.get("base_url") is not None:
+        check_url(data["base_url"], f"{where}: base_url")
+    return data
 
 
 def _positive(given: float | None, option: str, configured: Any, key: str, unit: str) -> float:
@@ -245,41 +291,24 @@ def _positive(given: float | None, option: str, configured: Any, key: str, unit:
     return float(value)
 
 
-def _oauth2(auth: Any, where: str, secrets: list[str]) -> OAuth2Settings | None:
-    """``auth: {oauth2: {token_url, client_id, client_secret, scope}}``; the client secret is a secret wherever it came from."""
+def _oauth2(auth: Mapping[str, Any] | None, where: str, secrets: list[str]) -> OAuth2Settings | None:
+    """``auth: {oauth2: {token_url, client_id, client_secret, scope}}`` (checked by the schema); the client secret
+    is a secret wherever it came from."""
     if auth is None:
         return None
-    if not isinstance(auth, dict):
-        raise ConfigError(f"{where}: auth must be a mapping such as {{oauth2: {{token_url: ..., client_id: ..., client_secret: ...}}}}")
-    _unknown(list(auth), ("oauth2",), f"{where}: auth")
-    entry = auth.get("oauth2")
-    at = f"{where}: auth.oauth2"
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{at} must be a mapping with token_url, client_id, client_secret and optionally scope")
-    _unknown(list(entry), OAUTH2_KEYS, at)
-    for key in OAUTH2_KEYS[:3]:
-        if isinstance(entry.get(key), bool) or not isinstance(entry.get(key), str | int) or entry[key] == "":
-            raise ConfigError(f"{at}.{key} is required and must be text")
+    entry = auth["oauth2"]
     scope = entry.get("scope")
-    if isinstance(scope, list) and all(isinstance(item, str) for item in scope):
-        scope = " ".join(scope)
-    if scope is not None and not isinstance(scope, str):
-        raise ConfigError(f"{at}.scope must be text or a list of texts")
     secrets.append(str(entry["client_secret"]))
-    return OAuth2Settings(check_url(entry["token_url"], f"{at}.token_url"), str(entry["client_id"]),
-                          str(entry["client_secret"]), scope or None)
+    return OAuth2Settings(check_url(entry["token_url"], f"{where}: auth.oauth2.token_url"), str(entry["client_id"]),
+                          str(entry["client_secret"]), " ".join(scope) if isinstance(scope, list) else scope or None)
 
 
 def _payloads(
-    api_id: str, entries: Any, at: str, payload_problem: Any
+    api_id: str, entries: Mapping[str, Any], at: str, payload_problem: Any
 ) -> dict[str, tuple[Mapping[str, Any], ...]]:
-    if not isinstance(entries, dict):
-        raise ConfigError(f"{at}.payloads must map resource names to a payload (or a list of payloads)")
+    """Each resource's payloads (resource names and shapes checked by the schema), judged by ``payload_problem``."""
     result: dict[str, tuple[Mapping[str, Any], ...]] = {}
     for resource, value in entries.items():
-        if resource not in tmfapis.api(api_id).resources:
-            known = ", ".join(tmfapis.api(api_id).resources)
-            raise ConfigError(f"{at}.payloads: unknown resource {resource!r}; known: {known}")
         payloads = tuple(value) if isinstance(value, list) else (value,)
         problem = payload_problem(api_id, resource, payloads) if payload_problem else None
         if problem:

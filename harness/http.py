@@ -1,4 +1,4 @@
-"""HTTP for every tier: the one URL builder, the run's bounded session and a ``send`` that never raises.
+"""HTTP for every tier: the run's bounded session and a ``send`` that never raises.
 
 Transport trouble (refused connection, timeout, TLS), unusable bodies (HTML, non-JSON), bodies over the
 cap and redirects to another origin come back as a ``Reply`` with ``problem`` set, so the checks fail
@@ -12,9 +12,10 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from typing import Any, Self
+from urllib.parse import urljoin
 
 import requests
 import urllib3
@@ -22,16 +23,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from harness.record import Exchange
+from harness.redact import Redactor
+from harness.urls import same_origin
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from harness.redact import Redactor
-
-__all__ = [
-    "DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "PATH_SAFE", "QUERY_SAFE", "BoundedSession", "Reply",
-    "not_sent", "origin", "resource_url", "send",
-]
+__all__ = ["DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "BoundedSession", "Reply", "not_sent", "send"]
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_BODY_MB = 32
@@ -40,28 +35,6 @@ CHUNK = 64 * 1024
 MAX_REDIRECTS = 10
 NOT_JSON: Any = object()
 EXCERPT = 200
-# Characters the kit sent unencoded in query values; spaces, '+', '&', '#' and '%' are encoded.
-QUERY_SAFE = "/:$'@!*,;=()~"
-PATH_SAFE = "-._~:@!$'()*+,;="
-
-
-def resource_url(api_root: str, resource: str, instance_id: str | None = None, query: str = "") -> str:
-    """The URL of a resource's collection (or one instance) under an API root; a query in the root stays a query."""
-    scheme, netloc, path, root_query, _ = urlsplit(api_root)
-    path = path if path.endswith("/") else path + "/"
-    path += resource + ("" if instance_id is None else "/" + quote(instance_id, safe=PATH_SAFE))
-    return urlunsplit((scheme, netloc, path, "&".join(part for part in (root_query, query) if part), ""))
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port of a URL (the default port filled in): what credentials are bound to."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
 
 
 class BoundedSession(requests.Session):
@@ -247,7 +220,7 @@ def _fetch(
         if location is None:
             return response, _read_body(response, deadline, cap), None
         target = urljoin(response.url, location)
-        if origin(target) != origin(response.url):
+        if not same_origin(target, response.url):
             problem = f"redirected ({response.status_code}) to another origin {target}; not followed with credentials"
             return response, _read_body(response, deadline, cap), problem
         response.close()

@@ -26,8 +26,9 @@ from harness.errors import ReportError
 
 __all__ = [
     "BODY_LIMIT", "SPEC_FOLDER", "ApiJson", "CheckJson", "CheckResult", "Exchange", "FuzzBlock", "MessageJson", "Outcome",
-    "RequestJson", "RequestOutcome", "RequestRecord", "RunJson", "SpecBlock", "Tier", "Totals", "Verdict",
-    "api_verdict", "check_run_record", "message_json", "request_outcome", "run_verdict", "transport_failed",
+    "RequestJson", "RequestOutcome", "RequestRecord", "RunJson", "SpecBlock", "Standing", "Tier", "Totals", "Verdict",
+    "api_verdict", "check_run_record", "message_json", "record_verdict", "request_outcome", "run_verdict", "standings",
+    "transport_failed",
 ]
 
 SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
@@ -111,7 +112,12 @@ class RunJson(TypedDict):
     target: str
     started: str
     duration_s: float
-    apis: dict[str, ApiJson]
+    apis: dict[str, ApiJson]  # the APIs whose tests ran
+    not_offered: NotRequired[dict[str, str]]  # API id -> what its root answered the pre-flight (404): neither run nor failed
+    preflight_failed: NotRequired[dict[str, str]]  # API id -> why its root cannot be tested: the run stopped there
+
+
+Standing = Literal["certified", "failed", "incomplete", "not offered"]
 
 
 # ---- the one outcome rule -------------------------------------------------------------------------
@@ -149,6 +155,21 @@ def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
     if "failed" in seen:
         return "failed"
     return "incomplete" if "incomplete" in seen or not seen else "passed"
+
+
+def record_verdict(run: RunJson) -> Verdict:
+    """A run record's verdict: failed when the pre-flight stopped it, else ``run_verdict`` of its APIs."""
+    return "failed" if run.get("preflight_failed") else run_verdict(entry["verdict"] for entry in run["apis"].values())
+
+
+def standings(run: RunJson) -> dict[Standing, list[str]]:
+    """Which APIs the run certified (passed), failed (at the pre-flight too), left incomplete, and found not offered."""
+    found: dict[Standing, list[str]] = {"certified": [], "failed": [], "incomplete": [], "not offered": []}
+    for api_id, entry in run["apis"].items():
+        found["certified" if entry["verdict"] == "passed" else entry["verdict"]].append(api_id)
+    found["failed"] += [api_id for api_id in run.get("preflight_failed", {}) if api_id not in run["apis"]]
+    found["not offered"] += list(run.get("not_offered", {}))
+    return found
 
 
 # ---- reading a run record back --------------------------------------------------------------------

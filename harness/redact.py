@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
-from harness.http import QUERY_SAFE
 from harness.record import CheckResult, Exchange, RequestRecord
+from harness.urls import query_value
 
 __all__ = ["MASK", "RedactingFilter", "Redactor", "header_secrets", "is_secret_header", "url_secrets"]
 
@@ -88,7 +88,7 @@ class Redactor:
         unique = set()
         for value in filter(None, values):
             # The forms a value takes in a URL query or a JSON body are secret too.
-            unique |= {value, quote(value, safe=""), quote(value, safe=QUERY_SAFE), quote_plus(value),
+            unique |= {value, quote(value, safe=""), query_value(value), quote_plus(value),
                        json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
         return cls(tuple(sorted(unique, key=len, reverse=True)))
 

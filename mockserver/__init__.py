@@ -1,4 +1,4 @@
-"""The reference server of five TMF Open APIs v4 (TMF681, TMF629, TMF683, TMF622, TMF635).
+"""The reference server of the TMF Open APIs v4 listed in ``tmfapis`` (the 60 that have an official kit).
 
 ``create_app(config)`` builds the aiohttp application; ``start_background(config)`` runs it in a
 daemon thread (``.url``, ``.stop()``, usable as a context manager); ``python -m mockserver`` runs it

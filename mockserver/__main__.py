@@ -1,4 +1,4 @@
-"""Command line: ``python -m mockserver`` / ``tmf-mock`` serves the five APIs until SIGINT or SIGTERM."""
+"""Command line: ``python -m mockserver`` / ``tmf-mock`` serves the TMF Open APIs until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _allow_entry(text: str) -> str:
 
 def build_parser() -> ArgumentParser:
     """The command-line options."""
-    parser = ArgumentParser(prog=PROG, description="Reference server of five TMF Open APIs v4.")
+    parser = ArgumentParser(prog=PROG, description="Reference server of the TMF Open APIs v4.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     parser.add_argument(
         "--port", type=_bounded(int, 0, 65535), default=8080, help="port, 0 for a free one (default: %(default)s)"

@@ -1,4 +1,4 @@
-"""The app factory: every route of the five APIs generated from ``tmfapis``, on one aiohttp app.
+"""The app factory: every route of the APIs generated from ``tmfapis``, on one aiohttp app.
 
 Create ignores a client-sent ``id`` and ``href``: the server always assigns a ULID and the absolute
 URL of the new instance. PATCH may repeat the current ``id``/``href`` but not change them.
@@ -139,6 +139,9 @@ class ResourceView:
     async def create(self, request: web.Request) -> web.Response:
         body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
+        for key in self.rules.server_only:
+            if key in body:
+                raise ApiError(400, f"{key}: is set by the server; a create does not send it.")
         instance = self.new_instance(body, HREF_MARK)
         store = request.app[STORE_KEY]
         changes = [(self.api.id, self.resource.name, instance)]
@@ -231,7 +234,8 @@ class ResourceView:
         shown = public(merged, base)  # validated as it will be read
         if self.resource.update_schema:
             check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown)
-        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown)
+        # the id and href are the server's own, whatever type a spec gives them
+        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown, ("id", "href"))
         state = self.rules.state_attribute
         state_changed = state is not None and merged.get(state) != current.get(state)
         stamp = now_text()
@@ -242,6 +246,16 @@ class ResourceView:
         stored = request.app[STORE_KEY].put(self.api.id, self.resource.name, merged)
         self.publish(request, self.state_event if state_changed else "AttributeValueChange", merged)
         return json_response(None, encoded=stored.replace(ORIGIN, base.encode()))
+
+    async def replace(self, request: web.Request) -> web.Response:
+        """PUT: the instance replaced whole by a create body, keeping its id and href."""
+        body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
+        check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
+        current = self._found(request)  # read after the last await, so no other write comes between
+        instance = self.new_instance(body, HREF_MARK, current["id"])
+        stored = request.app[STORE_KEY].put(self.api.id, self.resource.name, instance)
+        self.publish(request, "AttributeValueChange", instance)
+        return json_response(None, encoded=stored.replace(ORIGIN, origin(request).encode()))
 
     async def delete(self, request: web.Request) -> web.Response:
         instance = self._found(request)
@@ -295,19 +309,32 @@ def add_routes(router: web.UrlDispatcher, path: str, handlers: dict[str, Handler
     router.add_route("*", path, gate(not_allowed(handlers)))
 
 
+def resource_paths(api: tmfapis.Api, resource: tmfapis.Resource) -> tuple[str, ...]:
+    """Where a resource's collection is served: under its API's root, and, for a resource the spec nests
+    under another's instance (``processFlow/{id}/taskFlow``), there too. Its hrefs use the first."""
+    root = f"{api.base_path}{resource.name}"
+    if resource.parent is None:
+        return (root,)
+    return root, f"{api.base_path}{resource.parent}/{{parent_id}}/{resource.name}"
+
+
 def add_api_routes(router: web.UrlDispatcher, api: tmfapis.Api, gate: Gate) -> None:
     """The routes of one API: its resources' collection and item routes, and its hub.
 
-    They go straight on the one app (no sub-app per API), so a request is resolved in one step.
+    They go straight on the one app (no sub-app per API), so a request is resolved in one step. A method
+    the spec declares is served; any other is answered 405 naming those allowed.
     """
     for resource in api.resources.values():
-        view = ResourceView(api, resource, rules_for(api.id, resource.name))
+        view = view_of(api.id, resource.name)
         collection = {"GET": view.list, "POST": view.create}
-        item = {"GET": view.retrieve, "PATCH": view.update, "DELETE": view.delete}
-        path = f"{api.base_path}{resource.name}"
-        # the item path first: both are tried for a path under the collection, and reads by id are the most
-        add_routes(router, path + "/{id}", {method: item[method] for method in resource.item_methods if method in item}, gate)
-        add_routes(router, path, {method: collection[method] for method in resource.collection_methods}, gate)
+        item = {"GET": view.retrieve, "PATCH": view.update, "PUT": view.replace, "DELETE": view.delete}
+        extra = view.rules.extra_methods
+        item_methods = (*resource.item_methods, *extra.get("item", ()))
+        collection_methods = (*resource.collection_methods, *extra.get("collection", ()))
+        for path in resource_paths(api, resource):
+            # the item path first: both are tried for a path under the collection, and reads by id are the most
+            add_routes(router, path + "/{id}", {method: item[method] for method in item_methods}, gate)
+            add_routes(router, path, {method: collection[method] for method in collection_methods}, gate)
     hub = HubView(api)
     add_routes(router, f"{api.base_path}hub", {"POST": hub.register}, gate)
     add_routes(router, f"{api.base_path}hub/{{id}}", {"DELETE": hub.unregister}, gate)
@@ -355,7 +382,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(config: ServerConfig) -> web.Application:
-    """The reference server: all five APIs at their standard base paths, configured by ``config``.
+    """The reference server: every API at its root, configured by ``config``.
 
     Raises ``SeedError`` (one sentence) when the seed file cannot be read or does not validate.
     """

@@ -92,9 +92,11 @@ def short(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
 
 
-def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any]) -> None:
-    """Raise a 400 naming the attribute path of the most relevant schema violation, if any."""
-    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any], own: tuple[str, ...] = ()) -> None:
+    """Raise a 400 naming the attribute path of the most relevant schema violation, if any; a violation in
+    one of the ``own`` attributes (the server's choice, such as the id it assigned) is not the client's."""
+    errors = validator.iter_errors(instance)
+    error = jsonschema.exceptions.best_match(e for e in errors if not e.absolute_path or e.absolute_path[0] not in own)
     if error is not None:
         path = ".".join(str(part) for part in error.absolute_path)
         message = short(error.message)

@@ -9,7 +9,7 @@ The rules, as the reference server applies them:
 - A comma-separated value means OR (``state=a,b``); an empty value or element stands for the empty
   string (``name=`` finds instances whose name is ""). Several parameters, or the same one repeated,
   mean AND (``state=a&name=b``, ``state.ne=a&state.ne=b``).
-- An element of the value wrapped in single quotes is taken literally, commas included, and matches
+- An element of the value wrapped in single (or double) quotes is taken literally, commas included, and matches
   the unquoted text: ``orderDate='2021-06-03T16:23:29.481Z'`` equals
   ``orderDate=2021-06-03T16:23:29.481Z``, and ``name='a,b',c`` means "a,b" or "c". A quoted element
   ends at the first quote followed by a comma or by the end; an element that opens a quote without
@@ -221,10 +221,13 @@ def _append_flat(out: list[Any], value: Any) -> None:
 # ---- parsing --------------------------------------------------------------------------------------
 
 
+QUOTES = ("'", '"')  # the official kits quote filter values both ways
+
+
 def _closing_quote(text: str, start: int) -> int:
-    """Where the quoted element opening at ``start`` closes: a quote before a comma or the end."""
+    """Where the quoted element opening at ``start`` closes: the same quote before a comma or the end."""
     end = start + 1
-    while (end := text.find("'", end)) >= 0:
+    while (end := text.find(text[start], end)) >= 0:
         if end + 1 == len(text) or text[end + 1] == ",":
             return end
         end += 1
@@ -232,13 +235,13 @@ def _closing_quote(text: str, start: int) -> int:
 
 
 def split_values(text: str) -> tuple[str, ...]:
-    """A filter value split at commas into its OR list, honouring single-quoted elements."""
-    if "," not in text and not text.startswith("'"):
+    """A filter value split at commas into its OR list, honouring quoted elements."""
+    if "," not in text and not text.startswith(QUOTES):
         return (text,)
     values: list[str] = []
     start = 0
     while True:
-        closing = _closing_quote(text, start) if text.startswith("'", start) else -1
+        closing = _closing_quote(text, start) if text.startswith(QUOTES, start) else -1
         if closing >= 0:
             values.append(text[start + 1 : closing])
             start = closing + 1
@@ -409,7 +412,7 @@ ABSENT = object()
 
 @lru_cache(maxsize=256)
 def _selection_tree(fields: tuple[str, ...]) -> Tree:
-    tree: Tree = {name: None for name in tmfapis.ALWAYS_SELECTED}
+    tree: Tree = {name: None for name in tmfapis.SELECTION_KEEPS}
     for name in fields:
         node = tree
         *parents, last = name.split(".")

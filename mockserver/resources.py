@@ -1,19 +1,28 @@
-"""What differs between resources, as data: server-managed attributes, state attribute, side effects.
+"""What differs between resources, as data: server-set attributes, state attribute, side effects.
 
-Everything else (routes, validation, events) is generic and derived from ``tmfapis``.
+The server-set values tmfapis derives from each spec (``Resource.server_set``, ``Resource.state``) are
+completed by ``behaviour.json``, per API id and resource: what the spec cannot say (a lifecycle's initial
+value, dates stamped on change, a cancel's effect on its order, operations an official kit uses beyond
+the spec). Everything else (routes, validation, events) is generic and derived from ``tmfapis``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import tmfapis
+
 __all__ = ["NOW", "CancelEffect", "ItemDefault", "ResourceRules", "completed", "now_text", "rules_for"]
 
-NOW = object()  # stands for the current date-time, rendered when a value is set
+NOW = "$now"  # stands for the current date-time, rendered when a value is set
+BEHAVIOUR_FILE = Path(__file__).resolve().parent / "behaviour.json"
 
 
 def now_text() -> str:
@@ -37,11 +46,11 @@ class CancelEffect:
 
 @dataclass(frozen=True, slots=True)
 class ItemDefault:
-    """A default for ``attribute`` of each object in the array ``array`` that lacks it, made from the object's id."""
+    """Defaults for each object with an ``id`` in the array ``array``: what it lacks of ``values`` (objects
+    completed member by member), text formatted with the object's id (``urn:channel:{id}``)."""
 
     array: str
-    attribute: str
-    template: str  # formatted with the item's ``id``
+    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,62 +66,48 @@ class ResourceRules:
     # What the OpenAPI _Create requires beyond the Conformance Profile: filled in on create when absent.
     create_defaults: Mapping[str, Any] = field(default_factory=_frozen)
     item_defaults: tuple[ItemDefault, ...] = ()
+    extra_methods: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # "collection"/"item" -> methods
+    server_only: tuple[str, ...] = ()  # what the server sets and a create may not send (not in the _Create, not forced)
 
 
-RULES: Mapping[tuple[str, str], ResourceRules] = MappingProxyType(
-    {
-        ("tmf681", "communicationMessage"): ResourceRules(
-            state_attribute="state", defaults=_frozen({"state": "initial"})
-        ),
-        ("tmf629", "customer"): ResourceRules(
-            state_attribute="status", defaults=_frozen({"status": "Initialized"})
-        ),
-        ("tmf683", "partyInteraction"): ResourceRules(
-            state_attribute="status",
-            defaults=_frozen({"creationDate": NOW, "statusChangeDate": NOW}),
-            stamped_on_state_change=("statusChangeDate",),
-            create_defaults=_frozen(
-                {"interactionDate": _frozen({"startDateTime": NOW, "endDateTime": NOW}), "status": "opened"}
-            ),
-            item_defaults=(
-                ItemDefault("channel", "href", "urn:tmf683:channel:{id}"),
-                ItemDefault("relatedParty", "href", "urn:tmf683:party:{id}"),
-            ),
-        ),
-        ("tmf622", "productOrder"): ResourceRules(
-            state_attribute="state", forced=_frozen({"orderDate": NOW, "state": "acknowledged"})
-        ),
-        ("tmf622", "cancelProductOrder"): ResourceRules(
-            state_attribute="state",
-            forced=_frozen({"state": "done", "effectiveCancellationDate": NOW}),
-            effect=CancelEffect(
-                target="productOrder",
-                reference="productOrder",
-                changes=_frozen({"state": "cancelled", "cancellationDate": NOW}),
-                copied=_frozen({"cancellationReason": "cancellationReason"}),
-            ),
-        ),
-        ("tmf635", "usage"): ResourceRules(
-            state_attribute="status", defaults=_frozen({"status": "received"})
-        ),
-        ("tmf635", "usageSpecification"): ResourceRules(
-            defaults=_frozen({"lastUpdate": NOW}), stamped_on_change=("lastUpdate",)
-        ),
-    }
-)
+@cache
+def _behaviour() -> Mapping[str, Any]:
+    data: dict[str, Any] = json.loads(BEHAVIOUR_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 def rules_for(api_id: str, resource: str) -> ResourceRules:
-    """The rules of one resource; a resource without rules behaves generically."""
-    return RULES.get((api_id, resource), ResourceRules())
+    """The rules of one resource: the spec's server-set values, completed by ``behaviour.json``."""
+    api = tmfapis.api(api_id)
+    derived = api.resources[resource]
+    given: Mapping[str, Any] = _behaviour().get(api_id, {}).get(resource, {})
+    sendable = api.definitions[derived.create_schema].get("properties", {})
+    forced = given.get("forced", {})  # what the server always sets may be sent, and is overridden
+    effect = given.get("effect")
+    return ResourceRules(
+        state_attribute=given.get("state", derived.state),
+        defaults=_frozen({**derived.server_set, **given.get("defaults", {})}),
+        forced=_frozen(forced),
+        stamped_on_change=tuple(given.get("stampedOnChange", ())),
+        stamped_on_state_change=tuple(given.get("stampedOnStateChange", ())),
+        effect=None if effect is None else CancelEffect(
+            effect["target"], effect["reference"], _frozen(effect["changes"]), _frozen(effect["copied"])
+        ),
+        create_defaults=_frozen(given.get("createDefaults")),
+        item_defaults=tuple(ItemDefault(item["array"], _frozen(item["values"])) for item in given.get("itemDefaults", ())),
+        extra_methods=_frozen({kind: tuple(methods) for kind, methods in given.get("methods", {}).items()}),
+        server_only=tuple(key for key in derived.server_set if key not in sendable and key not in forced)
+        if derived.create_schema != derived.entity
+        else (),
+    )
 
 
 def render(value: Any) -> Any:
     """A rule value as stored: ``NOW`` becomes the current date-time (one moment for an object's members)."""
     if isinstance(value, Mapping):
         moment = now_text()
-        return {key: moment if member is NOW else member for key, member in value.items()}
-    return now_text() if value is NOW else value
+        return {key: moment if member == NOW else member for key, member in value.items()}
+    return now_text() if value == NOW else value
 
 
 def completed(rules: ResourceRules, body: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +123,17 @@ def completed(rules: ResourceRules, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_default(item: Any, default: ItemDefault) -> Any:
-    if not isinstance(item, dict) or default.attribute in item or "id" not in item:
+    if not isinstance(item, dict) or "id" not in item:
         return item
-    return {**item, default.attribute: default.template.format(id=item["id"])}
+    return _filled(item, default.values, str(item["id"]))
+
+
+def _filled(given: dict[str, Any], values: Mapping[str, Any], item_id: str) -> dict[str, Any]:
+    """``given`` with what it lacks of ``values``; an object present on both sides is completed in turn."""
+    result = dict(given)
+    for key, value in values.items():
+        if key not in result:
+            result[key] = value.format(id=item_id) if isinstance(value, str) else value
+        elif isinstance(value, Mapping) and isinstance(result[key], dict):
+            result[key] = _filled(result[key], value, item_id)
+    return result

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self, TextIO
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from mockserver import accesslines, logsafe
+from mockserver import accesslines, direct, logsafe
 from mockserver.app import create_app, reads_first
 from mockserver.config import ServerConfig
 
@@ -172,7 +172,7 @@ def buffered_access_log(config: ServerConfig) -> Iterator[BufferedLines | None]:
 
 async def started_runner(config: ServerConfig) -> web.AppRunner:
     """The app started in a runner, with a cheap access log that never shows headers (so never a key),
-    and reads answered before the router (``reads_first``)."""
+    and reads answered before the router (``reads_first``) with an aiohttp release that was tested so."""
     access_log = logging.getLogger("mockserver.access") if config.access_log else None
     runner = web.AppRunner(
         create_app(config),
@@ -184,7 +184,8 @@ async def started_runner(config: ServerConfig) -> web.AppRunner:
     )
     await runner.setup()
     assert runner.server is not None
-    runner.server.request_handler = reads_first(runner.app, runner.server.request_handler)
+    if direct.WRITES_DIRECTLY:  # the aiohttp releases this was tested with; any other routes every request
+        runner.server.request_handler = reads_first(runner.app, runner.server.request_handler)
     return runner
 
 
@@ -246,6 +247,8 @@ async def serve_forever(config: ServerConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"listening on {base_url(config)}", flush=True)
+    if not direct.WRITES_DIRECTLY:
+        print(direct.untested_notice(), file=sys.stderr, flush=True)
     with buffered_access_log(config) as lines:
         try:
             while not stop.is_set():

@@ -1,9 +1,9 @@
-"""The layout's rules, read from the source: no import cycle, pytest only at the harness's edge, no cross imports."""
+"""The layout's rules, read from the source: no import cycle (imports for annotations count), pytest only at the
+harness's edge, no cross imports."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,22 +20,13 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for package in PACKAGES for path in sorted((REPO / package).rglob("*.py"))}
 
 
-def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node, leaving out ``if TYPE_CHECKING:`` blocks (imports for annotations only)."""
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
-            continue
-        yield node
-        yield from _runtime_nodes(node)
-
-
-def imports(name: str) -> set[str]:
-    """The modules ``name`` imports when it runs (function-level imports included), resolved to module names."""
+def imports(name: str, source: str | None = None) -> set[str]:
+    """The modules ``name`` imports, resolved to module names: at the top, in functions and under
+    ``if TYPE_CHECKING:`` alike (an import for annotations is a dependency too). ``source`` stands in for the file."""
     path = MODULES[name]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source if source is not None else path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -52,8 +43,12 @@ def _is_ancestor(package: str, name: str) -> bool:
     return name.startswith(package + ".")  # a module's own packages are imported before it anyway
 
 
-GRAPH = {name: {target for target in imports(name) if target in MODULES and target != name and not _is_ancestor(target, name)}
-         for name in MODULES}
+def edges(name: str, source: str | None = None) -> set[str]:
+    """The project's modules ``name`` depends on, leaving out itself and its own packages."""
+    return {target for target in imports(name, source) if target in MODULES and target != name and not _is_ancestor(target, name)}
+
+
+GRAPH = {name: edges(name) for name in MODULES}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -92,6 +87,13 @@ def test_the_cycle_finder_finds_a_planted_cycle() -> None:
     planted = {name: set(targets) for name, targets in GRAPH.items()}
     planted["harness.http"].add("harness.pytest.plugin")
     assert find_cycle(planted) is not None
+
+
+def test_an_import_for_annotations_only_counts() -> None:
+    source = MODULES["harness.urls"].read_text(encoding="utf-8")
+    planted = source + "\nif TYPE_CHECKING:\n    from harness.http import Reply\n"
+    assert "harness.http" in edges("harness.urls", planted)
+    assert find_cycle({**GRAPH, "harness.urls": edges("harness.urls", planted)}) is not None
 
 
 @pytest.mark.parametrize("name", [name for name in MODULES if name.startswith("harness") and not name.startswith("harness.pytest")

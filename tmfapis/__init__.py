@@ -1,4 +1,4 @@
-"""One description of the five TMF Open APIs v4, read by the reference server and the harness.
+"""One description of the TMF Open APIs v4, read by the reference server and the harness.
 
 Each API's paths, resources and compact schemas live in ``schemas/<api id>.json``, derived from
 the official specs by ``python -m tmfapis.derive``; ``schemas/apis.json`` lists the APIs in order,
@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
 
-__all__ = ["ALWAYS_SELECTED", "API_IDS", "Api", "Resource", "api", "apis", "merge_patch", "schema_validator"]
+__all__ = ["ALWAYS_SELECTED", "API_IDS", "SELECTION_KEEPS", "Api", "Resource", "api", "apis", "merge_patch", "schema_validator"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # The APIs in the project's usual order, each with its display name and the official spec it is derived from.
 INDEX_FILE = SCHEMA_DIR / "apis.json"
 API_NAMES: dict[str, str] = {entry["id"]: entry["name"] for entry in json.loads(INDEX_FILE.read_text(encoding="utf-8"))}
 API_IDS = tuple(API_NAMES)
-# What a TMF630 field selection always keeps, beside the asked attributes.
+# What a TMF630 field selection may keep beside the asked attributes.
 ALWAYS_SELECTED = ("id", "href", "@type")
+# What the reference server's field selection keeps beside them, as the official kits check (``Instance has
+# only id, href and filtered attribute``).
+SELECTION_KEEPS = ("id", "href")
 # The TMF681 spec declares no listener paths; its events follow the common TMF pattern.
 STANDARD_EVENTS = ("Create", "AttributeValueChange", "StateChange", "Delete")
 
@@ -41,6 +45,9 @@ class Resource:
     collection_methods: tuple[str, ...]
     item_methods: tuple[str, ...]
     events: tuple[str, ...]
+    parent: str | None = None  # the resource whose instance it is nested under (``processFlow/{id}/taskFlow``)
+    state: str | None = None  # the attribute its state-change events follow
+    server_set: Mapping[str, Any] = field(default_factory=dict)  # set on create when absent ("$now": the moment)
 
     def event_type(self, kind: str) -> str:
         """``CustomerCreateEvent`` for ``kind`` "Create"."""
@@ -79,6 +86,9 @@ def api(api_id: str) -> Api:
             collection_methods=tuple(entry["collection"]),
             item_methods=tuple(entry["item"]),
             events=tuple(entry["events"]) or STANDARD_EVENTS,
+            parent=entry.get("parent"),
+            state=entry.get("state"),
+            server_set=MappingProxyType(entry.get("serverSet", {})),
         )
         for name, entry in data["resources"].items()
     }

@@ -43,17 +43,22 @@ def compact(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+RESOURCE_PATH = re.compile(r"/(?:([A-Za-z]+)/\{[A-Za-z]+\}/)?([A-Za-z]+)(/\{id\})?")
+NOW = "$now"  # a server-set value: the current date-time when the instance is made
+
+
 def resources_of(spec: dict[str, Any]) -> dict[str, Any]:
-    """Resources with their allowed methods and event types, read from the spec's paths."""
+    """Resources with their allowed methods, event types, parent (a path nested under another resource's
+    instance) and server-set attributes, read from the spec's paths and definitions."""
     resources: dict[str, Any] = {}
     for path, operations in spec["paths"].items():
-        match = re.fullmatch(r"/([A-Za-z]+)(/\{id\})?", path)
-        if not match or match.group(1) in ("hub", "listener"):
+        match = RESOURCE_PATH.fullmatch(path)
+        if not match or match.group(2) in ("hub", "listener") or match.group(1) == "listener":
             continue
-        name = match.group(1)
-        entry = resources.setdefault(name, {"collection": [], "item": [], "events": []})
+        name = match.group(2)
+        entry = resources.setdefault(name, {"collection": [], "item": [], "events": [], "parent": match.group(1)})
         methods = sorted(m.upper() for m in operations if m != "parameters")
-        entry["item" if match.group(2) else "collection"] = methods
+        entry["item" if match.group(3) else "collection"] = methods
     for path in spec["paths"]:
         match = re.fullmatch(r"/listener/([A-Za-z]+)Event", path)
         if not match:
@@ -63,12 +68,58 @@ def resources_of(spec: dict[str, Any]) -> dict[str, Any]:
         owner = max((r for r in resources if event.startswith(r)), key=len, default=None)
         if owner:
             resources[owner]["events"].append(event[len(owner):][0].upper() + event[len(owner) + 1:])
+    definitions = spec["definitions"]
     for name, entry in resources.items():
         entity = name[0].upper() + name[1:]
         entry["entity"] = entity
-        entry["create"] = f"{entity}_Create" if f"{entity}_Create" in spec["definitions"] else entity
-        entry["update"] = f"{entity}_Update" if f"{entity}_Update" in spec["definitions"] else None
+        entry["create"] = f"{entity}_Create" if f"{entity}_Create" in definitions else entity
+        entry["update"] = f"{entity}_Update" if f"{entity}_Update" in definitions else None
+        entry["state"] = state_attribute(definitions, entity, entry["events"])
+        entry["serverSet"] = server_set(definitions, entity, entry["create"], entry["state"])
     return resources
+
+
+def _properties(definitions: dict[str, Any], name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = definitions.get(name, {}).get("properties", {})
+    return properties
+
+
+def _enum(definitions: dict[str, Any], node: dict[str, Any]) -> list[Any]:
+    """The values an attribute allows, its own or its referenced definition's (empty: any)."""
+    if "$ref" in node:
+        node = definitions.get(node["$ref"].rsplit("/", 1)[-1], {})
+    enum: list[Any] = node.get("enum", [])
+    return enum
+
+
+def state_attribute(definitions: dict[str, Any], entity: str, events: list[str]) -> str | None:
+    """The attribute a resource's state-change event follows (``StateChange`` -> ``state``), if it has one."""
+    properties = _properties(definitions, entity)
+    for kind in events:
+        if kind.endswith("Change") and kind != "AttributeValueChange":
+            attribute = kind[0].lower() + kind[1 : -len("Change")]
+            if attribute in properties:
+                return attribute
+    return None
+
+
+def server_set(definitions: dict[str, Any], entity: str, create: str, state: str | None) -> dict[str, Any]:
+    """What the server sets on create when the body lacks it: a date-time attribute a client cannot send
+    (in the resource, not in its ``_Create``) is the moment of creation, such an attribute with an enum its
+    first value, and the state its initial (first) value even where a client may send it."""
+    sendable = _properties(definitions, create) if create != entity else {}
+    values: dict[str, Any] = {}
+    for attribute, node in _properties(definitions, entity).items():
+        enum = _enum(definitions, node)
+        if attribute == state and enum:
+            values[attribute] = enum[0]
+        elif attribute in sendable or attribute in ("id", "href") or attribute.startswith("@"):
+            continue
+        elif node.get("format") == "date-time":
+            values[attribute] = NOW
+        elif enum:
+            values[attribute] = enum[0]
+    return values
 
 
 def base_path(published: str, root: str | None = None) -> str:

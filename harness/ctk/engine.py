@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
@@ -20,9 +19,10 @@ import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.ctk.declaration import DEFAULT_FOLDER, Kind, ResourceSuite, Step, SuiteDeclaration, kit_variable
-from harness.http import QUERY_SAFE, Reply, resource_url, send
+from harness.http import Reply, send
 from harness.record import CheckResult, RequestRecord
 from harness.redact import Redactor
+from harness.urls import query, resource_url
 
 __all__ = ["METHODS", "Created", "KitRequest", "SuiteRun", "name_suffix", "plan"]
 
@@ -234,14 +234,12 @@ class SuiteRun:
         values = self.values(request.suite, request.instance)
         if request.kind == "fields":
             by_id = _text(values["id"]) if request.instance else None
-            return resource_url(self.api_root, resource, by_id, query=f"fields={request.attribute}")
+            return resource_url(self.api_root, resource, by_id, query=query(("fields", str(request.attribute))))
         if request.kind == "filter" and request.attribute:
             value = _text(values[request.attribute])
             mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
-            value = f"{mark}{value}{mark}"
-            selected = f"&fields={request.step.fields}" if request.step.fields else ""
-            return resource_url(self.api_root, resource,
-                                query=f"{request.attribute}={quote(value, safe=QUERY_SAFE)}{selected}")
+            selected = (("fields", request.step.fields),) if request.step.fields else ()
+            return resource_url(self.api_root, resource, query=query((request.attribute, f"{mark}{value}{mark}"), *selected))
         return resource_url(self.api_root, resource, _text(values["id"]))
 
     def run(self, request: KitRequest) -> RequestRecord:

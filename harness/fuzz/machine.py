@@ -32,8 +32,8 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 import tmfapis
 from harness import http
 from harness.errors import FilterMismatch
-from harness.http import resource_url
 from harness.redact import Redactor
+from harness.urls import resource_url
 
 __all__ = [
     "FILTER_TARGETS",

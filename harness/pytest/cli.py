@@ -9,13 +9,15 @@ import pytest
 __all__ = ["main"]
 
 SUITES_PACKAGE = "harness.suites"
-USAGE = f"""usage: tmf-ctk run [--base-url URL] [pytest options]
+USAGE = f"""usage: tmf-ctk run [--base-url URL] [--api API,API] [pytest options]
 
-Run the five TMF conformance suites shipped in this package ({SUITES_PACKAGE}), from any folder:
+Run the TMF conformance suites shipped in this package ({SUITES_PACKAGE}), from any folder:
 the same as `pytest --pyargs {SUITES_PACKAGE} [pytest options]`. Without --base-url (or base_url in
---ctk-config) the embedded reference server is the target.
+--ctk-config) the embedded reference server is the target. The APIs the system offers are certified;
+one whose root answers 404 is listed as not offered, unless it is selected by name (--api, -m, --api-url),
+in which case it fails.
 
-  tmf-ctk run --base-url https://vendor.example --ctk-report out/ -m tmf629
+  tmf-ctk run --base-url https://vendor.example --ctk-report out/ --api tmf629,tmf681
   tmf-ctk run --help        every option of pytest and of the suites (--ctk-config, --api-url, ...)
 """
 

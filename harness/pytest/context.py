@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ class RunContext:
     records: dict[str, dict[int, RequestJson]] = field(default_factory=dict)
     suites: dict[str, dict[str, Any]] = field(default_factory=dict)  # api id -> collection, root, planned
     left: dict[str, list[str]] = field(default_factory=dict)
+    not_offered: dict[str, str] = field(default_factory=dict)  # api id -> what its root answered the pre-flight (404)
+    preflight_failed: dict[str, str] = field(default_factory=dict)  # api id -> why the pre-flight stopped the run
     log_filter: RedactingFilter = field(init=False)
     _session: requests.Session | None = None
     _server: hookspecs.EmbeddedServer | None = None
@@ -71,10 +74,16 @@ class RunContext:
     def embedded(self) -> bool:
         return self.settings.base_url is None
 
-    def target_lines(self) -> list[str]:
-        """What the run sends its requests to, as its output's header shows it."""
+    def uses_base_url(self, api_ids: Iterable[str]) -> bool:
+        """Whether any of these APIs is reached through the base URL (or the embedded server): one without ``--api-url``."""
+        return any(api_id not in self.settings.api_urls for api_id in api_ids)
+
+    def target_lines(self, api_ids: Iterable[str]) -> list[str]:
+        """What the run sends the requests of these APIs to, as its output's header shows it."""
         settings = self.settings
-        lines = [f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}"]
+        lines = []
+        if self.uses_base_url(api_ids):
+            lines.append(f"base_url: {settings.base_url or '(embedded reference server, started on first use)'}")
         lines += [f"api_url {api_id}: {url}" for api_id, url in sorted(settings.api_urls.items())]
         return [self.redactor.text(line) for line in lines]
 
@@ -95,9 +104,7 @@ class RunContext:
         return self._server.url.rstrip("/") + "/" if self._server is not None else None
 
     def api_root(self, api_id: str) -> str:
-        if api_id in self.settings.api_urls:
-            return self.settings.api_urls[api_id]
-        return self.settings.api_root(api_id, self.base_url())
+        return self.settings.api_root(api_id, self.base_url)
 
     def http_session(self) -> requests.Session:
         if self._session is None:

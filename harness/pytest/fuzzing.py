@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -15,12 +14,12 @@ from harness.ctk.declaration import load_declaration
 from harness.ctk.engine import plan
 from harness.errors import DeclarationError
 from harness.pytest.context import run_context
+from harness.pytest.suitefiles import packaged_suite
 
 __all__ = ["FUZZ_PROPERTY", "Counted", "fuzz_outcome", "fuzz_outcomes"]
 
 FUZZ_PROPERTY = "ctk_fuzz"
 OUTCOMES_KEY = pytest.StashKey[list[dict[str, Any]]]()
-SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
 class Counted(Protocol):
@@ -80,8 +79,7 @@ class FuzzCollector:
         context.records[api_id] = {}
         suite = {"collection": "", "root": root, "planned": 0}
         try:  # the kit's name and size, so a run that fuzzed but did not run the kit reads as incomplete
-            number = api_id.removeprefix("tmf")
-            declaration = load_declaration(SUITES / f"ctk{number}" / f"ctk{number}.yaml")
+            declaration = load_declaration(packaged_suite(api_id))
             suite.update(collection=declaration.collection, planned=len(plan(declaration)))
         except DeclarationError:
             pass

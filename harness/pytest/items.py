@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 import tmfapis
-from harness.ctk.declaration import SuiteDeclaration, load_declaration
+from harness.ctk.declaration import ResourceSuite, SuiteDeclaration, load_declaration
 from harness.ctk.engine import KitRequest, SuiteRun, plan
 from harness.errors import CtkFailure, DeclarationError, RunFailure, ScenarioSkipped, SpecDeviation
 from harness.pytest.context import run_context
+from harness.pytest.suitefiles import declared_api
 from harness.record import SPEC_FOLDER, RequestRecord
 from harness.spec.scenarios import RECORD_INDEX_BASE, SCENARIOS, Scenario, ScenarioRun, deviation_text
 
@@ -34,6 +35,9 @@ class CtkFile(pytest.File):
             self.declaration = load_declaration(self.path)
         except DeclarationError as exc:
             raise self.CollectError(str(exc)) from None
+        if self.declaration.api_id != declared_api(self.path):
+            raise self.CollectError(f"{self.path}: api: {self.declaration.api_id} is not the API its file name declares "
+                                    f"({declared_api(self.path)})")
         seen: dict[str, int] = {}
         api_id = self.declaration.api_id
         for request in plan(self.declaration):
@@ -147,12 +151,14 @@ def spec_items(parent: CtkFile, declaration: SuiteDeclaration) -> Iterator[SpecI
     """One spec-tier item per scenario per resource of the declaration's API, after the kit items."""
     api = tmfapis.api(declaration.api_id)
     position = 0
+    suites = {suite.resource: suite for suite in declaration.resources}
     for resource in api.resources.values():
         for scenario in SCENARIOS:
-            if not scenario.applies(api, resource):
+            suite = suites.get(resource.name)
+            if not scenario.applies(api, resource, suite):
                 continue
             item = SpecItem.from_parent(parent, name=f"{SPEC_FOLDER} {scenario.name} /{resource.name}",
-                                        scenario=scenario, resource=resource, position=position)
+                                        scenario=scenario, resource=resource, suite=suite, position=position)
             for marker in (pytest.mark.spec, getattr(pytest.mark, api.id), pytest.mark.xdist_group(api.id)):
                 item.add_marker(marker)
             position += 1
@@ -162,10 +168,12 @@ def spec_items(parent: CtkFile, declaration: SuiteDeclaration) -> Iterator[SpecI
 class SpecItem(pytest.Item):
     """One scenario on one resource; its deviations xfail the item, or fail it under ``--strict``."""
 
-    def __init__(self, *, scenario: Scenario, resource: tmfapis.Resource, position: int, **kwargs: Any) -> None:
+    def __init__(self, *, scenario: Scenario, resource: tmfapis.Resource, suite: ResourceSuite | None, position: int,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.resource = resource
+        self.suite = suite  # the declaration being run, for the scenarios that read it
         self.position = position
         self.record: RequestRecord | None = None
 
@@ -177,7 +185,7 @@ class SpecItem(pytest.Item):
         context = run_context(self.config)
         api = tmfapis.api(suite_run.declaration.api_id)
         run = ScenarioRun(
-            api=api, resource=self.resource, scenario=self.scenario, api_root=suite_run.api_root,
+            api=api, resource=self.resource, scenario=self.scenario, api_root=suite_run.api_root, suite=self.suite,
             session=suite_run.session, redactor=suite_run.redactor,
             payloads={**{s.resource: s.payloads for s in suite_run.declaration.resources},
                       **context.settings.payloads.get(api.id, {})},

@@ -1,8 +1,9 @@
 """The certification pack: one conformance statement per API, in the shape of the certified submissions.
 
 Each ``certification/<api id>.html`` holds the overview of the API's resources with the operations the run
-saw supported, then the kit's test results in Newman's layout, then the spec tier and fuzzing beside them.
-Every document is self-contained HTML with print CSS, so a vendor can print it to PDF.
+saw supported, then the kit's requests as this run's CTK tier ran them, laid out as the kit's Newman report
+lays them out, then the spec tier and fuzzing beside them. Every document is self-contained HTML with print
+CSS, so a vendor can print it to PDF.
 """
 
 from __future__ import annotations
@@ -11,18 +12,29 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import tmfapis
-from harness.record import SPEC_FOLDER, request_outcome
+from harness.record import SPEC_FOLDER, ApiJson, CheckJson, RequestJson, RunJson, request_outcome
 from harness.reports.fuzz import render_fuzz
-from harness.reports.markup import escape, slug, tool_version
+from harness.reports.markup import (
+    api_name,
+    escape,
+    facts,
+    format_bytes,
+    format_ms,
+    format_seconds,
+    kit_version,
+    page,
+    slug,
+    spec_version,
+    tool_version,
+    verdict_badge,
+)
 
 __all__ = [
     "OPERATIONS",
     "PACK_DIR",
     "Support",
-    "kit_version",
     "missed_success",
     "newman_tests",
     "operation_support",
@@ -36,7 +48,6 @@ PACK_DIR = "certification"
 SUCCESS: Mapping[str, tuple[int, ...]] = {"GET": (200, 206), "POST": (201,), "PATCH": (200,), "DELETE": (204,)}
 OPERATIONS = tuple(SUCCESS)
 SUPPORTED, FAILED, NOT_OBSERVED, NOT_IN_SPEC = "supported", "failed", "not observed", "not in the spec"
-CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STATUS_CHECK = re.compile(r"^Status code is (\d{3}(?:(?:,| or) \d{3})*)$")
 
 STYLE = """
@@ -98,19 +109,19 @@ def resource_of(api_id: str, name: str) -> str:
     return next((resource for resource in resources if resource.lower() == first.lower()), first)
 
 
-def missed_success(request: Mapping[str, Any]) -> bool:
+def missed_success(request: RequestJson) -> bool:
     """Whether a request meant to succeed did not: it got no answer, or a failed status check named a 2xx."""
-    if request.get("status") is None and request.get("error"):
+    if request["status"] is None and request["error"]:
         return True
     return any(
         200 <= int(code) < 300
-        for check in request.get("checks", [])
-        if check.get("outcome") != "passed" and (match := STATUS_CHECK.match(str(check.get("name", ""))))
+        for check in request["checks"]
+        if check["outcome"] != "passed" and (match := STATUS_CHECK.match(check["name"]))
         for code in re.findall(r"\d{3}", match.group(1))
     )
 
 
-def operation_support(api_id: str, requests: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Support]]:
+def operation_support(api_id: str, requests: Iterable[RequestJson]) -> dict[str, dict[str, Support]]:
     """resource -> operation -> supported (answered as the spec says), failed (a request meant to succeed did not),
     not observed, or not in the spec. One failing observation outweighs passing ones."""
     try:
@@ -122,14 +133,14 @@ def operation_support(api_id: str, requests: Iterable[Mapping[str, Any]]) -> dic
         declared = {}
     seen: dict[str, dict[str, list[Support]]] = {name: {} for name in declared}
     for request in requests:
-        method = str(request.get("method", "")).upper()
-        resource = resource_of(api_id, str(request.get("name", "")))
-        if request.get("skipped") or method not in SUCCESS or (declared and resource not in declared):
+        method = request["method"].upper()
+        resource = resource_of(api_id, request["name"])
+        if request["skipped"] or method not in SUCCESS or (declared and resource not in declared):
             continue
-        status = request.get("status")
-        where = "spec tier" if request.get("folder") == SPEC_FOLDER else f"kit {request.get('folder', '')}"
+        status = request["status"]
+        where = "spec tier" if request["folder"] == SPEC_FOLDER else f"kit {request['folder']}"
         answer = "no answer" if status is None else str(status)
-        evidence = f"{answer} to {method} {request.get('name', '')} ({where})"
+        evidence = f"{answer} to {method} {request['name']} ({where})"
         if status in SUCCESS[method]:
             seen.setdefault(resource, {}).setdefault(method, []).append(Support(SUPPORTED, evidence))
         elif missed_success(request):
@@ -149,18 +160,18 @@ def operation_support(api_id: str, requests: Iterable[Mapping[str, Any]]) -> dic
     return table
 
 
-def newman_tests(request: Mapping[str, Any], tier: str = "ctk") -> list[tuple[str, int, int]]:
+def newman_tests(request: RequestJson, tier: str = "ctk") -> list[tuple[str, int, int]]:
     """The request's checks of one tier as Newman's Tests table: name, pass count, fail count, in first-seen order."""
     counts: dict[str, list[int]] = {}
-    for check in request.get("checks", []):
-        if check.get("tier", "ctk") != tier:
+    for check in request["checks"]:
+        if check["tier"] != tier:
             continue
-        tally = counts.setdefault(str(check.get("name", "")), [0, 0])
-        tally[0 if check.get("outcome") == "passed" else 1] += 1
+        tally = counts.setdefault(check["name"], [0, 0])
+        tally[0 if check["outcome"] == "passed" else 1] += 1
     return [(name, passed, failed) for name, (passed, failed) in counts.items()]
 
 
-def write_pack(summary: Mapping[str, Any], report_dir: Path) -> list[Path]:
+def write_pack(summary: RunJson, report_dir: Path) -> list[Path]:
     """Write ``certification/<api id>.html`` for each API of the run record (and only those: statements of an
     earlier run in the same directory are removed); return their paths."""
     pack = report_dir / PACK_DIR
@@ -168,57 +179,48 @@ def write_pack(summary: Mapping[str, Any], report_dir: Path) -> list[Path]:
     for stale in pack.glob("*.html"):
         stale.unlink()
     written = []
-    for api_id in summary.get("apis", {}):
+    for api_id in summary["apis"]:
         path = pack / f"{_file_name(api_id)}.html"
         path.write_text(render_statement(summary, api_id), encoding="utf-8")
         written.append(path)
     return written
 
 
-def render_statement(summary: Mapping[str, Any], api_id: str) -> str:
+def render_statement(summary: RunJson, api_id: str) -> str:
     """One API's conformance statement as a self-contained HTML document."""
-    entry: Mapping[str, Any] = summary["apis"][api_id]
-    requests: list[Mapping[str, Any]] = list(entry.get("requests", []))
-    kit = [request for request in requests if request.get("folder") != SPEC_FOLDER]
-    spec = [request for request in requests if request.get("folder") == SPEC_FOLDER]
-    name = _api_name(api_id)
-    collection = str(entry.get("collection", ""))
-    verdict = str(entry.get("verdict", ""))
+    entry = summary["apis"][api_id]
+    requests = entry["requests"]
+    kit = [request for request in requests if request["folder"] != SPEC_FOLDER]
+    spec = [request for request in requests if request["folder"] == SPEC_FOLDER]
+    name = api_name(api_id)
+    collection = entry["collection"]
+    verdict = entry["verdict"]
     title = f"{name} conformance statement"
-    facts = {
-        "API": f"{name} ({api_id})" + (f", specification {_spec_version(api_id)}" if _spec_version(api_id) else ""),
+    named = {
+        "API": f"{name} ({api_id})" + (f", specification {spec_version(api_id)}" if spec_version(api_id) else ""),
         "Conformance test kit": collection,
         "Kit version": kit_version(api_id, collection),
-        "System under test": entry.get("target") or summary.get("target", ""),
-        "Run started": summary.get("started", ""),
-        "Run duration (all APIs)": _seconds(_number(summary.get("duration_s"))),
+        "System under test": entry["target"] or summary["target"],
+        "Run started": summary["started"],
+        "Run duration (all APIs)": format_seconds(summary["duration_s"]),
         "CTK verdict": verdict,
+        "Spec tier": f"{entry['spec']['verdict']} ({entry['spec']['deviations']} deviations)",
     }
-    spec_block = entry.get("spec") if isinstance(entry.get("spec"), Mapping) else None
-    if spec_block:
-        facts["Spec tier"] = f"{spec_block.get('verdict', '')} ({spec_block.get('deviations', 0)} deviations)"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_POLICY}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>",
-        f'<body data-api="{escape(api_id)}" data-verdict="{escape(verdict)}" data-collection="{escape(collection)}">',
-        f"<header><h1>{escape(title)} {_badge(verdict)}</h1>{_facts(facts)}</header>",
+    body = f'data-api="{escape(api_id)}" data-verdict="{escape(verdict)}" data-collection="{escape(collection)}"'
+    return page(title, STYLE, body, [
+        f"<header><h1>{escape(title)} {verdict_badge(verdict)}</h1>{facts(named)}</header>",
         _overview(api_id, requests),
-        _newman_results(entry, kit, collection, summary),
+        _kit_results(entry, kit, summary),
         _spec_results(spec),
         render_fuzz(entry.get("fuzz")),
         (
             f"<footer>Written by tmf-ctk {escape(tool_version())} from summary.json; rebuild with "
             "<code>tmf-ctk-report DIR</code>. Request and response bodies are in report.html.</footer>"
         ),
-        "</body></html>",
-    ]
-    return "\n".join(part for part in parts if part)
+    ])
 
 
-def _overview(api_id: str, requests: Iterable[Mapping[str, Any]]) -> str:
+def _overview(api_id: str, requests: Iterable[RequestJson]) -> str:
     support = operation_support(api_id, requests)
     head = "<tr><th class=num>#</th><th>Resource</th>" + "".join(f"<th>{op}</th>" for op in OPERATIONS) + "</tr>"
     rows = []
@@ -238,81 +240,78 @@ def _overview(api_id: str, requests: Iterable[Mapping[str, Any]]) -> str:
     return f'<section id="overview"><h2>1. Overview of the certified API</h2><table>{head}{"".join(rows)}</table>{legend}</section>'
 
 
-def _newman_results(
-    entry: Mapping[str, Any], kit: list[Mapping[str, Any]], collection: str, summary: Mapping[str, Any]
-) -> str:
-    totals: Mapping[str, Any] = entry.get("totals", {})
-    timed = [request for request in kit if not request.get("skipped")]
-    received = sum(_number(request.get("size_bytes")) for request in timed)
-    average = sum(_number(request.get("duration_ms")) for request in timed) / len(timed) if timed else 0.0
-    failures = [(request, check) for request in kit for check in request.get("checks", [])
-                if check.get("outcome") != "passed" and check.get("tier", "ctk") == "ctk"]
-    skipped = sum(1 for request in kit if request.get("skipped"))
+def _kit_results(entry: ApiJson, kit: list[RequestJson], summary: RunJson) -> str:
+    """The kit's requests as the CTK tier ran them, in the layout of the kit's Newman report."""
+    totals = entry["totals"]
+    timed = [request for request in kit if not request["skipped"]]
+    received = sum(request["size_bytes"] for request in timed)
+    average = sum(request["duration_ms"] for request in timed) / len(timed) if timed else 0.0
+    failures: list[tuple[RequestJson, CheckJson]] = [
+        (request, check) for request in kit for check in request["checks"]
+        if check["outcome"] != "passed" and check["tier"] == "ctk"
+    ]
+    skipped = sum(1 for request in kit if request["skipped"])
     overview = {
-        "Collection": collection,
-        "Time": summary.get("started", ""),
-        "Exported with": f"tmf-ctk {tool_version()}",
+        "Collection": entry["collection"],
+        "Time": summary["started"],
+        "Run by": f"tmf-ctk {tool_version()}: the kit's requests and checks, ported (CTK tier), not the kit run by Newman",
     }
     figures = (
         f"<table><tr><th></th><th class=num>Total</th><th class=num>Failed</th></tr>"
-        f'<tr data-row="requests"><td>Requests</td><td class=num>{escape(totals.get("requests", len(kit)))}</td>'
-        f'<td class=num>{escape(totals.get("failed_requests", 0))}</td></tr>'
-        f'<tr data-row="assertions"><td>Assertions</td><td class=num>{escape(totals.get("assertions", 0))}</td>'
-        f'<td class=num>{escape(totals.get("failed_assertions", 0))}</td></tr>'
+        f'<tr data-row="requests"><td>Requests</td><td class=num>{escape(totals["requests"])}</td>'
+        f'<td class=num>{escape(totals["failed_requests"])}</td></tr>'
+        f'<tr data-row="assertions"><td>Assertions</td><td class=num>{escape(totals["assertions"])}</td>'
+        f'<td class=num>{escape(totals["failed_assertions"])}</td></tr>'
         f'<tr data-row="skipped"><td>Requests skipped</td><td class=num>{skipped}</td><td class=num></td></tr></table>'
     )
     run_facts = {
-        "Total run duration": _seconds(sum(_number(r.get("duration_ms")) for r in timed) / 1000),
-        "Total data received": _size(received),
-        "Average response time": f"{average:.0f}ms",
+        "Total run duration": format_seconds(sum(request["duration_ms"] for request in timed) / 1000),
+        "Total data received": format_bytes(received),
+        "Average response time": format_ms(average),
         "Total failures": len(failures),
     }
-    folders: dict[str, list[Mapping[str, Any]]] = {}
+    folders: dict[str, list[RequestJson]] = {}
     for request in kit:
-        folders.setdefault(str(request.get("folder") or "Requests"), []).append(request)
+        folders.setdefault(request["folder"] or "Requests", []).append(request)
     blocks = "".join(
         f'<section class="folder" data-folder="{escape(folder)}"><h3>{escape(folder)}</h3>'
-        f"{''.join(_newman_request(request) for request in members)}</section>"
+        f"{''.join(_kit_request(request) for request in members)}</section>"
         for folder, members in folders.items()
     )
     failure_list = ""
     if failures:
         items = "".join(
-            f"<li><b>{escape(request.get('folder', ''))} {escape(request.get('method', ''))} "
-            f"{escape(request.get('name', ''))}</b>: {escape(check.get('name', ''))}"
-            f"<pre>{escape(check.get('message', ''))}</pre></li>"
+            f"<li><b>{escape(request['folder'])} {escape(request['method'])} "
+            f"{escape(request['name'])}</b>: {escape(check['name'])}"
+            f"<pre>{escape(check['message'])}</pre></li>"
             for request, check in failures
         )
         failure_list = f'<h3>Failures</h3><ol class="failure">{items}</ol>'
     return (
-        f'<section id="results"><h2>2. Test results</h2><h3>Newman report</h3>{_facts(overview)}{figures}'
-        f"{_facts(run_facts)}<h3>Requests</h3>{blocks}{failure_list}</section>"
+        f'<section id="results"><h2>2. Test results</h2><h3>The kit\'s requests, as the CTK tier ran them</h3>'
+        f"{facts(overview)}{figures}{facts(run_facts)}<h3>Requests</h3>{blocks}{failure_list}</section>"
     )
 
 
-def _newman_request(request: Mapping[str, Any]) -> str:
-    outcome = request_outcome(request)  # type: ignore[arg-type]  # a RequestJson read back from summary.json
+def _kit_request(request: RequestJson) -> str:
+    outcome = request_outcome(request)
     rows = newman_tests(request)
     passed = sum(row[1] for row in rows)
     failed = sum(row[2] for row in rows)
-    status = request.get("status")
-    facts: dict[str, Any] = {
-        "Description": request.get("description", ""),
-        "Method": request.get("method", ""),
-        "URL": request.get("url", ""),
-    }
-    if request.get("skipped"):
-        facts["Skipped"] = request["skipped"]
+    status = request["status"]
+    named: dict[str, object] = {"Description": request["description"], "Method": request["method"], "URL": request["url"]}
+    if request["skipped"]:
+        named["Skipped"] = request["skipped"]
     else:
-        facts.update({
-            "Mean time per request": f"{_number(request.get('duration_ms')):.0f}ms",
-            "Mean size per request": _size(_number(request.get("size_bytes"))),
+        named.update({
+            "Mean time per request": format_ms(request["duration_ms"]),
+            "Mean size per request": format_bytes(request["size_bytes"]),
             "Total passed tests": passed,
             "Total failed tests": failed,
             "Status code": "no answer" if status is None else status,
         })
-        if request.get("error"):
-            facts["Problem"] = request["error"]
+        if request["error"]:
+            named["Problem"] = request["error"]
     table = "".join(
         f'<tr class="{"failed" if fail else "passed"}"><td>{escape(name)}</td><td class=num>{ok}</td>'
         f"<td class=num>{fail}</td></tr>"
@@ -328,26 +327,26 @@ def _newman_request(request: Mapping[str, Any]) -> str:
     beside = f'<p class="spec-checks muted">Spec tier, beside the kit: {escape(spec)}</p>' if spec else ""
     return (
         f'<article class="request {outcome}" data-outcome="{outcome}" data-passed="{passed}" data-failed="{failed}">'
-        f"<h4>{escape(request.get('method', ''))} {escape(request.get('name', ''))}</h4>{_facts(facts)}{tests}{beside}"
+        f"<h4>{escape(request['method'])} {escape(request['name'])}</h4>{facts(named)}{tests}{beside}"
         "</article>"
     )
 
 
-def _spec_results(spec: list[Mapping[str, Any]]) -> str:
+def _spec_results(spec: list[RequestJson]) -> str:
     if not spec:
         return ""
     rows = []
     for request in spec:
-        checks = list(request.get("checks", []))
-        failed = [check for check in checks if check.get("outcome") != "passed"]
-        state = "skipped" if request.get("skipped") else "deviates" if failed else "conforms"
-        detail = "".join(f"<pre>{escape(check.get('name', ''))}: {escape(check.get('message', ''))}</pre>" for check in failed)
-        if request.get("skipped"):
+        checks = request["checks"]
+        failed = [check for check in checks if check["outcome"] != "passed"]
+        state = "skipped" if request["skipped"] else "deviates" if failed else "conforms"
+        detail = "".join(f"<pre>{escape(check['name'])}: {escape(check['message'])}</pre>" for check in failed)
+        if request["skipped"]:
             detail = f"<pre>{escape(request['skipped'])}</pre>"
-        description = str(request.get("description", "")).split(". Exchanges: ")[0]
+        description = request["description"].split(". Exchanges: ")[0]
         rows.append(
             f'<tr class="{"failed" if failed else ""}" data-scenario="{state}"><td>{escape(description)}</td>'
-            f"<td>{escape(request.get('method', ''))} {escape(request.get('name', ''))}</td>"
+            f"<td>{escape(request['method'])} {escape(request['name'])}</td>"
             f"<td class=num>{len(checks) - len(failed)}</td><td class=num>{len(failed)}</td>"
             f"<td>{escape(state)}{detail}</td></tr>"
         )
@@ -359,51 +358,5 @@ def _spec_results(spec: list[Mapping[str, Any]]) -> str:
     )
 
 
-def _facts(facts: Mapping[str, Any]) -> str:
-    items = "".join(f"<dt>{escape(key)}</dt><dd>{escape(value)}</dd>" for key, value in facts.items())
-    return f'<dl class="facts">{items}</dl>'
-
-
-def _badge(verdict: str) -> str:
-    state = verdict.lower()
-    css = "pass" if state == "passed" else "incomplete" if state == "incomplete" else "fail"
-    return f'<span class="verdict {css}">{escape(verdict)}</span>'
-
-
-def _api_name(api_id: str) -> str:
-    try:
-        return tmfapis.api(api_id).name
-    except KeyError:
-        return api_id
-
-
-def _spec_version(api_id: str) -> str:
-    try:
-        return tmfapis.api(api_id).version
-    except KeyError:
-        return ""
-
-
-def kit_version(api_id: str, collection: str) -> str:
-    """The kit's version: the end of its collection name (``CTK-Customer-4.0.0``), else the API's spec version."""
-    match = re.search(r"-(\d+(?:\.\d+)+)$", collection)
-    return match.group(1) if match else _spec_version(api_id)
-
-
 def _file_name(api_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in api_id) or "api"
-
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-def _seconds(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.1f}s"
-
-
-def _size(size: float) -> str:
-    return f"{size:.0f}B" if size < 1024 else f"{size / 1024:.2f}KB" if size < 1024 * 1024 else f"{size / 1048576:.2f}MB"
-
-

@@ -23,27 +23,25 @@ def fuzz_blocks(outcomes: Iterable[Mapping[str, Any]]) -> dict[str, FuzzBlock]:
     return blocks
 
 
-def render_fuzz(block: object) -> str:
+def render_fuzz(block: FuzzBlock | None) -> str:
     """An API's fuzzing outcome as an HTML section (empty when the run did not fuzz it); every text escaped."""
-    if not isinstance(block, dict):
+    if block is None:
         return ""
-    targets = [str(target) for target in block.get("targets", [])]
-    failures = [failure for failure in block.get("failures", []) if isinstance(failure, dict)]
+    targets, failures = block["targets"], block["failures"]
     verdict = "fail" if failures else "pass"
     rows = "".join(
-        f'<div class="fuzz-failure" data-target="{escape(failure.get("target", ""))}">'
-        f'<h4>{escape(failure.get("target", ""))}</h4>'
-        f'<pre class="body reproduction">{escape(failure.get("reproduction", ""))}</pre></div>'
+        f'<div class="fuzz-failure" data-target="{escape(failure["target"])}">'
+        f'<h4>{escape(failure["target"])}</h4>'
+        f'<pre class="body reproduction">{escape(failure["reproduction"])}</pre></div>'
         for failure in failures
     )
     summary = (
         f"{len(targets)} target{'' if len(targets) == 1 else 's'} ({escape(', '.join(targets))}), "
-        f"{escape(block.get('examples', 0))} examples run, {len(failures)} failed"
+        f"{escape(block['examples'])} examples run, {len(failures)} failed"
     )
     label = "failed" if failures else "passed"
     return (
-        f'<section class="fuzz" data-fuzz-targets="{len(targets)}" data-fuzz-examples="{escape(block.get("examples", 0))}"'
+        f'<section class="fuzz" data-fuzz-targets="{len(targets)}" data-fuzz-examples="{escape(block["examples"])}"'
         f' data-fuzz-failures="{len(failures)}"><h3>Filter fuzzing <span class="verdict {verdict}">{label}</span></h3>'
         f"<p>{summary}</p>{rows}</section>"
     )
-

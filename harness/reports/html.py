@@ -6,24 +6,39 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import tmfapis
 from harness.errors import ReportError
 from harness.record import (
     BODY_LIMIT,
+    ApiJson,
+    CheckJson,
+    MessageJson,
+    RequestJson,
+    RequestOutcome,
     RunJson,
-    Verdict,
     check_run_record,
+    record_verdict,
     request_outcome,
-    run_verdict,
+    standings,
     transport_failed,
 )
-from harness.reports.certification import kit_version
 from harness.reports.fuzz import render_fuzz
-from harness.reports.markup import escape, slug, tool_version
+from harness.reports.markup import (
+    api_name,
+    escape,
+    facts,
+    format_bytes,
+    format_date,
+    format_ms,
+    format_seconds,
+    kit_version,
+    page,
+    slug,
+    tool_version,
+    verdict_badge,
+)
+from harness.reports.summary import SUMMARY_FILE
 
 __all__ = [
     "REPORT_FILE",
@@ -34,13 +49,8 @@ __all__ = [
     "write_report",
 ]
 
-SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
-# Nothing may load from outside the file, even if vendor text slipped past escaping.
-CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 REBUILD_HINT = "rebuild it with <code>python -m harness.reports DIR</code>."
-# The blocks of an API entry shown as they are (``spec``, ``undeleted``); the rest has its own place.
-API_KEYS = frozenset({"collection", "verdict", "totals", "requests", "target", "fuzz"})
 
 STYLE = """
 :root { --fail: #b3261e; --fail-bg: #fdecea; --warn: #8a5a00; --warn-bg: #fff4d6; --pass: #1e7b34;
@@ -128,7 +138,7 @@ def load_summary(report_dir: Path) -> RunJson:
     return check_run_record(summary, str(path))
 
 
-def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
+def write_report(summary: RunJson, report_dir: Path) -> Path:
     """Write ``report.html`` for ``summary`` into ``report_dir`` and return its path."""
     check_run_record(summary)
     path = report_dir / REPORT_FILE
@@ -136,59 +146,45 @@ def write_report(summary: dict[str, Any], report_dir: Path) -> Path:
     return path
 
 
-def render_report(summary: dict[str, Any]) -> str:
+def render_report(summary: RunJson) -> str:
     """The whole report as one HTML document with inline CSS and no external resources."""
     apis = [ApiView(api_id, entry, summary) for api_id, entry in summary["apis"].items()]
-    overall = run_verdict(view.verdict for view in apis)
+    overall = record_verdict(summary)
     title = "TMF Open API conformance report"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_POLICY}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{title}</title><style>{STYLE}</style></head>",
-        f'<body data-verdict="{overall}">',
+    return page(title, STYLE, f'data-verdict="{overall}"', [
         _render_header(title, summary, overall),
         _render_overview(apis),
         *(view.render() for view in apis),
         f"<footer>Written by tmf-ctk {escape(tool_version())} from {SUMMARY_FILE}; {REBUILD_HINT}</footer>",
-        "</body></html>",
-    ]
-    return "\n".join(part for part in parts if part)
+    ])
 
 
 class ApiView:
     """One API's block of the run record, with the figures the report shows for it."""
 
-    def __init__(self, api_id: str, entry: dict[str, Any], summary: dict[str, Any]) -> None:
+    def __init__(self, api_id: str, entry: ApiJson, summary: RunJson) -> None:
         self.api_id = api_id
         self.entry = entry
-        self.requests: list[dict[str, Any]] = entry.get("requests", [])
+        self.requests = entry["requests"]
         self.anchor = "api-" + "".join(c if c.isalnum() else "-" for c in api_id)
-        try:
-            self.name = tmfapis.api(api_id).name
-        except KeyError:
-            self.name = api_id
-        self.verdict: Verdict = entry["verdict"]
-        self.passed = self.verdict == "passed"
-        self.collection = str(entry.get("collection", ""))
+        self.name = api_name(api_id)
+        self.verdict = entry["verdict"]
+        self.collection = entry["collection"]
         self.version = kit_version(api_id, self.collection)
-        self.started = entry.get("started") or summary.get("started")
-        self.target = _target_for(api_id, entry, summary)
-        checks = [check for request in self.requests for check in request["checks"]]
-        self.totals = dict(entry["totals"])
-        self.deviations = sum(_check_failed(check) and check["tier"] == "spec" for check in checks)
-        timed = [request for request in self.requests if not request.get("skipped")]
-        self.received_bytes = sum(_number(request.get("size_bytes")) for request in timed)
-        self.average_ms = sum(_number(r.get("duration_ms")) for r in timed) / len(timed) if timed else 0.0
-        self.duration_s = (
-            _number(entry.get("duration_s")) or sum(_number(r.get("duration_ms")) for r in timed) / 1000
-        )
+        self.started = summary["started"]
+        self.target = entry["target"] or summary["target"]
+        self.totals = entry["totals"]
+        self.deviations = sum(check["outcome"] == "failed" and check["tier"] == "spec"
+                              for request in self.requests for check in request["checks"])
+        timed = [request for request in self.requests if not request["skipped"]]
+        self.received_bytes = sum(request["size_bytes"] for request in timed)
+        self.average_ms = sum(request["duration_ms"] for request in timed) / len(timed) if timed else 0.0
+        self.duration_s = sum(request["duration_ms"] for request in timed) / 1000
 
     def data_attributes(self) -> str:
         values = {
             "api": self.api_id,
-            "verdict": self.verdict.lower(),
+            "verdict": self.verdict,
             "requests": self.totals["requests"],
             "failed-requests": self.totals["failed_requests"],
             "assertions": self.totals["assertions"],
@@ -198,13 +194,13 @@ class ApiView:
         return " ".join(f'data-{key}="{escape(value)}"' for key, value in values.items())
 
     def render(self) -> str:
-        facts = {
+        named = {
             "API": f"{self.name} ({self.api_id})",
             "Collection": self.collection,
             "Version": self.version,
             "Target": self.target,
-            "Started": _format_date(self.started),
-            "Duration": _format_seconds(self.duration_s),
+            "Started": format_date(self.started),
+            "Duration": format_seconds(self.duration_s),
             "Verdict": self.verdict,
         }
         t = self.totals
@@ -214,9 +210,9 @@ class ApiView:
             ("Assertions", t["assertions"], False),
             ("Failed assertions", t["failed_assertions"], bool(t["failed_assertions"])),
             ("Spec deviations", self.deviations, False),
-            ("Run duration", _format_seconds(self.duration_s), False),
-            ("Data received", _format_bytes(self.received_bytes), False),
-            ("Average response time", _format_ms(self.average_ms), False),
+            ("Run duration", format_seconds(self.duration_s), False),
+            ("Data received", format_bytes(self.received_bytes), False),
+            ("Average response time", format_ms(self.average_ms), False),
         ]
         figure_html = "".join(
             f'<div class="figure{" fail" if alarming else ""}" data-figure="{slug(label)}">'
@@ -225,25 +221,41 @@ class ApiView:
         )
         return (
             f'<section class="api" id="{self.anchor}" {self.data_attributes()}>'
-            f"<h2>{escape(self.name)} {_verdict_badge(self.verdict, self.passed)}</h2>"
-            f'{_render_facts(facts)}<div class="figures">{figure_html}</div>'
+            f"<h2>{escape(self.name)} {verdict_badge(self.verdict)}</h2>"
+            f'{facts(named)}<div class="figures">{figure_html}</div>'
             f"{''.join(_render_folder(folder, requests) for folder, requests in _by_folder(self.requests))}"
-            f"{render_fuzz(self.entry.get('fuzz'))}"
-            f"{_render_extras('More from this run', self.entry, API_KEYS, heading='h3')}</section>"
+            f"{render_fuzz(self.entry.get('fuzz'))}{_render_more(self.entry)}</section>"
         )
 
 
-def _render_header(title: str, summary: dict[str, Any], overall: str) -> str:
-    facts = {
+def _render_header(title: str, summary: RunJson, overall: str) -> str:
+    named = {
         "Target": summary["target"],
-        "Started": _format_date(summary.get("started")),
-        "Run duration": _format_seconds(_number(summary.get("duration_s"))),
+        "Started": format_date(summary["started"]),
+        "Run duration": format_seconds(summary["duration_s"]),
         "Verdict": overall,
     }
+    for standing, api_ids in standings(summary).items():
+        named[f"APIs {standing}"] = ", ".join(api_ids) or "none"
     return (
-        f'<section id="run"><h1>{title} {_verdict_badge(overall, overall == "passed")}</h1>'
-        f"{_render_facts(facts)}</section>"
+        f'<section id="run"><h1>{title} {verdict_badge(overall)}</h1>'
+        f"{facts(named)}{_render_preflight(summary)}</section>"
     )
+
+
+def _render_preflight(summary: RunJson) -> str:
+    """Why the pre-flight stopped the run, and which APIs the system does not offer (what their roots answered)."""
+    parts = []
+    for css, heading, found in (
+        ("preflight-failed", "The run stopped at the pre-flight: no kit request was sent", summary.get("preflight_failed", {})),
+        ("not-offered", "Not offered: the root answered 404, so these APIs were neither run nor failed",
+         summary.get("not_offered", {})),
+    ):
+        if found:
+            rows = "".join(f'<tr data-api="{escape(api_id)}"><td>{escape(api_id)}</td><td>{escape(reason)}</td></tr>'
+                           for api_id, reason in found.items())
+            parts.append(f'<div class="{css}"><h3>{escape(heading)}</h3><table>{rows}</table></div>')
+    return "".join(parts)
 
 
 def _render_overview(apis: Sequence[ApiView]) -> str:
@@ -256,28 +268,28 @@ def _render_overview(apis: Sequence[ApiView]) -> str:
     for view in apis:
         t = view.totals
         rows.append(
-            f'<tr class="{"pass" if view.passed else "fail"}" {view.data_attributes()}>'
+            f'<tr class="{"pass" if view.verdict == "passed" else "fail"}" {view.data_attributes()}>'
             f'<td><a href="#{view.anchor}">{escape(view.name)}</a></td>'
-            f"<td>{escape(view.entry.get('collection', ''))}</td>"
-            f"<td>{_verdict_badge(view.verdict, view.passed)}</td>"
+            f"<td>{escape(view.collection)}</td>"
+            f"<td>{verdict_badge(view.verdict)}</td>"
             f"<td class=num>{escape(t['requests'])}</td><td class=num>{escape(t['failed_requests'])}</td>"
             f"<td class=num>{escape(t['assertions'])}</td><td class=num>{escape(t['failed_assertions'])}</td>"
-            f"<td class=num>{view.deviations}</td><td class=num>{_format_seconds(view.duration_s)}</td></tr>"
+            f"<td class=num>{view.deviations}</td><td class=num>{format_seconds(view.duration_s)}</td></tr>"
         )
     if not rows:
         rows.append('<tr><td colspan="9" class="muted">This run record holds no API.</td></tr>')
     return f'<section id="overview"><h2>Summary</h2><table>{head}{"".join(rows)}</table></section>'
 
 
-def _by_folder(requests: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    folders: dict[str, list[dict[str, Any]]] = {}
+def _by_folder(requests: Iterable[RequestJson]) -> list[tuple[str, list[RequestJson]]]:
+    folders: dict[str, list[RequestJson]] = {}
     for request in requests:
-        folders.setdefault(str(request.get("folder") or "Requests"), []).append(request)
+        folders.setdefault(request["folder"] or "Requests", []).append(request)
     return list(folders.items())
 
 
-def _render_folder(folder: str, requests: list[dict[str, Any]]) -> str:
-    outcomes = [request_outcome(request) for request in requests]  # type: ignore[arg-type]
+def _render_folder(folder: str, requests: list[RequestJson]) -> str:
+    outcomes = [request_outcome(request) for request in requests]
     failed = outcomes.count("failed")
     deviations = outcomes.count("deviation")
     state = "fail" if failed else "deviation" if "deviation" in outcomes else "pass"
@@ -295,64 +307,62 @@ def _render_folder(folder: str, requests: list[dict[str, Any]]) -> str:
     )
 
 
-def _render_request(request: dict[str, Any], outcome: str) -> str:
+def _render_request(request: RequestJson, outcome: RequestOutcome) -> str:
     css = {"failed": "fail", "deviation": "deviation", "skipped": "skipped"}.get(outcome, "pass")
-    status = request.get("status")
-    facts = {
+    status = request["status"]
+    named = {
         "Status": "—" if status is None else status,
-        "Time": _format_ms(_number(request.get("duration_ms"))),
-        "Size": _format_bytes(_number(request.get("size_bytes"))),
+        "Time": format_ms(request["duration_ms"]),
+        "Size": format_bytes(request["size_bytes"]),
     }
     problems = ""
-    if request.get("error"):
-        kind = "Transport error" if transport_failed(request) else "Unusable answer"  # type: ignore[arg-type]
+    if request["error"]:
+        kind = "Transport error" if transport_failed(request) else "Unusable answer"
         problems += f'<p class="problem" data-error>{kind}: {escape(request["error"])}</p>'
-    if request.get("skipped"):
+    if request["skipped"]:
         problems += f'<p class="problem skipped">Skipped: {escape(request["skipped"])}</p>'
-    checks = request.get("checks", [])
+    checks = request["checks"]
     rows = "".join(_render_check(check) for check in checks)
     table = f'<table class="checks">{rows}</table>' if rows else ""
+    failed_checks = sum(check["outcome"] == "failed" for check in checks)
     return (
         f'<article class="request {css}" data-outcome="{outcome}" data-status="{escape(status or "")}"'
-        f' data-checks="{len(checks)}" data-failed-checks="{sum(map(_check_failed, checks))}">'
-        f'<h4><span class="method">{escape(request.get("method", ""))}</span>{escape(request.get("name", ""))}</h4>'
-        f'<p class="muted">{escape(request.get("description", ""))}</p>'
-        f'<p class="url">{escape(request.get("url", ""))}</p>{"" if outcome == "skipped" else _render_facts(facts)}'
+        f' data-checks="{len(checks)}" data-failed-checks="{failed_checks}">'
+        f'<h4><span class="method">{escape(request["method"])}</span>{escape(request["name"])}</h4>'
+        f'<p class="muted">{escape(request["description"])}</p>'
+        f'<p class="url">{escape(request["url"])}</p>{"" if outcome == "skipped" else facts(named)}'
         f"{problems}{table}{_render_exchange(request, outcome)}</article>"
     )
 
 
-def _render_exchange(request: dict[str, Any], outcome: str) -> str:
+def _render_exchange(request: RequestJson, outcome: RequestOutcome) -> str:
     """What was sent and what came back, as Newman showed it: request line, headers, bodies (already redacted)."""
     sent, answer = request.get("request"), request.get("response")
-    if not isinstance(sent, dict) and not isinstance(answer, dict):
+    if sent is None and answer is None:
         return ""
-    status = request.get("status")
+    status = request["status"]
     first_lines = {
-        "request": f"{request.get('method', '')} {request.get('url', '')}",
-        "response": f"No response: {request.get('error') or 'no answer'}" if status is None else f"Status {status}",
+        "request": f"{request['method']} {request['url']}",
+        "response": f"No response: {request['error'] or 'no answer'}" if status is None else f"Status {status}",
     }
     parts = "".join(
         f'<div class="message" data-part="{part}"><h5>{part.capitalize()}</h5>'
         f'<p class="url">{escape(first_lines[part])}</p>'
-        f"{_render_message(message, part) if isinstance(message, dict) else ''}</div>"
+        f"{_render_message(message, part) if message is not None else ''}</div>"
         for part, message in (("request", sent), ("response", answer))
     )
     opened = " open" if outcome in ("failed", "deviation") else ""
     return f'<details class="exchange"{opened}><summary>Request and response</summary><div class="messages">{parts}</div></details>'
 
 
-def _render_message(message: dict[str, Any], part: str) -> str:
-    headers = message.get("headers")
-    headers = headers if isinstance(headers, dict) else {}
-    rows = "".join(f"<tr><td>{escape(name)}</td><td>{escape(value)}</td></tr>" for name, value in headers.items())
-    body = message.get("body")
-    text = body_text(body) if isinstance(body, str) and body else ""
+def _render_message(message: MessageJson, part: str) -> str:
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{escape(value)}</td></tr>" for name, value in message["headers"].items())
+    text = body_text(message["body"]) if message["body"] else ""
     note = ""
-    if message.get("truncated"):
+    if message["truncated"]:
         note = (
-            f'<p class="note" data-truncated>Body cut: the first {_format_bytes(BODY_LIMIT)} of '
-            f"{_format_bytes(_number(message.get('body_bytes')))} are shown.</p>"
+            f'<p class="note" data-truncated>Body cut: the first {format_bytes(BODY_LIMIT)} of '
+            f"{format_bytes(message['body_bytes'])} are shown.</p>"
         )
     shown = f'<pre class="body" data-body="{part}">{escape(text)}</pre>' if text else '<p class="muted">No body.</p>'
     return f'<table class="headers">{rows}</table>{shown}{note}'
@@ -366,108 +376,29 @@ def body_text(body: str) -> str:
         return body
 
 
-def _render_check(check: dict[str, Any]) -> str:
-    failed = _check_failed(check)
-    tier = _tier(check)
-    detail = ""
-    if failed:
-        lines = [str(check.get("message") or "failed, with no message")]
-        lines += [f"{key}: {check[key]}" for key in ("expected", "actual") if key in check]
-        detail = f'<pre class="message">{escape(chr(10).join(lines))}</pre>'
-    outcome = "failed" if failed else "passed"
+def _render_check(check: CheckJson) -> str:
+    failed = check["outcome"] == "failed"
+    tier = check["tier"]
+    detail = f'<pre class="message">{escape(check["message"] or "failed, with no message")}</pre>' if failed else ""
     return (
-        f'<tr class="check {outcome} {escape(tier)}" data-outcome="{outcome}" data-tier="{escape(tier)}">'
+        f'<tr class="check {check["outcome"]} {escape(tier)}" data-outcome="{check["outcome"]}" data-tier="{escape(tier)}">'
         f'<td class="mark">{"✘" if failed else "✔"}</td><td class="tier">{escape(tier)}</td>'
-        f"<td>{escape(check.get('name', ''))}{detail}</td></tr>"
+        f"<td>{escape(check['name'])}{detail}</td></tr>"
     )
 
 
-def _render_facts(facts: dict[str, Any]) -> str:
-    items = "".join(f"<dt>{escape(key)}</dt><dd>{escape(value)}</dd>" for key, value in facts.items())
-    return f'<dl class="facts">{items}</dl>'
+def _render_more(entry: ApiJson) -> str:
+    """The spec tier's block and what was not deleted, as they are."""
+    shown = {"spec": entry["spec"], **({"undeleted": entry["undeleted"]} if "undeleted" in entry else {})}
+    items = "".join(f"<dt>{escape(key)}</dt><dd>{_render_value(value)}</dd>" for key, value in shown.items())
+    return f'<div class="extras"><h3>More from this run</h3><dl class="facts">{items}</dl></div>'
 
 
-def _render_extras(title: str, record: dict[str, Any], known: frozenset[str], heading: str = "h2") -> str:
-    extras = {key: value for key, value in record.items() if key not in known}
-    if not extras:
-        return ""
-    body = _render_value(extras)
-    if heading == "h2":
-        return f'<section class="extras"><h2>{escape(title)}</h2>{body}</section>'
-    return f'<div class="extras"><{heading}>{escape(title)}</{heading}>{body}</div>'
-
-
-def _render_value(value: Any, depth: int = 0) -> str:
-    """Any JSON value as escaped HTML: objects as term lists, lists of objects as tables."""
-    if depth > 6:
-        return f"<code>{escape(json.dumps(value))}</code>"
+def _render_value(value: object) -> str:
+    """A block of the run record as escaped HTML: objects as term lists, lists as lists."""
     if isinstance(value, dict):
-        items = "".join(
-            f"<dt>{escape(key)}</dt><dd>{_render_value(item, depth + 1)}</dd>" for key, item in value.items()
-        )
+        items = "".join(f"<dt>{escape(key)}</dt><dd>{_render_value(item)}</dd>" for key, item in value.items())
         return f'<dl class="facts">{items}</dl>'
     if isinstance(value, list):
-        if value and all(isinstance(item, dict) for item in value):
-            columns = list(dict.fromkeys(key for item in value for key in item))
-            head = "".join(f"<th>{escape(column)}</th>" for column in columns)
-            rows = "".join(
-                "<tr>"
-                + "".join(f"<td>{_render_value(item.get(c, ''), depth + 1)}</td>" for c in columns)
-                + "</tr>"
-                for item in value
-            )
-            return f"<table><tr>{head}</tr>{rows}</table>"
-        return "<ul>" + "".join(f"<li>{_render_value(item, depth + 1)}</li>" for item in value) + "</ul>"
+        return "<ul>" + "".join(f"<li>{_render_value(item)}</li>" for item in value) + "</ul>"
     return escape("" if value is None else value)
-
-
-def _check_failed(check: dict[str, Any]) -> bool:
-    return bool(check["outcome"] == "failed")
-
-
-def _tier(check: dict[str, Any]) -> str:
-    return str(check["tier"])
-
-
-def _target_for(api_id: str, entry: dict[str, Any], summary: dict[str, Any]) -> str:
-    return str(entry["target"] or summary["target"])
-
-
-def _verdict_badge(verdict: str, passed: bool) -> str:
-    css = "pass" if passed else "incomplete" if verdict == "incomplete" else "fail"
-    return f'<span class="verdict {css}">{escape(verdict)}</span>'
-
-
-def _format_date(value: Any) -> str:
-    if not isinstance(value, str):
-        return "" if value is None else str(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    return moment.strftime("%a %d %b %Y %H:%M:%S %Z").strip()
-
-
-def _format_seconds(seconds: float) -> str:
-    if seconds < 1:
-        return _format_ms(seconds * 1000)
-    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m {seconds % 60:.0f}s"
-
-
-def _format_ms(milliseconds: float) -> str:
-    return f"{milliseconds:.0f}ms" if milliseconds < 1000 else f"{milliseconds / 1000:.2f}s"
-
-
-def _format_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.2f}{unit}"
-        size /= 1024
-    return f"{size:.2f}MB"
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-

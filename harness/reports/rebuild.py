@@ -4,11 +4,11 @@ certification pack in ``DIR`` from ``DIR/summary.json`` without a new run."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.errors import ReportError
+from harness.record import RunJson
 from harness.reports.certification import write_pack
 from harness.reports.html import SUMMARY_FILE, load_summary, write_report
 
@@ -17,9 +17,9 @@ __all__ = ["main", "write_reports"]
 USAGE = "usage: python -m harness.reports DIR  (or tmf-ctk-report DIR; DIR holds summary.json, e.g. reports/latest)"
 
 
-def write_reports(summary: Mapping[str, Any], report_dir: Path) -> list[Path]:
+def write_reports(summary: RunJson, report_dir: Path) -> list[Path]:
     """Write ``report.html`` and ``certification/<api id>.html`` into ``report_dir``; return their paths."""
-    return [write_report(dict(summary), report_dir), *write_pack(summary, report_dir)]
+    return [write_report(summary, report_dir), *write_pack(summary, report_dir)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,8 +18,9 @@ from harness.record import (
     request_outcome,
 )
 
-__all__ = ["SPEC_FOLDER", "build_summary", "run_target", "spec_block"]
+__all__ = ["SPEC_FOLDER", "SUMMARY_FILE", "build_summary", "run_target", "spec_block"]
 
+SUMMARY_FILE = "summary.json"
 EMBEDDED = "embedded reference server"
 
 
@@ -46,8 +47,11 @@ def build_summary(
     left: dict[str, list[str]],
     target: str,
     started: float,
+    not_offered: Mapping[str, str] | None = None,
+    preflight_failed: Mapping[str, str] | None = None,
 ) -> RunJson:
-    """``{target, started, duration_s, apis: {api id: {collection, verdict, totals, spec, requests}}}``."""
+    """``{target, started, duration_s, apis: {api id: {collection, verdict, totals, spec, requests}}, not_offered?,
+    preflight_failed?}``."""
     apis: dict[str, ApiJson] = {}
     for api_id in sorted(records, key=_api_order):
         requests = [records[api_id][index] for index in sorted(records[api_id])]
@@ -70,12 +74,17 @@ def build_summary(
         if left.get(api_id):
             entry["undeleted"] = left[api_id]
         apis[api_id] = entry
-    return {
+    run: RunJson = {
         "target": target,
         "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "duration_s": round(time.time() - started, 3),
         "apis": apis,
     }
+    if not_offered:
+        run["not_offered"] = {api_id: not_offered[api_id] for api_id in sorted(not_offered, key=_api_order)}
+    if preflight_failed:
+        run["preflight_failed"] = {api_id: preflight_failed[api_id] for api_id in sorted(preflight_failed, key=_api_order)}
+    return run
 
 
 def _api_order(api_id: str) -> int:

@@ -10,34 +10,38 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any, Protocol
 
 import tmfapis
 from harness.ctk import checks
-from harness.ctk.declaration import ResourceSuite, load_declaration
-from harness.http import QUERY_SAFE, Reply
+from harness.ctk.declaration import ResourceSuite
+from harness.http import Reply
 from harness.record import CheckResult
+from harness.urls import query
 
-if TYPE_CHECKING:
-    from harness.spec.scenarios import ScenarioRun
 
-__all__ = ["declared", "held_filters", "matches_counted", "profile_attributes"]
+class ScenarioRun(Protocol):
+    """What these scenarios use of a scenario's run; ``harness.spec.scenarios.ScenarioRun`` is one."""
 
-SUITES = Path(__file__).resolve().parents[1] / "suites"
+    api: tmfapis.Api
+    resource: tmfapis.Resource
+    suite: ResourceSuite | None
+    created: list[tuple[tmfapis.Resource, str]]
+    key: int | None
+    unverified: str | None
+
+    def url(self, resource: tmfapis.Resource, instance_id: str | None = None, query: str = "") -> str: ...
+
+    def send(self, method: str, url: str, body: Any = None, *, content_type: str | None = None,
+             raw: str | None = None) -> Reply: ...
+
+    def record(self, name: str, reply: Reply, results: list[CheckResult], key: bool = False) -> None: ...
+
+    def payload(self, resource: tmfapis.Resource, marker: str | None = None) -> dict[str, Any]: ...
+
+__all__ = ["held_filters", "matches_counted", "profile_attributes"]
+
 SERVER_ASSIGNED = ("id", "href")
-
-
-@cache
-def declared(api_id: str, resource: str) -> ResourceSuite | None:
-    """The shipped suite declaration's view of one resource (held attributes, profile attributes), or None."""
-    path = SUITES / f"ctk{api_id.removeprefix('tmf')}" / f"ctk{api_id.removeprefix('tmf')}.yaml"
-    if not path.exists():
-        return None
-    declaration = load_declaration(path)
-    return next((suite for suite in declaration.resources if suite.resource == resource), None)
 
 
 def _tag(what: str) -> str:
@@ -59,7 +63,7 @@ def _ids(reply: Reply) -> list[Any]:
 
 def held_filters(run: ScenarioRun) -> None:
     """Per held attribute: ``?attr=<value of the first>`` returns the first instance and not a second that differs."""
-    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    resource, suite = run.resource, run.suite
     assert suite is not None  # applies() guarantees it
     body = run.payload(resource)
     second_body = copy.deepcopy(body)
@@ -79,7 +83,7 @@ def held_filters(run: ScenarioRun) -> None:
             if attribute in body:  # a server-set value (orderDate) may equal the other's: nothing to tell apart
                 untold.append(attribute)
             continue
-        reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(value, safe=QUERY_SAFE)}"))
+        reply = run.send("GET", run.url(resource, query=query((attribute, value))))
         found = _ids(reply)
         kept = f"{attribute}=<value of the first> returns the first instance"
         left_out = f"{attribute}=<value of the first> leaves out the second, which differs on {attribute}"
@@ -103,7 +107,7 @@ def matches_counted(run: ScenarioRun, attribute: str) -> None:
     if None in created:
         return
     wanted = sorted(str(instance["id"]) for instance in created[1:] if instance is not None)
-    reply = run.send("GET", run.url(resource, query=f"{quote(attribute, safe=QUERY_SAFE)}={quote(tag, safe=QUERY_SAFE)}"))
+    reply = run.send("GET", run.url(resource, query=query((attribute, tag))))
     found = sorted(str(i) for i in _ids(reply))
     run.record(f"/{resource.name}?{attribute}={{tag of two of three}}", reply, [
         checks.status_is(reply, (200, 206), tier="spec"),
@@ -115,7 +119,7 @@ def matches_counted(run: ScenarioRun, attribute: str) -> None:
 
 def profile_attributes(run: ScenarioRun) -> None:
     """The Conformance Profile's mandatory response attributes are present and not blank: create, by id, list."""
-    resource, suite = run.resource, declared(run.api.id, run.resource.name)
+    resource, suite = run.resource, run.suite
     assert suite is not None and suite.profile_mandatory
     body = run.payload(resource)
     # an attribute the payload itself sends blank is the payload's deviation, not the server's
@@ -126,7 +130,7 @@ def profile_attributes(run: ScenarioRun) -> None:
     reply = run.send("GET", run.url(resource, instance["id"]))
     found = reply.body if isinstance(reply.body, dict) else None
     run.record(f"/{resource.name}/{{id}}", reply, [_profile(attributes, found, reply)], key=True)
-    reply = run.send("GET", run.url(resource, query=f"id={quote(str(instance['id']), safe=QUERY_SAFE)}"))
+    reply = run.send("GET", run.url(resource, query=query(("id", str(instance["id"])))))
     mine = next((i for i in reply.body if isinstance(i, dict) and i.get("id") == instance["id"]), None) \
         if isinstance(reply.body, list) else None
     run.record(f"/{resource.name}?id={{id}}", reply, [_profile(attributes, mine, reply)])

@@ -15,19 +15,21 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 import requests
 
 import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
+from harness.ctk.declaration import ResourceSuite
 from harness.errors import ScenarioSkipped
-from harness.http import QUERY_SAFE, Reply, not_sent, origin, resource_url, send
+from harness.http import Reply, not_sent, send
 from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
 from harness.redact import Redactor
 from harness.spec import held
 from harness.spec.listener import CallbackListener
+from harness.urls import query, resource_url, same_origin
 
 __all__ = ["RECORD_INDEX_BASE", "SCENARIOS", "Scenario", "ScenarioRun", "ScenarioSkipped", "deviation_text",
            "marker_attribute", "patch_attribute"]
@@ -88,7 +90,7 @@ class Scenario:
 
     name: str
     description: str
-    applies: Callable[[tmfapis.Api, tmfapis.Resource], bool]
+    applies: Callable[[tmfapis.Api, tmfapis.Resource, ResourceSuite | None], bool]  # the suite: the run declaration's
     run: Callable[[ScenarioRun], None]
 
 
@@ -106,6 +108,7 @@ class ScenarioRun:
     session: requests.Session
     redactor: Redactor
     payloads: Mapping[str, tuple[Mapping[str, Any], ...]]
+    suite: ResourceSuite | None = None  # the resource in the suite declaration being run, if it declares it
     listener: CallbackListener | None = None
     records: list[RequestRecord] = field(default_factory=list)  # one per exchange, in order
     key: int | None = None  # the exchange the scenario is about, shown when nothing failed
@@ -253,7 +256,7 @@ def create_and_read(run: ScenarioRun) -> None:
     href = instance.get("href")
     if isinstance(href, str) and href:
         target = urljoin(run.api_root, href)
-        reply = run.send("GET", target) if origin(target) == origin(run.api_root) else not_sent("GET", target, run.redactor, (
+        reply = run.send("GET", target) if same_origin(target, run.api_root) else not_sent("GET", target, run.redactor, (
             f"the href {target} is on another origin than the API root {run.api_root}; not followed with credentials"))
         run.record(f"{{href of /{resource.name}}}", reply, [_same_instance("href resolves to the instance", reply, instance["id"])])
     reply = run.send("GET", run.url(resource, instance["id"]))
@@ -277,8 +280,8 @@ def field_selection(run: ScenarioRun) -> None:
     instance = run.create(resource, f"/{resource.name}", marker)
     if instance is None:
         return
-    selection = f"fields={quote(attribute, safe=QUERY_SAFE)}"
-    reply = run.send("GET", run.url(resource, query=f"{selection}&{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}"))
+    selection = query(("fields", attribute))
+    reply = run.send("GET", run.url(resource, query=query(("fields", attribute), (attribute, marker))))
     run.record(f"/{resource.name}?fields={attribute}&{attribute}={{marker}}", reply,
                [checks.status_is(reply, (200, 206), tier="spec"), *_selected_only(reply, attribute, instance, listed=True)],
                key=True)
@@ -384,8 +387,8 @@ def paging(run: ScenarioRun) -> None:
     seen: list[str] = []
     for offset in range(0, PAGED_INSTANCES, PAGE_SIZE):
         expected = min(PAGE_SIZE, PAGED_INSTANCES - offset)
-        query = f"{quote(attribute, safe=QUERY_SAFE)}={quote(marker, safe=QUERY_SAFE)}&offset={offset}&limit={PAGE_SIZE}"
-        reply = run.send("GET", run.url(resource, query=query))
+        query_string = query((attribute, marker), ("offset", str(offset)), ("limit", str(PAGE_SIZE)))
+        reply = run.send("GET", run.url(resource, query=query_string))
         page = [item.get("id") for item in reply.body if isinstance(item, dict)] if isinstance(reply.body, list) else []
         seen.extend(str(i) for i in page)
         slice_name = f"offset={offset}&limit={PAGE_SIZE} returns {expected} of the {PAGED_INSTANCES} tagged instances"
@@ -433,7 +436,7 @@ def error_bodies(run: ScenarioRun) -> None:
         checks.status_is(reply, (400,), tier="spec"), checks.body_matches(reply, run.api.id, "Error", tier="spec")])
     required = run.api.definitions[resource.create_schema].get("required", [])
     # required by the spec and by the kit's payload schema (the Conformance Profile): a server may default the rest
-    suite = held.declared(run.api.id, resource.name)
+    suite = run.suite
     if suite is not None:
         required = [name for name in required if name in suite.payload_schema.get("required", [])]
     if not required:
@@ -483,26 +486,26 @@ def _has_marker(api: tmfapis.Api, resource: tmfapis.Resource) -> bool:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("create", "POST answers 201 with id and href, href resolves, bodies validate against the schema",
-             lambda api, resource: "POST" in resource.collection_methods, create_and_read),
+             lambda api, resource, suite: "POST" in resource.collection_methods, create_and_read),
     Scenario("fields", "fields=a returns only id, href, @type and a, on the list and by id",
-             lambda api, resource: "POST" in resource.collection_methods and _has_marker(api, resource), field_selection),
+             lambda api, resource, suite: "POST" in resource.collection_methods and _has_marker(api, resource), field_selection),
     Scenario("patch", "PATCH with a merge patch answers 200 and the change is visible on the next GET",
-             lambda api, resource: "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None, merge_patch),
+             lambda api, resource, suite: "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None, merge_patch),
     Scenario("delete", "DELETE answers 204 and the next GET answers 404",
-             lambda api, resource: "DELETE" in resource.item_methods, delete_then_gone),
+             lambda api, resource, suite: "DELETE" in resource.item_methods, delete_then_gone),
     Scenario("paging", "offset and limit return the right slice with X-Total-Count and X-Result-Count",
-             lambda api, resource: "POST" in resource.collection_methods and _has_marker(api, resource), paging),
+             lambda api, resource, suite: "POST" in resource.collection_methods and _has_marker(api, resource), paging),
     Scenario("errors", "404 and 400 answers carry a TMF Error body",
-             lambda api, resource: "POST" in resource.collection_methods, error_bodies),
+             lambda api, resource, suite: "POST" in resource.collection_methods, error_bodies),
     Scenario("hub", "POST /hub answers 201, a create sends its CreateEvent, DELETE /hub/{id} answers 204",
-             lambda api, resource: "POST" in resource.collection_methods, hub_and_events),
+             lambda api, resource, suite: "POST" in resource.collection_methods, hub_and_events),
     Scenario("held-filters", "an equality filter on each held attribute leaves out a second instance that differs on it",
-             lambda api, resource: held.declared(api.id, resource.name) is not None, held.held_filters),
+             lambda api, resource, suite: suite is not None, held.held_filters),
     Scenario("counts", "X-Total-Count of a filter counts the matches, not the collection",
-             lambda api, resource: "POST" in resource.collection_methods and _has_marker(api, resource),
+             lambda api, resource, suite: "POST" in resource.collection_methods and _has_marker(api, resource),
              lambda run: held.matches_counted(run, str(marker_attribute(run.api, run.resource)))),
     Scenario("profile", "the Conformance Profile's mandatory response attributes are present and not blank",
-             lambda api, resource: bool(getattr(held.declared(api.id, resource.name), "profile_mandatory", ())),
+             lambda api, resource, suite: bool(suite and suite.profile_mandatory),
              held.profile_attributes),
 )
 

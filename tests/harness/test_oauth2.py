@@ -110,6 +110,18 @@ def test_the_token_goes_only_to_the_api_origins_and_the_secret_only_to_the_token
     assert all(servers.client_secret not in text for text in servers.api_requests + seen)
 
 
+def test_a_url_with_a_malformed_port_shares_no_origin_with_the_api() -> None:
+    settings = OAuth2Settings("http://idp.example/token", "ctk", "secret")
+    credentials = ClientCredentials(settings, ["http://api.example/tmf-api/", "http://api.example:bad/"], print,
+                                    timeout_s=1, verify=True, proxies={})
+    for url in ("http://api.example:99999/x", "http://api.example:80x/x", "http://api.example:bad2/x"):
+        request = requests.PreparedRequest()
+        request.prepare_headers({})
+        request.prepare_hooks({})
+        request.url = url  # as written: requests itself would refuse to prepare it
+        assert credentials(request).headers.get("Authorization") is None, url
+
+
 @pytest.mark.parametrize(
     ("auth", "message"),
     [

@@ -13,6 +13,7 @@ from harness.pytest.preflight import PREFLIGHT_FAILED
 from harness.record import check_run_record
 from tests.harness.conftest import CtkRun
 from tests.support.fault_proxy import start_fault_proxy
+from tests.support.suite_runs import copy_suites
 
 USAGE_ERROR = 4
 
@@ -108,18 +109,26 @@ def test_a_refused_connection_stops_the_run_at_the_pre_flight(run_ctk: Callable[
     assert run.result.ret == PREFLIGHT_FAILED
     assert "INTERNALERROR" not in output and "Traceback" not in output
     root = "http://127.0.0.1:*/tmf-api/communicationManagement/v4/"
-    run.result.stdout.fnmatch_lines([f"pre-flight: tmf681: cannot connect to {root}communicationMessage?limit=1: *refused"])
-    assert run.summary is None
+    run.result.stdout.fnmatch_lines([f"pre-flight: tmf681: cannot connect to {root}communicationMessage: *refused"])
+    assert run.summary is not None and run.summary["apis"] == {}
+    assert run.summary["preflight_failed"]["tmf681"].startswith("cannot connect to http://127.0.0.1:")
 
 
-def test_a_pre_flight_stop_says_an_earlier_run_record_is_not_this_runs(
+def test_a_pre_flight_stop_replaces_an_earlier_run_record_with_one_that_says_why(
     run_ctk: Callable[..., CtkRun], pytester: pytest.Pytester
 ) -> None:
-    (pytester.path / "report").mkdir()
-    (pytester.path / "report" / "summary.json").write_text("{}", encoding="utf-8")
+    report = pytester.path / "report"
+    (report / "certification").mkdir(parents=True)
+    (report / "summary.json").write_text("{}", encoding="utf-8")
+    (report / "certification" / "tmf681.html").write_text("an earlier run's statement", encoding="utf-8")
     run = run_ctk("--base-url", f"http://127.0.0.1:{closed_port()}", suites=("ctk681",))
     assert run.result.ret == PREFLIGHT_FAILED
-    run.result.stdout.fnmatch_lines(["pre-flight: */report/summary.json and its reports are from an earlier run; this run wrote none"])
+    assert run.summary is not None and list(run.summary["preflight_failed"]) == ["tmf681"]
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert '<body data-verdict="failed">' in page and "stopped at the pre-flight" in page and "Connection refused" in page
+    assert not list((report / "certification").glob("*.html"))  # no statement of an earlier run is left beside it
+    run.result.stdout.fnmatch_lines(["pre-flight: tmf681: cannot connect to *", "APIs: failed 1 (tmf681)",
+                                     "run record: */report/summary.json", "HTML report: */report/report.html"])
 
 
 @pytest.mark.parametrize(("fault", "deviation"), [
@@ -163,7 +172,8 @@ def test_api_url_overrides_the_base_url_for_one_api(
     run = run_ctk("--base-url", f"http://127.0.0.1:{closed_port()}", "--api-url", f"tmf629={root}", suites=("ctk629",))
     assert run.result.ret == 0, run.result.stdout.str()
     assert run.summary is not None and run.summary["apis"]["tmf629"]["target"] == root + "/"
-    run.result.stdout.fnmatch_lines(["base_url: http://127.0.0.1:*", f"api_url tmf629: {root}/"])
+    run.result.stdout.fnmatch_lines([f"api_url tmf629: {root}/"])
+    assert "base_url:" not in run.result.stdout.str()  # no selected API is reached through it
 
 
 def test_base_url_from_the_environment_and_cleanup_of_created_resources(
@@ -220,7 +230,7 @@ def test_a_slow_server_times_out_with_a_clear_message(run_ctk: Callable[..., Ctk
     with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False, latency_ms=1000)) as server:
         run = run_ctk("--base-url", server.url, "--ctk-config", "ctk.yaml", "-k", "404ID", suites=("ctk629",))
     assert run.result.ret == PREFLIGHT_FAILED
-    run.result.stdout.fnmatch_lines(["pre-flight: tmf629: no complete answer from http*/customer?limit=1 within 0.2s"])
+    run.result.stdout.fnmatch_lines(["pre-flight: tmf629: no complete answer from http*/customer within 0.2s"])
 
 
 def test_what_could_not_be_deleted_is_listed(
@@ -232,7 +242,7 @@ def test_what_could_not_be_deleted_is_listed(
     assert run.summary is not None
     [line] = run.summary["apis"]["tmf629"]["undeleted"]
     assert line.startswith(proxy.url) and line.endswith("DELETE answered 405")
-    run.result.stdout.fnmatch_lines(["*not deleted: http://127.0.0.1:*/customer/*: DELETE answered 405"])
+    run.result.stdout.fnmatch_lines(["tmf629: 1 instance not deleted (listed in summary.json under undeleted)"])
 
 
 def test_reporter_hooks_see_every_request_inside_its_test_and_the_run_once(
@@ -281,7 +291,7 @@ def test_a_tls_failure_fails_checks_with_a_clear_message(
     tls_url = reference_server.url.replace("http://", "https://")  # a plain HTTP server: the handshake fails
     run = run_ctk("--base-url", tls_url, "-k", "404ID", suites=("ctk622",))
     assert run.result.ret == PREFLIGHT_FAILED
-    run.result.stdout.fnmatch_lines(["pre-flight: tmf622: TLS error talking to https://*/productOrder?limit=1: *"])
+    run.result.stdout.fnmatch_lines(["pre-flight: tmf622: TLS error talking to https://*/productOrder: *"])
 
 
 def test_without_a_base_url_or_an_embedded_server_the_run_says_so(run_ctk: Callable[..., CtkRun]) -> None:
@@ -307,3 +317,36 @@ def test_without_a_base_url_the_embedded_server_hook_is_used_lazily(
     (pytester.path / "started").unlink()
     assert run_ctk("-p", "no:tmf_mock", "--collect-only", suites=("ctk629",)).result.ret == 0
     assert not (pytester.path / "started").exists()  # nothing ran, so no server was started
+
+
+FAKE_BASE_URL_PLUGIN = '''
+import os
+
+def pytest_addoption(parser):  # what pytest-base-url declares
+    parser.addoption("--base-url", metavar="url", default=os.getenv("PYTEST_BASE_URL", None), help="base url")
+    parser.addini("base_url", help="base url for the application under test.")
+'''
+
+
+@pytest.mark.parametrize("with_pytest_base_url", [False, True], ids=["alone", "beside-pytest-base-url"])
+def test_the_base_url_is_read_in_pytest_base_urls_order(
+    with_pytest_base_url: bool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Command line, then PYTEST_BASE_URL, then the ini value, whether or not pytest-base-url is installed."""
+    copy_suites(pytester.path, ["ctk629"])
+    pytester.makeini("[pytest]\nbase_url = http://ini.example/\n")
+    options = ["-p", "no:cacheprovider", "--collect-only", "-q"]
+    if with_pytest_base_url:
+        pytester.makepyfile(fake_base_url=FAKE_BASE_URL_PLUGIN)
+        pytester.syspathinsert()
+        options += ["-p", "fake_base_url"]
+
+    def shown(*args: str) -> list[str]:
+        result = pytester.runpytest(*options, *args)
+        assert result.ret == 0, result.stdout.str() + result.stderr.str()
+        return [line for line in result.stdout.lines if line.startswith("base_url: ")]
+
+    assert shown() == ["base_url: http://ini.example/"]
+    monkeypatch.setenv("PYTEST_BASE_URL", "http://env.example/")
+    assert shown() == ["base_url: http://env.example/"]
+    assert shown("--base-url", "http://line.example/") == ["base_url: http://line.example/"]

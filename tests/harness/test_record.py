@@ -12,7 +12,7 @@ import requests
 from harness.ctk.declaration import load_declaration
 from harness.ctk.engine import SuiteRun
 from harness.errors import ReportError
-from harness.http import NOT_JSON, Reply, resource_url
+from harness.http import NOT_JSON, Reply
 from harness.record import (
     SPEC_FOLDER,
     CheckResult,
@@ -26,6 +26,7 @@ from harness.record import (
 )
 from harness.redact import Redactor
 from harness.reports.summary import build_summary, run_target
+from harness.urls import resource_url
 from tests.harness.conftest import SUITES
 
 

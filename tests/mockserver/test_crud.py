@@ -141,12 +141,7 @@ def test_patch_may_repeat_the_current_id(server: Running) -> None:
 
 def test_fields_select_attributes_on_lists_and_single_instances(server: Running) -> None:
     created = server.create("tmf681", "communicationMessage")
-    expected = {
-        "id": created["id"],
-        "href": created["href"],
-        "@type": "CommunicationMessage",
-        "content": created["content"],
-    }
+    expected = {"id": created["id"], "href": created["href"], "content": created["content"]}  # as the kits check
     listed = server.http.get(
         server.collection("tmf681", "communicationMessage"), params={"fields": "content"}
     )

@@ -4,12 +4,19 @@ the same gate, and aiohttp's own Response wherever the written answer would not 
 from __future__ import annotations
 
 import asyncio
+import json
+import select
 import socket
+import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import aiohttp
 import pytest
 import requests
 from aiohttp import web
@@ -18,7 +25,7 @@ from aiohttp.test_utils import make_mocked_request
 from served import PAYLOADS
 from test_errors import assert_tmf_error
 
-from mockserver import ServerConfig, start_background
+from mockserver import ServerConfig, direct, start_background
 from mockserver.app import ResourceView
 from mockserver.direct import DirectAnswer, json_answer
 from mockserver.errors import json_response
@@ -64,17 +71,17 @@ def served(memory_config: ServerConfig) -> Iterator[tuple[str, str]]:
         yield running.url, created[0]["id"]
 
 
-@pytest.mark.parametrize(
-    ("fast", "routed"),
-    [
-        ("{collection}/{id}", "{collection}/%{hex}{rest}"),
-        ("{collection}/{id}?fields=name", "{collection}/%{hex}{rest}?fields=name"),
-        ("{collection}", "{escaped}"),
-        ("{collection}?limit=1", "{escaped}?limit=1"),
-        ("{collection}?name=nobody", "{escaped}?name=nobody"),
-        ("{collection}/NOSUCHID", "{collection}/%4EOSUCHID"),
-    ],
-)
+READS = [  # a read the fast path takes, and the same read as only the router takes it (escaped)
+    ("{collection}/{id}", "{collection}/%{hex}{rest}"),
+    ("{collection}/{id}?fields=name", "{collection}/%{hex}{rest}?fields=name"),
+    ("{collection}", "{escaped}"),
+    ("{collection}?limit=1", "{escaped}?limit=1"),
+    ("{collection}?name=nobody", "{escaped}?name=nobody"),
+    ("{collection}/NOSUCHID", "{collection}/%4EOSUCHID"),
+]
+
+
+@pytest.mark.parametrize(("fast", "routed"), READS)
 def test_a_read_answers_byte_for_byte_as_the_router_s_path_does(served: tuple[str, str], fast: str, routed: str) -> None:
     url, instance_id = served
     parts = {
@@ -86,14 +93,19 @@ def test_a_read_answers_byte_for_byte_as_the_router_s_path_does(served: tuple[st
     assert answer[0][0].split()[1] in ("200", "206", "404")
 
 
-def test_plain_reads_never_reach_the_router_and_escaped_ones_do(
-    memory_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def routed_answers_299(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads that reach the router's handlers answer 299."""
+
     async def routed(self: ResourceView, request: web.Request) -> web.StreamResponse:
         return web.Response(status=299)
 
     monkeypatch.setattr(ResourceView, "retrieve", routed)
     monkeypatch.setattr(ResourceView, "list", routed)
+
+
+@pytest.mark.usefixtures("routed_answers_299")
+def test_plain_reads_never_reach_the_router_and_escaped_ones_do(memory_config: ServerConfig) -> None:
     with start_background(memory_config) as running:
         instance_id = requests.post(running.url + COLLECTION, json=CUSTOMER).json()["id"]
         assert requests.get(f"{running.url}{COLLECTION}/{instance_id}").json()["id"] == instance_id
@@ -196,3 +208,75 @@ def test_a_written_answer_to_a_client_that_has_gone_is_a_connection_error() -> N
         asyncio.run(answer.prepare(request))
     request.transport.write.assert_not_called()  # type: ignore[union-attr]
 
+
+
+def test_the_installed_aiohttp_is_a_tested_release_and_pyproject_pins_the_tested_range() -> None:
+    (low, high) = direct.TESTED_AIOHTTP
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = [pin for pin in project["project"]["dependencies"] if pin.startswith("aiohttp")]
+    assert pins == [direct.pin()] == [f"aiohttp>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
+    assert direct.tested(aiohttp.__version__), (
+        f"aiohttp {aiohttp.__version__} is not a release the fast reads were tested with ({pins[0]}): run these tests "
+        "with it and widen TESTED_AIOHTTP and the pin, or install a tested release")
+    assert direct.WRITES_DIRECTLY
+
+
+@pytest.mark.parametrize(
+    ("version", "fits"),
+    [("3.12.0", True), ("3.14.5", True), ("3.13.4.post1", True), ("3.11.18", False), ("3.15.0", False), ("4.0.0", False),
+     ("3.14.0rc1", False), ("3.15.0.dev0", False), ("", False), ("unknown", False)],
+)
+def test_only_final_releases_in_the_tested_range_count_as_tested(version: str, fits: bool) -> None:
+    assert direct.tested(version) is fits
+
+
+@pytest.fixture
+def untested_aiohttp(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The server as it runs with an aiohttp outside the tested range; the written answers it builds (none)."""
+    monkeypatch.setattr(direct, "WRITES_DIRECTLY", direct.tested("3.99.0"))
+    written: list[Any] = []
+    monkeypatch.setattr(direct, "DirectAnswer", lambda *args: written.append(args))
+    return written
+
+
+@pytest.mark.parametrize(("fast", "routed"), READS)
+def test_with_an_untested_aiohttp_a_read_answers_as_the_router_s_path_does(
+    untested_aiohttp: list[Any], served: tuple[str, str], fast: str, routed: str
+) -> None:
+    test_a_read_answers_byte_for_byte_as_the_router_s_path_does(served, fast, routed)
+    assert untested_aiohttp == []
+
+
+@pytest.mark.usefixtures("untested_aiohttp", "routed_answers_299")
+def test_with_an_untested_aiohttp_plain_reads_reach_the_router(memory_config: ServerConfig) -> None:
+    with start_background(memory_config) as running:
+        instance_id = requests.post(running.url + COLLECTION, json=CUSTOMER).json()["id"]
+        for target in (f"{COLLECTION}/{instance_id}", COLLECTION):
+            assert requests.get(running.url + target).status_code == 299
+
+
+UNTESTED_COMMAND_LINE = (
+    "import sys, aiohttp; aiohttp.__version__ = '3.99.0'; from mockserver.__main__ import main; main(sys.argv[1:])"
+)
+
+
+def test_the_command_line_with_an_untested_aiohttp_says_so_and_serves(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-c", UNTESTED_COMMAND_LINE, "--port", "0"],
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        assert process.stdout is not None
+        assert select.select([process.stdout], [], [], 20)[0], log.read_text()
+        url = process.stdout.readline().split()[-1].rstrip("/")
+        created = requests.post(url + COLLECTION, json=CUSTOMER, timeout=10).json()
+        (status, _), body = exchange(url, get(f"{COLLECTION}/{created['id']}"))
+        assert status == "HTTP/1.1 200 OK" and json.loads(body)["id"] == created["id"]
+        assert requests.get(f"{url}{COLLECTION}/{created['id']}", timeout=10).json() == created
+        assert [item["id"] for item in requests.get(url + COLLECTION, timeout=10).json()] == [created["id"]]
+    finally:
+        process.terminate()
+        process.wait(20)
+        process.stdout.close()  # type: ignore[union-attr]
+    said = log.read_text()
+    assert "aiohttp 3.99.0 is not a release this server was tested with (aiohttp>=" in said and "Traceback" not in said

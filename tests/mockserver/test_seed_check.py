@@ -16,7 +16,9 @@ from served import PAYLOADS
 import tmfapis
 from mockserver import seed
 from mockserver.app import render_seed
-from mockserver.seed import quick_check
+from mockserver.seed import halves, quick_check
+from mockserver.seed.items import rendered
+from mockserver.seed.stream import Split, streamed
 
 ODD_VALUES: list[Any] = [None, True, 1, 1.0, 2.5, "", "x", "2021-06-03T16:23:29.481Z", "2021-13-45", [], [{}], {}, {"id": 1}]
 
@@ -73,8 +75,8 @@ def test_a_large_json_seed_rendered_by_two_processes_is_the_same_as_by_one(
 ) -> None:
     path = seed_file(tmp_path / "seed.json", 7, layout)
     alone = seed.load_seed(path, render_seed)
-    monkeypatch.setattr(seed, "PARALLEL_BYTES", 0)
-    split = seed._split(path.read_text())
+    monkeypatch.setattr(halves, "PARALLEL_BYTES", 0)
+    split = halves.split_point(path.read_text())
     assert split is not None and (split.api_id, split.name) == ("tmf629", "customer")
     assert seed.load_seed(path, render_seed) == alone
     assert alone[("tmf629", "customer")][0] == [f"c{n}" for n in range(7)]
@@ -86,10 +88,10 @@ def test_a_fault_the_second_process_meets_is_worded_with_its_place(
 ) -> None:
     path = seed_file(tmp_path / "seed.json", 7)
     text = path.read_text()
-    split = seed._split(text)
+    split = halves.split_point(text)
     assert split is not None and split.offset < text.index('"id": "c6"')  # c6 is the second process's
     path.write_text(text.replace('"name": "n6"', '"name": 6'))
-    monkeypatch.setattr(seed, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(halves, "PARALLEL_BYTES", 0)
     with pytest.raises(seed.SeedError, match=r"tmf629\.customer\[6\]\.name"):
         seed.load_seed(path, render_seed)
 
@@ -97,10 +99,10 @@ def test_a_fault_the_second_process_meets_is_worded_with_its_place(
 def test_the_child_renders_the_instances_after_the_split(tmp_path: Path) -> None:
     path = seed_file(tmp_path / "seed.json", 5)
     child = subprocess.run(
-        [sys.executable, "-c", seed.CHILD, str(path), "mockserver.app:render_seed"], capture_output=True, check=True
+        [sys.executable, "-m", "mockserver.seed", str(path), "mockserver.app:render_seed"], capture_output=True, check=True
     )
     kind, offset, rows = pickle.loads(child.stdout)
-    split = seed._split(path.read_text())
+    split = halves.split_point(path.read_text())
     assert split is not None and offset == split.offset
     assert (kind, rows[("tmf629", "customer")][0], rows[("tmf635", "usage")][0]) == ("rows", ["c3", "c4"], ["u0"])
 
@@ -108,18 +110,18 @@ def test_the_child_renders_the_instances_after_the_split(tmp_path: Path) -> None
 def test_a_split_guess_that_does_not_hold_is_read_on_by_the_first_process(tmp_path: Path) -> None:
     path = seed_file(tmp_path / "seed.json", 5)
     text = path.read_text()
-    everything = seed._rendered(path, seed._streamed(path, text), render_seed)
+    everything = rendered(path, streamed(path, text), render_seed)
     between = text.index('{"id": "c3"') - 1  # just after the comma between instances c2 and c3
     for wrong in (
-        seed.Split(between + 2, "tmf629", "customer"),  # inside an instance
-        seed.Split(between, "tmf635", "usage"),  # the gap, taken for one of another list
+        Split(between + 2, "tmf629", "customer"),  # inside an instance
+        Split(between, "tmf635", "usage"),  # the gap, taken for one of another list
     ):
-        assert seed._rendered(path, seed._streamed(path, text, stop=wrong), render_seed) == everything
+        assert rendered(path, streamed(path, text, stop=wrong), render_seed) == everything
         assert not wrong.reached
-    right = seed.Split(between, "tmf629", "customer")
-    first = seed._rendered(path, seed._streamed(path, text, stop=right), render_seed)
+    right = Split(between, "tmf629", "customer")
+    first = rendered(path, streamed(path, text, stop=right), render_seed)
     assert right.reached and right.number == 3 and first[("tmf629", "customer")][0] == ["c0", "c1", "c2"]
-    rest = seed._rendered(path, seed._streamed(path, text, resume=right), render_seed)
+    rest = rendered(path, streamed(path, text, resume=right), render_seed)
     assert rest[("tmf629", "customer")][0] == ["c3", "c4"] and rest[("tmf635", "usage")][0] == ["u0"]
 
 
@@ -127,14 +129,14 @@ def test_a_file_with_no_gap_between_objects_is_read_by_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = seed_file(tmp_path / "seed.json", 1)
-    assert seed._split(path.read_text()[:-30]) is None  # no "},{" after its middle
-    monkeypatch.setattr(seed, "PARALLEL_BYTES", 0)
+    assert halves.split_point(path.read_text()[:-30]) is None  # no "},{" after its middle
+    monkeypatch.setattr(halves, "PARALLEL_BYTES", 0)
     assert seed.load_seed(path, render_seed)[("tmf629", "customer")][0] == ["c0"]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_the_streamed_reader_reads_every_layout_as_the_whole_file_reader(tmp_path: Path, layout: dict[str, Any]) -> None:
     path = seed_file(tmp_path / "seed.json", 3, layout)
-    streamed = seed._rendered(path, seed._streamed(path, path.read_text()), render_seed)
-    assert streamed == seed._rendered(path, seed._whole(path, path.read_text()), render_seed)
-    assert streamed[("tmf629", "customer")][0] == ["c0", "c1", "c2"]
+    one_at_a_time = rendered(path, streamed(path, path.read_text()), render_seed)
+    assert one_at_a_time == rendered(path, seed.whole(path, path.read_text()), render_seed)
+    assert one_at_a_time[("tmf629", "customer")][0] == ["c0", "c1", "c2"]

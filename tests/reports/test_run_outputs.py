@@ -25,6 +25,7 @@ from harness.record import request_outcome
 from tests.support import hostile
 from tests.support.echo_proxy import start_echo_proxy
 from tests.support.loopback import serve_in_thread
+from tests.support.probe import ProbeSpotter
 
 CANARY_BEARER = "canary-bearer-7f3a9c"
 CANARY_API_KEY = "canary-apikey-51d2e8"
@@ -95,10 +96,13 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
 class FaultyHandler(BaseHTTPRequestHandler):
     """A vendor server gone wrong: every call answers 200 with an empty JSON object."""
 
+    probes = ProbeSpotter()  # the module's one faulty server
+
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        body = b"[]" if self.path.endswith("?limit=1") else b"{}"  # the pre-flight's probe gets a list
+        probe = self.probes.is_probe(self.command, self.path)
+        body = b"[]" if probe else b"{}"  # the pre-flight's probe gets a list
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

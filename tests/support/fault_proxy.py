@@ -144,8 +144,9 @@ def delete_refused(exchange: Exchange) -> None:
 
 
 def html_body(exchange: Exchange) -> None:
-    """Reads answer 200 with an HTML page (a login page or a gateway error); the pre-flight's probe is spared."""
-    if exchange.method == "GET" and not exchange.path.endswith("?limit=1"):
+    """Reads answer 200 with an HTML page (a login page or a gateway error), except the plain list of a collection
+    (what the pre-flight probes, and the kits list alike)."""
+    if exchange.method == "GET" and ("?" in exchange.path or exchange.path.rstrip("/").count("/") > 4):
         exchange.status, exchange.payload = 200, b"<html><body>Please sign in</body></html>"
         exchange.headers = {"Content-Type": "text/html"}
 

@@ -2,7 +2,7 @@
 
 ``serve(behaviour)`` runs one in threads on a free port (``refused_url()`` is a port nobody listens on).
 A behaviour writes raw bytes, so it can drip, never answer or lie about its body. With ``honest_probe``
-the server answers the harness's pre-flight (``GET ...?limit=1``) with an empty list, so the hostile
+the server answers the harness's pre-flight (``tests.support.probe``) with an empty list, so the hostile
 answers reach the kit requests themselves.
 """
 
@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, BinaryIO
+
+from tests.support.probe import ProbeSpotter
 
 __all__ = [
     "BOMB_INFLATED", "HUGE_BODY", "Behaviour", "HostileServer", "Request", "answer", "drip", "echo_token", "gzip_bomb", "hang_up",
@@ -154,7 +156,7 @@ class _Handler(socketserver.StreamRequestHandler):
         with self.server.lock:
             self.server.record.requests.append(request)
         behaviour = self.server.behaviour
-        if self.server.honest_probe and request.method == "GET" and request.path.endswith("?limit=1"):
+        if self.server.honest_probe and self.server.probes.is_probe(request.method, request.path):
             behaviour = empty_list
         try:
             behaviour(request, self.wfile, self.server.stop)  # type: ignore[arg-type]
@@ -170,6 +172,7 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.behaviour = behaviour
         self.honest_probe = honest_probe
+        self.probes = ProbeSpotter()
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.record = HostileServer(f"http://127.0.0.1:{self.server_address[1]}")

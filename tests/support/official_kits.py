@@ -1,57 +1,80 @@
-"""Runs TM Forum's official v4 kits with Newman, prepared as the kits' launcher did, and reads the outcome.
+"""Runs TM Forum's official v4 kits with Newman, prepared as each kit's launcher did, and reads the outcome.
 
 The kit files are read from ``../shared/official-ctks/`` and never copied into the project: the
-prepared collection and environment are written to a temporary directory. ``run_kit`` copies the
-config headers onto every request, replaces the first POST body of each resource with the configured
-payload (validated against the kit's ``schemas/<Resource>.schema.json``), points the environment key at
-the API root and returns, per request, the status and the outcome of every assertion.
+prepared collection and environment are written to a temporary directory. What a kit's launcher
+(``launcher.js``) does is read from the launcher itself (``Launcher.of``): which collection and
+environment file it loads, whether it reads ``config.json`` at all, the config headers it puts on every
+request of the collection's folders, which configured payload it injects into which
+``item[i].item[j]`` (under which ``resource == "..."`` condition, or unconditionally), and the
+environment values it sets (the API root, 670's payload list, 704-708's ``resourceToTest``). Every
+configured payload is checked against the kit's ``schemas/<Resource>.schema.json`` first, as the
+launcher did. ``run_kit`` returns, per request, the status and the outcome of every assertion.
+
+Requests of a kit to anywhere but the server (704-708 start with ``GET www.example.com``, only to route
+the run) are answered by a loopback stand-in through ``HTTP_PROXY``: no traffic leaves the machine.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from harness.ctk.derive import collection_path, kit_items
+from harness.ctk.derive import kit_items
+from tests.support.loopback import serve_in_thread
 from tests.support.shared import SHARED, shared_dir
 
 __all__ = [
-    "ENVIRONMENT_KEYS",
     "KITS_DIR",
     "NEWMAN",
+    "Injection",
     "Kit",
     "KitAssertion",
     "KitConfigError",
     "KitRequest",
     "KitRun",
+    "Launcher",
+    "create_bodies",
     "kit",
     "prepare",
     "require_kits",
     "run_kit",
+    "run_kits",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
 KITS_DIR = SHARED / "official-ctks"
 NEWMAN = REPO / "node_modules" / ".bin" / "newman"
-# The environment key each kit's URLs start with ({{Customer}}customer...).
-ENVIRONMENT_KEYS = {
-    "tmf681": "Communication",
-    "tmf629": "Customer",
-    "tmf683": "Party_Interaction",
-    "tmf622": "Product_Ordering",
-    "tmf635": "Usage",
-}
-NEWMAN_TIMEOUT_S = 120
+RUN_KITS = Path(__file__).resolve().parent / "run_kits.js"  # newman.run in one Node process, as the launchers did
+NEWMAN_TIMEOUT_S = 300
 REQUEST_TIMEOUT_MS = 10_000
+ENVIRONMENT_KEY = re.compile(r"\{\{(\w+)\}\}")
+# What a launcher does, as its JavaScript says it.
+COMMENTS = re.compile(r"/\*.*?\*/|^\s*//[^\n]*", re.DOTALL | re.MULTILINE)
+COLLECTION = re.compile(r"(?:pmCollection\s*=|collection\s*:)\s*require\(\s*['\"]\./([^'\"]+)['\"]\s*\)")
+ENVIRONMENT_FILE = re.compile(r"environmentFile\s*=\s*['\"]([^'\"]+)['\"]")
+CONDITION = re.compile(r"resource\s*===?\s*['\"]([^'\"]+)['\"]")
+INJECTION = re.compile(
+    r"pmCollection\['item'\]\[(\d+)\]\['item'\]\[(\d+)\]\['request'\]\['body'\]\['raw'\]\s*=\s*"
+    r"JSON\.stringify\(config\['payloads'\]\[resource\]\['(\w+)'\]\['payload'\]\)"
+)
+HEADERS_SET = re.compile(r"\['request'\]\['header'\]\s*=\s*headers")
+ENV_VALUE = re.compile(r"element\.key\s*==\s*['\"](\w+)['\"]\s*\)\s*\{\s*element\.value\s*=\s*([^;\n]+)")
+ENV_PUSHED = re.compile(r"['\"]key['\"]\s*:\s*['\"](\w+)['\"]\s*,\s*['\"]value['\"]\s*:\s*config\[['\"](\w+)['\"]\]")
+CONFIG_PAYLOAD_LIST = re.compile(r"JSON\.stringify\(config\.payloads\.(\w+)\.POST\.payload\)")
 
 
 class KitConfigError(Exception):
@@ -69,33 +92,117 @@ def require_kits() -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Injection:
+    """A configured payload the launcher writes into the body of ``item[folder].item[index]``."""
+
+    resource: str | None  # the config's resource name it is injected for; None: every configured one
+    method: str  # which of the resource's configured payloads (POST, or 634's PATCH)
+    folder: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Launcher:
+    """What one kit's ``launcher.js`` does before it runs Newman."""
+
+    collection: str
+    environment: str
+    reads_config: bool  # the interactive launchers (646, 648, 668) ask for the URL and never read config.json
+    sets_headers: bool  # the config headers replace each request's headers
+    injections: tuple[Injection, ...]
+    environment_values: tuple[tuple[str, str], ...]  # environment key -> what the launcher puts there
+
+    @classmethod
+    def of(cls, text: str) -> Launcher:
+        """Read a launcher's JavaScript (comments dropped: 670's injections are commented out)."""
+        code = COMMENTS.sub("", text)
+        collection = COLLECTION.search(code)
+        environment = ENVIRONMENT_FILE.search(code)
+        if collection is None or environment is None:
+            raise KitConfigError("the launcher names no collection or environment file")
+        values = [(key, source.strip().rstrip(";").strip()) for key, source in ENV_VALUE.findall(code)]
+        values += [(key, f"config['{name}']") for key, name in ENV_PUSHED.findall(code)]
+        return cls(
+            collection=collection.group(1),
+            environment=environment.group(1),
+            reads_config="config.json" in code,
+            sets_headers=bool(HEADERS_SET.search(code)),
+            injections=tuple(_injections(code)),
+            environment_values=tuple(values),
+        )
+
+
+def _injections(code: str) -> Iterator[Injection]:
+    """Each injection, with the ``resource == "X"`` condition whose block holds it (if any)."""
+    for found in INJECTION.finditer(code):
+        before = code[: found.start()]
+        conditions = list(CONDITION.finditer(before))
+        resource = None
+        if conditions:
+            between = before[conditions[-1].end():]
+            if between.count("{") > between.count("}"):
+                resource = conditions[-1].group(1)
+        yield Injection(resource, found.group(3), int(found.group(1)), int(found.group(2)))
+
+
+@dataclass(frozen=True, slots=True)
 class Kit:
-    """One official kit's files, as shipped."""
+    """One official kit's files, as shipped, and its launcher."""
 
     api_id: str
     folder: Path
 
     @property
+    def launcher(self) -> Launcher:
+        return _launcher(self.folder)
+
+    @property
     def collection(self) -> Path:
-        return collection_path(self.folder)
+        return self.folder / self.launcher.collection
 
     @property
     def environment(self) -> Path:
-        return self.folder / "TMFENV-V4.0.0.postman_environment.json"
+        return self.folder / self.launcher.environment
 
     @property
     def config(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+        """The shipped ``config.json`` as the launcher reads it (an empty one where it reads none)."""
+        path = self.folder / "config.json"
+        if not self.launcher.reads_config or not path.exists():
+            return {}
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
 
-    def schema(self, entity: str) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.folder / "schemas" / f"{entity}.schema.json").read_text(encoding="utf-8"))
+    @property
+    def environment_key(self) -> str:
+        """The ``{{KEY}}`` the kit's request URLs start with (the launcher points it at the API root)."""
+        return _environment_key(self.collection)
+
+    def schema(self, name: str) -> dict[str, Any] | None:
+        """``schemas/<name>.schema.json``, the name's case ignored as on the file systems the kits ran on."""
+        wanted = f"{name}.schema.json".lower()
+        folder = self.folder / "schemas"
+        found = [path for path in folder.glob("*.schema.json") if path.name.lower() == wanted] if folder.is_dir() else []
+        if not found:
+            return None
+        data: dict[str, Any] = json.loads(found[0].read_text(encoding="utf-8"))
         return data
+
+
+@cache
+def _launcher(folder: Path) -> Launcher:
+    return Launcher.of((folder / "launcher.js").read_text(encoding="utf-8"))
+
+
+@cache
+def _environment_key(collection: Path) -> str:
+    items = kit_items(json.loads(collection.read_text(encoding="utf-8"))["item"])
+    keys = Counter(match.group(1) for item in items if (match := ENVIRONMENT_KEY.match(_raw_url(item["request"]))))
+    return keys.most_common(1)[0][0]
 
 
 def kit(api_id: str) -> Kit:
     return Kit(api_id, KITS_DIR / api_id)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +239,6 @@ class KitRequest:
 class KitRun:
     api_id: str
     requests: tuple[KitRequest, ...]
-    stdout: str = field(repr=False, default="")
 
     @property
     def assertions(self) -> int:
@@ -146,10 +252,41 @@ class KitRun:
         )
 
 
-def _entity(url_raw: str, key: str) -> str:
-    """The kit's resource entity from a request URL (``{{Usage}}usageSpecification`` -> UsageSpecification)."""
-    resource = url_raw.removeprefix("{{" + key + "}}").split("/")[0].split("?")[0]
-    return resource[0].upper() + resource[1:]
+def _raw_url(request: dict[str, Any]) -> str:
+    url = request["url"]
+    return str(url["raw"] if isinstance(url, dict) else url)
+
+
+def _check_payloads(official: Kit, configured: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse, as the launcher did, a configured payload its schema (``<Resource>[Patch].schema.json``) does not fit."""
+    for name, methods in configured.items():
+        for method, entry in methods.items():
+            schema = official.schema(name if method == "POST" else name + method.capitalize())
+            bodies = entry["payload"] if isinstance(entry["payload"], list) else [entry["payload"]]
+            for body in bodies if schema is not None else ():
+                error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(body))
+                if error is not None:
+                    raise KitConfigError(f"{official.api_id} {name} payload does not fit the kit's schema: {error.message}")
+
+
+def _environment_value(source: str, api_root: str, config: Mapping[str, Any]) -> Any:
+    """What a launcher's ``element.value = <source>`` puts in the environment, with the server at ``api_root``."""
+    url = re.match(r"(\w+)://([^/:]+):?(\d*)", api_root)
+    assert url is not None, api_root
+    payloads = CONFIG_PAYLOAD_LIST.fullmatch(source)
+    configured = re.fullmatch(r"config\[['\"](\w+)['\"]\]", source)
+    if source == "config['url']" or "APIRelativeAddress" in source:
+        return api_root  # the launcher's config URL or typed-in address: this server's root
+    if source in ("schema", "hostname", "port"):
+        return {"schema": url.group(1), "hostname": url.group(2), "port": url.group(3)}[source]
+    if payloads is not None:
+        listed = config["payloads"][payloads.group(1)]["POST"]["payload"]
+        return json.dumps(listed if isinstance(listed, list) else [listed])
+    if configured is not None:
+        return config.get(configured.group(1))
+    if source.isdigit():
+        return int(source)
+    raise KitConfigError(f"the launcher sets an environment value this runner does not know: {source}")
 
 
 def prepare(
@@ -159,39 +296,97 @@ def prepare(
     headers: Mapping[str, str] | None = None,
     payloads: Mapping[str, Any] | None = None,
 ) -> tuple[Path, Path]:
-    """Write the kit's collection and environment, configured as the launcher did, into ``directory``."""
+    """Write the kit's collection and environment, configured as its launcher did, into ``directory``.
+
+    ``payloads`` replace configured POST payloads by the config's resource name; ``headers`` are added to
+    every request.
+    """
     official = kit(api_id)
-    config = official.config
-    key = ENVIRONMENT_KEYS[api_id]
-    wanted_headers = {**config.get("headers", {}), **(headers or {})}
-    configured = {entity: entry["POST"]["payload"] for entity, entry in config.get("payloads", {}).items()}
-    configured.update(payloads or {})
+    launcher, config = official.launcher, official.config
+    configured: dict[str, dict[str, Any]] = {name: dict(entry) for name, entry in config.get("payloads", {}).items()}
+    for name, payload in (payloads or {}).items():
+        configured[name] = {**configured.get(name, {}), "POST": {"payload": payload}}
+    _check_payloads(official, configured)
     collection = json.loads(official.collection.read_text(encoding="utf-8"))
-    replaced: set[str] = set()
-    for item in kit_items(collection["item"]):
-        request = item["request"]
-        kept = [h for h in request.get("header", []) if h["key"].lower() not in {k.lower() for k in wanted_headers}]
-        request["header"] = kept + [{"key": k, "value": v} for k, v in wanted_headers.items()]
-        if request["method"] != "POST":
-            continue
-        raw_url = request["url"]["raw"] if isinstance(request["url"], dict) else request["url"]
-        entity = _entity(raw_url, key)
-        if entity in replaced or entity not in configured:
-            continue
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft7Validator(official.schema(entity)).iter_errors(configured[entity])
-        )
-        if error is not None:
-            raise KitConfigError(f"{api_id} {entity} payload does not fit the kit's schema: {error.message}")
-        request["body"] = {"mode": "raw", "raw": json.dumps(configured[entity], ensure_ascii=False)}
-        replaced.add(entity)
+    _set_headers(collection, config.get("headers", {}) if launcher.sets_headers else None, headers or {})
+    for injection in launcher.injections:
+        for name in [injection.resource] if injection.resource else list(configured):
+            entry = configured.get(name or "", {}).get(injection.method)
+            if entry is not None:
+                request = collection["item"][injection.folder]["item"][injection.index]["request"]
+                body = json.dumps(entry["payload"], ensure_ascii=False, separators=(",", ":"))
+                request["body"] = {**(request.get("body") or {}), "mode": "raw", "raw": body}
     environment = json.loads(official.environment.read_text(encoding="utf-8"))
-    values = [entry for entry in environment["values"] if entry["key"] != key]
-    environment["values"] = [{"key": key, "value": api_root, "enabled": True}, *values]
+    values = {official.environment_key: api_root}
+    values |= {key: _environment_value(source, api_root, config) for key, source in launcher.environment_values}
+    kept = [entry for entry in environment["values"] if entry["key"] not in values]
+    environment["values"] = [*({"key": k, "value": v, "enabled": True} for k, v in values.items()), *kept]
     prepared, environment_path = directory / "collection.json", directory / "environment.json"
     prepared.write_text(json.dumps(collection), encoding="utf-8")
     environment_path.write_text(json.dumps(environment), encoding="utf-8")
     return prepared, environment_path
+
+
+def create_bodies(api_id: str) -> dict[str, Any]:
+    """Per resource, the first JSON body the kit, prepared as its launcher did, POSTs to its collection."""
+    official = kit(api_id)
+    with tempfile.TemporaryDirectory(prefix=f"kit-{api_id}-") as name:
+        collection, _ = prepare(api_id, "http://127.0.0.1/", Path(name))
+        items = list(kit_items(json.loads(collection.read_text(encoding="utf-8"))["item"]))
+    bodies: dict[str, Any] = {}
+    for item in items:
+        request = item["request"]
+        path = _raw_url(request).removeprefix("{{" + official.environment_key + "}}").split("?")[0]
+        raw = (request.get("body") or {}).get("raw") or ""
+        if request["method"] != "POST" or "{{" in path + raw:
+            continue
+        try:
+            bodies.setdefault(path.rsplit("/", 1)[-1], json.loads(raw))
+        except ValueError:
+            continue
+    for resource, methods in official.config.get("payloads", {}).items():  # 670's go through the environment
+        payload = methods.get("POST", {}).get("payload")
+        first = payload[0] if isinstance(payload, list) and payload else payload
+        bodies.setdefault(resource[0].lower() + resource[1:], first)
+    return bodies
+
+
+def _set_headers(collection: dict[str, Any], replacing: Mapping[str, str] | None, added: Mapping[str, str]) -> None:
+    """The launcher's config headers replace each request's own (``replacing``); ``added`` go on top."""
+    if replacing is None and not added:
+        return
+    for item in kit_items(collection["item"]):
+        request = item["request"]
+        wanted = {**(replacing or {}), **added}
+        own = [] if replacing is not None else request.get("header", [])
+        kept = [h for h in own if h["key"].lower() not in {key.lower() for key in wanted}]
+        request["header"] = kept + [{"key": key, "value": value} for key, value in wanted.items()]
+
+
+class _Elsewhere(BaseHTTPRequestHandler):
+    """The world beyond the server, for a kit's routing requests: 200 and an empty JSON object to anything."""
+
+    def _answer(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def _elsewhere_proxy() -> Iterator[dict[str, str]]:
+    """The environment that sends a kit's requests for other hosts to the loopback stand-in."""
+    with serve_in_thread(_Elsewhere) as url:
+        local = "127.0.0.1,localhost,::1"
+        modules = str(REPO / "node_modules")
+        yield {**os.environ, "HTTP_PROXY": url, "HTTPS_PROXY": url, "NO_PROXY": local, "no_proxy": local,
+               "NODE_PATH": modules}
 
 
 def run_kit(
@@ -203,17 +398,48 @@ def run_kit(
     """Run one official kit with Newman against ``api_root`` (ending in ``/``) and read its JSON report."""
     with tempfile.TemporaryDirectory(prefix=f"kit-{api_id}-") as name:
         directory = Path(name)
-        collection, environment = prepare(api_id, api_root, directory, headers, payloads)
-        report = directory / "newman.json"
-        command = [
-            str(NEWMAN), "run", str(collection), "-e", str(environment), "--insecure",
-            "--timeout-request", str(REQUEST_TIMEOUT_MS), "-r", "json", "--reporter-json-export", str(report),
+        prepared = prepare(api_id, api_root, directory, headers, payloads)
+        return _newman({api_id: (directory, *prepared)}, 1)[api_id]
+
+
+def run_kits(roots: Mapping[str, str], concurrency: int = 8, processes: int = 2) -> dict[str, KitRun]:
+    """Run several kits (API id -> API root), ``concurrency`` at a time in each of ``processes`` Node
+    processes (Newman started once a process; the kits wait on the server most of the time)."""
+    with tempfile.TemporaryDirectory(prefix="kits-") as name:
+        jobs = {}
+        for api_id, api_root in roots.items():
+            directory = Path(name) / api_id
+            directory.mkdir()
+            jobs[api_id] = (directory, *prepare(api_id, api_root, directory))
+        return _newman(jobs, concurrency, processes)
+
+
+def _newman(jobs: Mapping[str, tuple[Path, Path, Path]], concurrency: int, processes: int = 1) -> dict[str, KitRun]:
+    """Run prepared kits (API id -> directory, collection, environment) with ``run_kits.js``; their runs."""
+    listed = [
+        {"collection": str(collection), "environment": str(environment), "report": str(directory / "newman.json"),
+         "timeoutRequest": REQUEST_TIMEOUT_MS}
+        for directory, collection, environment in jobs.values()
+    ]
+    with tempfile.TemporaryDirectory(prefix="newman-") as name, _elsewhere_proxy() as environ:
+        commands = []
+        for number in range(min(processes, len(listed))):
+            job_file = Path(name) / f"jobs{number}.json"
+            job_file.write_text(json.dumps(listed[number::processes]), encoding="utf-8")
+            commands.append(["node", str(RUN_KITS), str(job_file), str(concurrency)])
+        running = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
+            for command in commands
         ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=NEWMAN_TIMEOUT_S, check=False)
+        outputs = [process.communicate(timeout=NEWMAN_TIMEOUT_S) for process in running]
+    runs = {}
+    for api_id, (directory, _, _) in jobs.items():
+        report = directory / "newman.json"
         if not report.exists():
-            raise RuntimeError(f"Newman wrote no report (exit {done.returncode}): {done.stderr[-2000:]}")
+            raise RuntimeError(f"Newman wrote no report for {api_id}: {' '.join(err for _, err in outputs)[-2000:]}")
         summary = json.loads(report.read_text(encoding="utf-8"))
-    return KitRun(api_id, tuple(_executed(e) for e in summary["run"]["executions"]), done.stdout)
+        runs[api_id] = KitRun(api_id, tuple(_executed(e) for e in summary["run"]["executions"]))
+    return runs
 
 
 def _executed(execution: dict[str, Any]) -> KitRequest:
