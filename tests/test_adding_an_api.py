@@ -29,9 +29,16 @@ def test_every_listed_api_has_its_schema_file_and_no_other_file_exists() -> None
     assert files == set(tmfapis.API_IDS)
 
 
+# The APIs whose kit the declarations cannot yet reproduce request for request (README, "Ports of the official kits").
+NOT_YET_PORTED = {"tmf640", "tmf641", "tmf652", "tmf654", "tmf664", "tmf670", "tmf673", "tmf676", "tmf677", "tmf678",
+    "tmf701", "tmf702"}
+
+
 def test_every_api_has_a_suite_declaration_and_every_declaration_a_listed_api() -> None:
     declared = {load_declaration(path).api_id: path for path in sorted(SUITES.glob("ctk*/ctk*.yaml"))}
-    assert set(declared) == set(tmfapis.API_IDS), "add harness/suites/ctkNNN/ctkNNN.yaml for a new API"
+    assert set(declared) <= set(tmfapis.API_IDS), "every declaration's API must be listed in tmfapis"
+    assert set(tmfapis.API_IDS) - set(declared) == NOT_YET_PORTED, (
+        "write harness/suites/ctkNNN/ctkNNN.yaml with python -m harness.ctk.derive --new tmfNNN")
 
 
 @pytest.mark.parametrize(("api_id", "resource"), FUZZABLE)

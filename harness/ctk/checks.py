@@ -18,6 +18,7 @@ from harness.http import Reply, excerpt
 from harness.record import CheckResult, Tier
 
 __all__ = [
+    "attribute_equals",
     "body_includes",
     "body_matches",
     "held_values",
@@ -29,6 +30,7 @@ __all__ = [
     "payload_conforms",
     "refused_body",
     "schema_problems",
+    "selection",
     "status_is",
     "which",
 ]
@@ -142,7 +144,7 @@ def instance_checks(
         results.append(failed(name, message) if missing else passed(name))
     for attribute in suite.typed if typed is None else typed:
         results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
-    results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.held)
+    results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
     return results
 
 
@@ -167,7 +169,7 @@ def held_values(
     tier: Tier = "ctk",
 ) -> list[CheckResult]:
     """``<attr> is <held value>`` for one created instance, found in the response by its id."""
-    attributes = list(suite.held if attributes is None else attributes)
+    attributes = list(suite.compared if attributes is None else attributes)
     names = [f"{attribute} is {_plain(held.get(attribute))}" for attribute in attributes]
     if not reply.json_ok:
         return [failed(name, f"no instance to compare: {reply.problem}", tier) for name in names]
@@ -290,3 +292,29 @@ def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec"
 
 def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def selection(reply: Reply, attribute: str) -> list[CheckResult]:
+    """A field selection's checks, where the kit makes them: an array of instances with id, href and the attribute only."""
+    must, only = "Instance must have id, href and filtered attribute", "Instance has only id, href and filtered attribute"
+    wanted = {"id", "href", attribute}
+    if not reply.json_ok:
+        return [failed(name, f"no body: {reply.problem}") for name in (must, only, "Array expected as response")]
+    if not isinstance(reply.body, list) or not reply.body:
+        return [failed("Array expected as response", f"expected a non-empty JSON array, got {show(reply.body)}")]
+    results = []
+    for instance in reply.body:
+        keys = set(instance) if isinstance(instance, dict) else set()
+        missing, extra = sorted(wanted - keys), sorted(keys - wanted)
+        results.append(failed(must, f"missing: {', '.join(missing)} in {show(instance)}") if missing else passed(must))
+        results.append(failed(only, f"not selected: {', '.join(extra)} in {show(instance)}") if extra else passed(only))
+    return results
+
+
+def attribute_equals(reply: Reply, name: str, expected: Mapping[str, Any]) -> CheckResult:
+    """A check the kit names itself (``Your test name``): each given attribute of the answer has the given value."""
+    body = reply.body if reply.json_ok and isinstance(reply.body, dict) else None
+    if body is None:
+        return failed(name, f"expected a JSON object, got {reply.problem or show(reply.body)}")
+    wrong = [f"{key} {show(body.get(key))} (expected {show(value)})" for key, value in expected.items() if body.get(key) != value]
+    return failed(name, "; ".join(wrong)) if wrong else passed(name)

@@ -19,7 +19,8 @@ import tmfapis
 from harness.errors import DeclarationError
 
 __all__ = [
-    "DeclarationError", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration", "load_declaration",
+    "DEFAULT_FOLDER", "DEFAULT_STATUS", "DeclarationError", "Kind", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration",
+    "kit_variable", "load_declaration",
 ]
 
 JsonType = Literal["string", "array", "object", "number", "boolean"]
@@ -32,36 +33,40 @@ JSON_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 _NAME = {"type": "string", "minLength": 1}
+_NAMES = {"type": "array", "items": _NAME}
+_STATUSES = {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}}
+# One kit request: "<kind> [attribute] [instance]" (``create 1``, ``filter name 2``, ``missing``; ``start`` is the
+# kit's routing request to www.example.com, which checks nothing and is not sent), alone or as
+# ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
+# checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
+# value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value.
+_REQUEST = {
+    "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
+}
 _STEP = {
     "oneOf": [
-        {"enum": ["delete", "gone"]},
+        _REQUEST,
         {
             "type": "object",
-            "required": ["fields"],
-            "additionalProperties": False,
-            "properties": {"fields": _NAME, "check_status": {"type": "boolean"}},
-        },
-        {
-            "type": "object",
-            "required": ["filter"],
-            "additionalProperties": False,
-            "properties": {"filter": _NAME, "quote": {"enum": ["none", "name", "both"]}},
-        },
-        {
-            "type": "object",
-            "required": ["patch"],
+            "required": ["do"],
             "additionalProperties": False,
             "properties": {
-                "patch": {
-                    "type": "object",
-                    "required": ["body", "typed", "compared"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "body": {"type": "object", "minProperties": 1},
-                        "typed": {"type": "array", "items": _NAME},
-                        "compared": {"type": "array", "items": _NAME},
-                    },
-                }
+                "do": _REQUEST,
+                "folder": {"type": "string", "pattern": "^[NE][0-9]$"},
+                "name": _NAME,
+                "status": _STATUSES,
+                "rename": {"type": "object", "additionalProperties": _NAME},
+                "quote": {"enum": ["none", "name", "both", "double"]},
+                "selection": {"type": "boolean"},
+                "hold": {"enum": ["first", "last"]},
+                "fields": _NAME,
+                "instance_checks": {"type": "boolean"},
+                "values": _NAMES,
+                "body": {},
+                "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
+                "includes": _NAMES,
+                "mandatory": _NAMES,
+                "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
             },
         },
     ]
@@ -83,44 +88,70 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "resource": _NAME,
                     "title": _NAME,
-                    "code": {"type": "string", "pattern": "^[A-Z]{2}$"},
-                    "typed": {
-                        "type": "object",
-                        "minProperties": 1,
-                        "additionalProperties": {"enum": list(JSON_TYPES)},
-                    },
-                    "held": {"type": "array", "minItems": 1, "items": _NAME},
-                    "mandatory": {"type": "array", "minItems": 1, "items": _NAME},
+                    "code": {"type": "string", "pattern": "^[A-Z]{2,6}$"},
+                    "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
+                    "held": _NAMES,
+                    "includes": _NAMES,
+                    "compared": _NAMES,
+                    "mandatory": _NAMES,
                     "payload_schema": {"type": "object"},
-                    "profile_mandatory": {"type": "array", "items": _NAME},
-                    "payloads": {"type": "array", "minItems": 1, "maxItems": 9, "items": {"type": "object"}},
-                    "steps": {"type": "array", "items": _STEP},
-                    "list_compares_values": {"type": "boolean"},
+                    "profile_mandatory": _NAMES,
+                    "payloads": {"type": "array", "maxItems": 9, "items": {"type": "object"}},
+                    "steps": {"type": "array", "minItems": 1, "items": _STEP},
                 },
             },
         },
     },
 }
 
+Kind = Literal["start", "create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
+DEFAULT_STATUS: dict[str, tuple[int, ...]] = {
+    "create": (201,), "reject": (400,), "list": (200,), "retrieve": (200,), "filter": (200,), "patch": (200,),
+    "delete": (204,), "gone": (404,), "missing": (404,), "fields": (), "start": (),
+}
+DEFAULT_FOLDER: dict[str, str] = {
+    "start": "N0", "create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1", "reject": "E2",
+}  # else N2
+
 
 @dataclass(frozen=True, slots=True)
 class PatchStep:
-    """The kit's PATCH of instance 01: the body sent and the subsets of attributes it checks."""
+    """The kit's PATCH of an instance: the body sent and the attributes whose values it compares."""
 
     body: Mapping[str, Any]
-    typed: tuple[str, ...]
     compared: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One N2 step: ``fields``, ``filter`` (run once per instance), ``delete``, ``gone`` or ``patch``."""
+    """One kit request of a resource, in the kit's order; what is not given follows the template."""
 
-    kind: Literal["fields", "filter", "delete", "gone", "patch"]
+    kind: Kind
     attribute: str | None = None
-    check_status: bool = False  # the TMF629 kit checks the status code of some field selections
-    quote: Literal["none", "name", "both"] = "none"  # where the kit wrapped the value in quotes
+    instance: int = 0  # the created instance (1-based) the request is about; 0 for none
+    folder: str | None = None
+    name: str | None = None  # the kit's own request name, where it departs from ``/<title><suffix>``
+    status: tuple[int, ...] | None = None
+    rename: Mapping[str, str] = field(default_factory=dict)  # the kit's own names of template checks
+    # where the kit wrapped the value in quotes: in the name only, in name and URL, in the URL in double quotes
+    quote: Literal["none", "name", "both", "double"] = "none"
+    selection: bool = False  # a field selection checks that the instances hold only id, href and the attribute
+    fields: str | None = None  # a filter's field selection, sent as ``&fields=<fields>``
+    hold: Literal["first", "last"] | None = None  # a list whose first (last) instance is instance 01 (none created)
+    values: tuple[str, ...] | None = None  # the value checks made, where they depart from the resource's
+    # whether the request checks the answer's instances (mandatory, typed, included), where not as its kind does
+    instance_checks: bool | None = None
+    # the instance checks, where they depart from the create's
+    typed: Mapping[str, str] | None = None
+    includes: tuple[str, ...] | None = None
+    mandatory: tuple[str, ...] | None = None
     patch: PatchStep | None = None
+    body: Any = None  # what a reject step posts: a payload the server must refuse
+    expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return self.status if self.status is not None else DEFAULT_STATUS[self.kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,25 +163,32 @@ class ResourceSuite:
     title: str
     code: str
     typed: Mapping[str, str]
-    held: tuple[str, ...]
+    held: tuple[str, ...]  # the attributes the kit's create keeps in variables
     mandatory: tuple[str, ...]
     payloads: tuple[Mapping[str, Any], ...]
     steps: tuple[Step, ...]
-    list_compares_values: bool = False  # whether the kit's N1 list makes the "<attr> is <value>" checks
     payload_schema: Mapping[str, Any] = field(default_factory=dict)  # the kit's, as harness.ctk.derive reduced it
     profile_mandatory: tuple[str, ...] = ()  # the Conformance Profile's mandatory response attributes
+    includes: tuple[str, ...] = ()  # "Body includes value held on <attr>"
+    compared: tuple[str, ...] = ()  # "<attr> is <value>", where the kit compares them
 
     @property
     def instances(self) -> int:
-        return len(self.payloads)
+        """The instances later requests use: the created ones, or the one a list holds where none is created."""
+        return len(self.payloads) or int(any(step.hold for step in self.steps))
 
     @property
     def filtered(self) -> tuple[str, ...]:
-        return tuple(step.attribute for step in self.steps if step.kind == "filter" and step.attribute)
+        return tuple(dict.fromkeys(step.attribute for step in self.steps if step.kind == "filter" and step.attribute))
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """Every attribute whose created value a later request uses."""
+        return tuple(dict.fromkeys((*self.held, *self.includes, *self.compared, *self.filtered)))
 
     def variable(self, attribute: str, instance: int) -> str:
         """The kit's variable name, ``IDCU01`` for attribute ``id`` of instance 1."""
-        return f"{attribute.upper()}{self.code}{instance:02d}"
+        return kit_variable(attribute, self.code, instance)
 
     def with_payloads(self, payloads: tuple[Mapping[str, Any], ...]) -> ResourceSuite:
         return replace(self, payloads=payloads)
@@ -167,6 +205,11 @@ class SuiteDeclaration:
 
     def resource(self, name: str) -> ResourceSuite:
         return next(suite for suite in self.resources if suite.resource == name)
+
+
+def kit_variable(attribute: str, code: str, instance: int) -> str:
+    """The kit's variable name, ``IDCU01`` for attribute ``id``, code ``CU``, instance 1."""
+    return f"{attribute.upper()}{code}{instance:02d}"
 
 
 def _where(path: Path, location: Any) -> str:
@@ -198,10 +241,8 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
             f"(known: {', '.join(api.resources)})"
         )
     typed = dict(entry["typed"])
-    for position, attribute in enumerate(entry["held"]):
-        if attribute not in typed:
-            raise DeclarationError(f"{_where(path, (*at, 'held', position))}: {attribute!r} is not a typed attribute")
-    steps = tuple(_step(path, (*at, "steps", position), typed, raw) for position, raw in enumerate(entry["steps"]))
+    held = tuple(entry["held"])
+    steps = tuple(_step(path, (*at, "steps", position), raw) for position, raw in enumerate(entry["steps"]))
     try:
         jsonschema.Draft7Validator.check_schema(entry["payload_schema"])
     except jsonschema.SchemaError as exc:
@@ -212,38 +253,59 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
         title=entry["title"],
         code=entry["code"],
         typed=typed,
-        held=tuple(entry["held"]),
+        held=held,
         mandatory=tuple(entry["mandatory"]),
         payloads=(),
         steps=steps,
-        list_compares_values=entry.get("list_compares_values", False),
         payload_schema=entry["payload_schema"],
         profile_mandatory=tuple(entry.get("profile_mandatory", ())),
+        includes=tuple(entry.get("includes", held)),
+        compared=tuple(entry.get("compared", held)),
     )
+    creates = sorted(step.instance for step in steps if step.kind == "create")
     payloads = tuple(entry["payloads"])
+    if creates != list(range(1, len(payloads) + 1)):
+        raise DeclarationError(
+            f"{_where(path, (*at, 'payloads'))}: {len(payloads)} payloads, but the steps create instances {creates}"
+        )
+    known = len(payloads) or int(any(step.hold for step in steps))
+    for position, step in enumerate(steps):
+        if step.instance > known and step.kind != "create":
+            raise DeclarationError(f"{_where(path, (*at, 'steps', position))}: instance {step.instance} is never created")
     problem = payload_problem(suite, payloads)
     if problem:
         raise DeclarationError(f"{_where(path, (*at, 'payloads'))}: {problem}")
     return suite.with_payloads(payloads)
 
 
-def _step(path: Path, at: tuple[Any, ...], typed: dict[str, str], raw: Any) -> Step:
-    if raw in ("delete", "gone"):
-        return Step(kind=raw)
-    if "patch" in raw:
-        patch = raw["patch"]
-        for key in ("typed", "compared"):
-            for position, attribute in enumerate(patch[key]):
-                if attribute not in typed:
-                    raise DeclarationError(
-                        f"{_where(path, (*at, 'patch', key, position))}: {attribute!r} is not a typed attribute"
-                    )
-        return Step(kind="patch", patch=PatchStep(dict(patch["body"]), tuple(patch["typed"]), tuple(patch["compared"])))
-    kind: Literal["fields", "filter"] = "fields" if "fields" in raw else "filter"
-    attribute = raw[kind]
-    if attribute not in typed:
-        raise DeclarationError(f"{_where(path, (*at, kind))}: {attribute!r} is not a typed attribute")
-    return Step(kind=kind, attribute=attribute, check_status=raw.get("check_status", False), quote=raw.get("quote", "none"))
+def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
+    options: dict[str, Any] = {"do": raw} if isinstance(raw, str) else dict(raw)
+    kind, *words = options.pop("do").split()
+    numbers = [int(word) for word in words if word.isdigit()]
+    names = [word for word in words if not word.isdigit()]
+    takes_attribute = kind in ("fields", "filter")
+    if len(names) != int(takes_attribute) or len(numbers) > 1:
+        shape = f"{kind} ATTRIBUTE [INSTANCE]" if takes_attribute else f"{kind} [INSTANCE]"
+        raise DeclarationError(f"{_where(path, at)}: expected {shape!r}, got {' '.join([kind, *words])!r}")
+    # a field selection of one instance (``fields state 1``) reads it by id; without a number, the collection
+    instance = numbers[0] if numbers else (0 if kind in ("start", "list", "fields", "missing", "reject") else 1)
+    body, values = options.pop("body", None), options.pop("values", None)
+    patch = None
+    if (body is None) == (kind in ("patch", "reject")):
+        raise DeclarationError(f"{_where(path, at)}: a patch and a reject have a body, other steps none")
+    if kind == "patch":
+        patch = PatchStep(dict(body), tuple(values or ()))
+    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory") if key in options}
+    return Step(
+        kind=kind,
+        attribute=names[0] if names else None,
+        instance=instance,
+        values=None if values is None or patch else tuple(values),
+        patch=patch,
+        body=body if kind == "reject" else None,
+        **lists,
+        **options,
+    )
 
 
 def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...]) -> str | None:

@@ -1,6 +1,6 @@
 """The CTK template engine: turns a suite declaration into the kit's requests and runs them.
 
-``plan`` lists the kit requests in the kit's order (N1, N2, E1 per resource); ``SuiteRun`` sends
+``plan`` lists the kit requests in the kit's order (each resource's declared steps); ``SuiteRun`` sends
 them one at a time, holds the variables the kit passes between requests (``IDCU01``...) and
 records every check. A request whose variable is missing is not sent: ``missing_prerequisite``
 names the variable and the request that should have produced it.
@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import requests
 
 import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
-from harness.ctk.declaration import ResourceSuite, Step, SuiteDeclaration
+from harness.ctk.declaration import DEFAULT_FOLDER, Kind, ResourceSuite, Step, SuiteDeclaration, kit_variable
 from harness.http import Reply, send
 from harness.record import CheckResult, RequestRecord
 from harness.redact import Redactor
 from harness.urls import query, resource_url
 
-__all__ = ["Created", "KitRequest", "SuiteRun", "plan"]
+__all__ = ["METHODS", "Created", "KitRequest", "SuiteRun", "name_suffix", "plan"]
 
-Kind = Literal["create", "list", "retrieve", "fields", "filter", "delete", "gone", "patch", "missing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,95 +37,138 @@ class KitRequest:
     name: str
     description: str
     method: str
-    kind: Kind
     suite: ResourceSuite
-    instance: int = 0  # the created instance (1-based) the request is about; 0 for none
-    step: Step | None = None
-    expected_status: int = 200
+    step: Step
+
+    @property
+    def kind(self) -> Kind:
+        return self.step.kind
+
+    @property
+    def instance(self) -> int:
+        return self.step.instance
 
     @property
     def attribute(self) -> str | None:
-        return self.step.attribute if self.step else None
+        return self.step.attribute
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return self.step.statuses
 
     @property
     def title(self) -> str:
         return f"{self.folder} {self.method} {self.name}"
 
+    @property
+    def checked(self) -> ResourceSuite:
+        """The resource as this request checks its instances: the create's checks, or the step's own."""
+        step = self.step
+        if step.typed is None and step.includes is None and step.mandatory is None:
+            return self.suite
+        return replace(self.suite, typed=self.suite.typed if step.typed is None else step.typed,
+                       includes=self.suite.includes if step.includes is None else step.includes,
+                       mandatory=self.suite.mandatory if step.mandatory is None else step.mandatory)
+
+    @property
+    def makes_instance_checks(self) -> bool:
+        """Whether the kit checks the answer's instances (mandatory, typed, included attributes)."""
+        if self.step.instance_checks is not None:
+            return self.step.instance_checks
+        return self.kind in ("create", "list", "retrieve", "filter")
+
+    @property
+    def compared(self) -> tuple[str, ...]:
+        """The attributes of the kit's ``<attr> is <value>`` checks on this request."""
+        if self.step.patch is not None:
+            return self.step.patch.compared
+        if self.step.values is not None:
+            return self.step.values
+        return self.suite.compared if self.kind in ("list", "retrieve", "filter") else ()
+
     def compared_instances(self) -> list[int]:
         """The created instances whose held values this request compares (the kit's ``<attr> is <value>``)."""
-        if self.kind == "list":
-            return list(range(1, self.suite.instances + 1)) if self.suite.list_compares_values else []
-        return [self.instance] if self.kind in ("retrieve", "filter", "patch") else []
+        if not self.compared:
+            return []
+        if self.kind == "list" or (self.kind == "fields" and not self.instance):
+            return list(range(1, self.suite.instances + 1))
+        return [self.instance]
 
     def excluded_instances(self) -> list[int]:
         """The created instances that must not come back (the kit's ``<ID> not expected on this test``)."""
-        if self.kind not in ("retrieve", "filter"):
+        if self.kind not in ("retrieve", "filter", "fields") or not self.instance:
             return []
         return [number for number in range(1, self.suite.instances + 1) if number != self.instance]
 
     def needs(self) -> list[tuple[int, str]]:
         """The (instance, attribute) values this request cannot be sent without."""
-        if self.kind in ("create", "missing", "fields"):
+        if self.kind in ("start", "create", "reject", "missing") or (self.kind == "fields" and not self.instance):
             return []
         if self.kind == "list":
-            return [(number, "id") for number in range(1, self.suite.instances + 1)]
+            return [] if self.step.hold else [(number, "id") for number in range(1, len(self.suite.payloads) + 1)]
         if self.kind == "filter" and self.attribute:
             return list(dict.fromkeys([(self.instance, "id"), (self.instance, self.attribute)]))
         return [(self.instance, "id")]
+
+
+METHODS: dict[str, str] = {"create": "POST", "reject": "POST", "patch": "PATCH", "delete": "DELETE"}
 
 
 def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
     """Every kit request of a suite in the kit's order."""
     requests_: list[KitRequest] = []
     for suite in declaration.resources:
-        for folder, method, kind, instance, step, name_suffix, description, status in _template(suite):
+        for step in suite.steps:
             requests_.append(
                 KitRequest(
                     index=len(requests_),
-                    folder=folder,
-                    name=f"/{suite.title}{name_suffix}",
-                    description=description,
-                    method=method,
-                    kind=kind,
+                    folder=step.folder or DEFAULT_FOLDER.get(step.kind, "N2"),
+                    name=step.name or f"/{suite.title}{name_suffix(suite.code, step)}",
+                    description=_description(suite, step),
+                    method=METHODS.get(step.kind, "GET"),
                     suite=suite,
-                    instance=instance,
                     step=step,
-                    expected_status=status,
                 )
             )
     return requests_
 
 
-def _template(suite: ResourceSuite) -> list[tuple[str, str, Kind, int, Step | None, str, str, int]]:
-    entity = tmfapis.api(suite.api_id).resources[suite.resource].entity
-    created = f"This operation search for one of the created {entity}"
-    numbers = range(1, suite.instances + 1)
-    rows: list[tuple[str, str, Kind, int, Step | None, str, str, int]] = []
-    for number in numbers:
-        what = "a" if number == 1 else "another"
-        rows.append(("N1", "POST", "create", number, None, "", f"This operation creates {what} {entity}", 201))
-    rows.append(("N1", "GET", "list", 0, None, "", f"This operation search for the created {entity}", 200))
-    for number in numbers:
-        text = created if number == 1 else f"This operation search for the other one of the created {entity}"
-        rows.append(("N1", "GET", "retrieve", number, None, f"/{{{{{suite.variable('id', number)}}}}}", text, 200))
-    filtering = f"This operation filter a {entity}"
-    id_ref = f"{{{{{suite.variable('id', 1)}}}}}"
-    for step in suite.steps:
-        if step.kind == "fields":
-            rows.append(("N2", "GET", "fields", 0, step, f"?fields={step.attribute}", filtering, 200))
-        elif step.kind == "filter" and step.attribute:
-            for number in numbers:
-                value = f"{{{{{suite.variable(step.attribute, number)}}}}}"
-                shown = f"'{value}'" if step.quote in ("name", "both") else value
-                rows.append(("N2", "GET", "filter", number, step, f"?{step.attribute}={shown}", filtering, 200))
-        elif step.kind == "delete":
-            rows.append(("N2", "DELETE", "delete", 1, step, f"/{id_ref}", created, 204))
-        elif step.kind == "gone":
-            rows.append(("N2", "GET", "gone", 1, step, f"/{id_ref}404", created, 404))
-        elif step.kind == "patch":
-            rows.append(("N2", "PATCH", "patch", 1, step, "", f"This operation creates a {entity}", 200))
-    rows.append(("E1", "GET", "missing", 0, None, "/404ID", created, 404))
-    return rows
+def name_suffix(code: str, step: Step) -> str:
+    """What the kit's template appends to ``/<title>`` in the request's name."""
+    id_ref = f"{{{{{kit_variable('id', code, step.instance)}}}}}"
+    if step.kind in ("retrieve", "delete"):
+        return f"/{id_ref}"
+    if step.kind == "gone":
+        return f"/{id_ref}404"
+    if step.kind == "missing":
+        return "/404ID"
+    if step.kind == "fields":
+        return (f"/{id_ref}" if step.instance else "") + f"?fields={step.attribute}"
+    if step.kind == "filter" and step.attribute:
+        value = f"{{{{{kit_variable(step.attribute, code, step.instance)}}}}}"
+        selected = f"&fields={step.fields}" if step.fields else ""
+        return f"?{step.attribute}=" + (f"'{value}'" if step.quote in ("name", "both") else value) + selected
+    return ""
+
+
+_DESCRIPTIONS = {
+    "create": "This operation creates {a} {entity}",
+    "patch": "This operation creates {a} {entity}",
+    "reject": "This operation tries to create a {entity} from an invalid payload",
+    "start": "The kit's routing to the resource under test; every resource runs here",
+    "list": "This operation search for the created {entity}",
+    "fields": "This operation filter a {entity}",
+    "filter": "This operation filter a {entity}",
+    "retrieve": "This operation search for {one} of the created {entity}",
+}
+
+
+def _description(suite: ResourceSuite, step: Step) -> str:
+    """The kit template's description of a request."""
+    first = step.instance <= 1
+    return _DESCRIPTIONS.get(step.kind, "This operation search for one of the created {entity}").format(
+        entity=tmfapis.api(suite.api_id).resources[suite.resource].entity,
+        a="a" if first else "another", one="one" if first else "the other one")
 
 
 @dataclass(slots=True)
@@ -169,7 +211,8 @@ class SuiteRun:
                 continue
             variable = request.suite.variable(attribute, number)
             producer = next(
-                r for r in self.requests if r.kind == "create" and r.suite is request.suite and r.instance == number
+                r for r in self.requests
+                if r.suite is request.suite and ((r.kind == "create" and r.instance == number) or r.step.hold)
             )
             outcome = self.outcomes.get(producer.index)
             if outcome is None:
@@ -183,31 +226,44 @@ class SuiteRun:
 
     def url(self, request: KitRequest) -> str:
         resource = request.suite.resource
-        if request.kind in ("create", "list"):
+        if request.kind in ("create", "reject", "list"):
             return resource_url(self.api_root, resource)
         if request.kind == "missing":
             return resource_url(self.api_root, resource, str(uuid.uuid4()))
-        if request.kind == "fields":
-            return resource_url(self.api_root, resource, query=query(("fields", str(request.attribute))))
         values = self.values(request.suite, request.instance)
+        if request.kind == "fields":
+            by_id = _text(values["id"]) if request.instance else None
+            return resource_url(self.api_root, resource, by_id, query=query(("fields", str(request.attribute))))
         if request.kind == "filter" and request.attribute:
             value = _text(values[request.attribute])
-            if request.step and request.step.quote == "both":
-                value = f"'{value}'"
-            return resource_url(self.api_root, resource, query=query((request.attribute, value)))
+            mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
+            selected = (("fields", request.step.fields),) if request.step.fields else ()
+            return resource_url(self.api_root, resource, query=query((request.attribute, f"{mark}{value}{mark}"), *selected))
         return resource_url(self.api_root, resource, _text(values["id"]))
 
     def run(self, request: KitRequest) -> RequestRecord:
         """Send one kit request, make all its checks and return the (redacted) record."""
+        if request.kind == "start":  # the kit's routing request: every resource runs here, nothing to send
+            record = self.redactor.record(self._record(request, self.api_root))
+            self.outcomes[request.index] = record.outcome
+            return record
         url = self.url(request)
         body: Any = None
         if request.kind == "create":
             body = self.payload(request.suite, request.instance)
-        elif request.kind == "patch" and request.step and request.step.patch:
+        elif request.kind == "patch" and request.step.patch:
             body = request.step.patch.body
+        elif request.kind == "reject":
+            body = request.step.body
         reply = send(self.session, request.method, url, self.redactor, body)
         if request.kind == "create":
             self._hold(request, reply)
+        elif request.kind == "reject":
+            self._keep_created(request, reply)
+        elif request.kind == "patch" and reply.status in request.statuses:
+            self._hold_patched(request)
+        elif request.step.hold:
+            self._hold_listed(request, reply)
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
         if request.kind == "delete" and reply.status in (200, 202, 204):
             for created in self.created:
@@ -259,64 +315,108 @@ class SuiteRun:
         answer = reply.body if isinstance(reply.body, dict) else {}
         values = self.values(request.suite, request.instance)
         values.clear()
-        for attribute in request.suite.held:
+        for attribute in request.suite.kept:
             if attribute in sent and attribute not in checks.SERVER_ASSIGNED:
                 values[attribute] = sent[attribute]
             elif attribute in answer:
                 values[attribute] = answer[attribute]
+        self._keep_created(request, reply)
+
+    def _hold_listed(self, request: KitRequest, reply: Reply) -> None:
+        """Keep instance 01's values from a list the kit reads them from (its first or its last instance)."""
+        listed = [item for item in checks.instances_of(reply) if isinstance(item, dict)]
+        values = self.values(request.suite, 1)
+        values.clear()
+        if listed and isinstance(reply.body, list):
+            chosen = listed[0] if request.step.hold == "first" else listed[-1]
+            values.update({attribute: chosen[attribute] for attribute in request.suite.kept if attribute in chosen})
+
+    def _keep_created(self, request: KitRequest, reply: Reply) -> None:
+        """Note an instance the answer says was created (even by a reject the server accepted), to delete it."""
+        answer = reply.body if isinstance(reply.body, dict) else {}
         if answer.get("id") not in (None, ""):
             text = _text(answer["id"])
             self.created.append(Created(request.suite, text, resource_url(self.api_root, request.suite.resource, text)))
 
+    def _hold_patched(self, request: KitRequest) -> None:
+        """After a PATCH the server holds the patched values: later requests compare with them."""
+        patch = request.step.patch
+        assert patch is not None
+        values = self.values(request.suite, request.instance)
+        for attribute, value in patch.body.items():
+            if attribute in request.suite.kept:
+                values[attribute] = tmfapis.merge_patch(values.get(attribute), value)
+
+    def _status(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        return [checks.status_is(reply, request.statuses)] if request.statuses else []
+
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
-        suite, kind = request.suite, request.kind
+        rename = request.step.rename
+        return [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
+
+    def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        suite, kind, checked = request.suite, request.kind, request.checked
         numbers = range(1, suite.instances + 1)
-        if kind in ("delete", "gone", "missing"):
-            return [checks.status_is(reply, (request.expected_status,))]
-        if kind == "fields":
-            return [checks.status_is(reply, (200,))] if request.step and request.step.check_status else []
+        if kind in ("delete", "gone", "missing", "reject"):
+            return self._status(request, reply)
+        if kind == "fields" and not request.makes_instance_checks:
+            selected = checks.selection(reply, request.attribute or "") if request.step.selection else []
+            return [*self._status(request, reply), *selected]
+        if kind in ("retrieve", "list", "filter") and not request.makes_instance_checks:
+            return [*self._status(request, reply), *self._expected(request, reply)]
         if kind == "create":
             own = [self.values(suite, request.instance)]
             return [
                 *checks.not_array(reply),
-                checks.status_is(reply, (201,)),
-                *checks.instance_checks(reply, suite, reply.body, own),  # an array fails them, as in the kit
+                *self._status(request, reply),
+                *checks.instance_checks(reply, checked, reply.body, own),  # an array fails them, as in the kit
                 checks.payload_conforms(suite, self.payload(suite, request.instance)),
             ]
         if kind == "patch":
             return self._patch_checks(request, reply)
-        targets = list(numbers) if kind == "list" else [request.instance]
+        targets = [request.instance] if request.instance else list(numbers)
         held = [self.values(suite, number) for number in targets]
-        results = [checks.status_is(reply, (200,))]
+        results = self._status(request, reply)
         # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
         instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
         for instance in instances:
-            results.extend(checks.instance_checks(reply, suite, instance, held))
+            results.extend(checks.instance_checks(reply, checked, instance, held))
         for number in request.compared_instances():
-            results.extend(checks.held_values(reply, suite, number, self.values(suite, number)))
+            results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
         for other in request.excluded_instances():
-            results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))
+            if not self._shares_filtered_value(request, other):
+                results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))
         return results
+
+    def _shares_filtered_value(self, request: KitRequest, other: int) -> bool:
+        """Whether another instance holds the filtered value too (one the server set alike): it may come back."""
+        if request.kind != "filter" or not request.attribute:
+            return False
+        mine, theirs = self.values(request.suite, request.instance), self.values(request.suite, other)
+        return request.attribute in theirs and theirs[request.attribute] == mine.get(request.attribute)
+
+    def _expected(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
+        return [checks.attribute_equals(reply, name, expected) for name, expected in request.step.expect.items()]
 
     def _patch_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite = request.suite
-        patch = request.step.patch if request.step else None
+        patch = request.step.patch
         assert patch is not None
-        values = self.values(suite, 1)
+        values = self.values(suite, request.instance)
         body = reply.body if isinstance(reply.body, dict) else None
-        results = [
-            checks.status_is(reply, (request.expected_status,)),
-            *checks.instance_checks(reply, suite, body, [values], typed=patch.typed),
-            *checks.held_values(reply, suite, 1, values, patch.compared),
-        ]
+        results = [*checks.not_array(reply), *self._status(request, reply)]
+        if request.makes_instance_checks:
+            results += checks.instance_checks(reply, request.checked, body, [values])
+        results += checks.held_values(reply, suite, request.instance, values, patch.compared)
+        results += self._expected(request, reply)
         # Beyond the kit: the patched values must be in the answer (a PATCH that changes nothing is a deviation),
         # unless the server refused a body the spec's _Update refuses too: that is the kit's fault.
         update = tmfapis.api(suite.api_id).resources[suite.resource].update_schema
         if checks.refused_body(reply, suite.api_id, update, patch.body):
             return results
-        sent = self.payload(suite, 1)
+        sent = self.payload(suite, request.instance)
         patched = {"id": values.get("id"), **{k: tmfapis.merge_patch(sent.get(k), v) for k, v in patch.body.items()}}
-        results.extend(checks.held_values(reply, suite, 1, patched, list(patch.body), tier="spec"))
+        results.extend(checks.held_values(reply, suite, request.instance, patched, list(patch.body), tier="spec"))
         return results
 
     def cleanup(self, keep: bool = False) -> list[str]:

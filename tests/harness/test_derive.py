@@ -11,34 +11,44 @@ from harness.ctk.declaration import load_declaration
 from tests.support.shared import shared_dir
 from tests.support.suite_runs import SUITES
 
-SUITE_NAMES = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
+PORTED = tuple(sorted(path.parent.name for path in SUITES.glob("ctk*/ctk*.yaml")))
 
 
 def kit_dir(name: str) -> Path:
     return shared_dir("official-ctks") / f"tmf{name.removeprefix('ctk')}"
 
 
-@pytest.mark.parametrize("name", SUITE_NAMES)
+@pytest.mark.parametrize("name", PORTED)
 def test_each_declaration_agrees_with_its_kit(name: str) -> None:
     assert derive.mismatches(load_declaration(SUITES / name / f"{name}.yaml"), kit_dir(name)) == []
 
 
 def test_the_derive_command_checks_every_declaration(capsys: pytest.CaptureFixture[str]) -> None:
     assert derive.main([str(shared_dir("official-ctks"))]) == 0
-    assert "5 declarations, 0 disagreements" in capsys.readouterr().out
+    assert f"{len(PORTED)} declarations, 0 disagreements" in capsys.readouterr().out
 
 
 DRIFTS = [
     # (name, text in the declaration, replacement, what the mismatch names)
     ("ctk622", "mandatory: [productOrderItem, href, id, orderDate, relatedParty, state]",
      "mandatory: [productOrderItem, href, id, orderDate, relatedParty]", "productOrder: mandatory is"),
-    ("ctk681", "    list_compares_values: true\n", "", "instances with value checks is [], the kit's is [1]"),
-    ("ctk629", "typed: [\"@type\", href, id]", "typed: [\"@type\", href, id, name]", "typed is ('@type', 'href', 'id', 'name')"),
+    ("ctk681", "      - list\n", "      - {do: list, values: []}\n", "instances with value checks is [], the kit's is [1]"),
+    ("ctk629", "typed: {'@type': string, href: string, id: string}", "typed: {'@type': string, href: string, id: string, name: string}",
+     "typed is [('@type', 'string'), ('href', 'string'), ('id', 'string'), ('name', 'string')]"),
     ("ctk629", "body: {engagedParty:", "body: {status: Approved, engagedParty:", "the PATCH body"),
-    ("ctk683", "      - fields: reason\n", "", "steps is"),
+    ("ctk683", "      - fields reason\n", "", "the request list"),
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
-    ("ctk629", "      - fields: id\n        check_status: true\n", "      - fields: id\n", "the status check is False"),
-    ("ctk622", "quote: name", "quote: both", "a quoted filter value in the URL is True"),
+    ("ctk629", "{do: fields id, status: [200]}", "fields id", "the statuses checked is (), the kit's is (200,)"),
+    ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
+    ("ctk621", "{do: list, status: [200, 206]}", "list", "the statuses checked is (200,), the kit's is (200, 206)"),
+    ("ctk638", "rename: {Status code is 201 or 202: Successful POST request}", "status: [201, 202]", "the check names"),
+    ("ctk680", ("{do: filter id 1, rename: {Instance has all mandatory attributes: 'Instance must have href, id, "
+     "recommendationItem attributes'}}"), "filter id 1", "the check names"),
+    ("ctk646", "      - {do: list, typed: {id: string, href: string, creationDate: string, lastUpdate: string}, ",
+     "      - {do: list, ", "typed is"),
+    ("ctk642", "{do: fields id, status: [200, 206], selection: true}", "{do: fields id, status: [200, 206]}", "the check names"),
+    ("ctk621", "    includes: [id, href, ticketType, description, severity]\n", "", "body includes is"),
+    ("ctk621", "      - fields severity\n", "      - {do: fields severity, folder: N3}\n", "the request list"),
 ]
 
 
@@ -61,3 +71,12 @@ def test_write_restores_a_drifted_payload_schema(tmp_path: Path) -> None:
     assert derive.write_payload_schemas(path, kit_dir("ctk683"))
     assert path.read_text(encoding="utf-8") == source
     assert not derive.write_payload_schemas(path, kit_dir("ctk683"))
+
+
+def test_the_request_list_names_folder_method_and_name(tmp_path: Path) -> None:
+    source = (SUITES / "ctk621" / "ctk621.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "ctk621.yaml"
+    path.write_text(source.replace("      - fields id\n", "      - {do: fields id, name: '/troubleTicket?fields=ID'}\n"),
+                    encoding="utf-8")
+    problems = derive.mismatches(load_declaration(path), kit_dir("ctk621"))
+    assert any("('N2', 'GET', '/troubleTicket?fields=ID')" in problem for problem in problems), problems

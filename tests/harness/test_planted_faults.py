@@ -17,7 +17,7 @@ FAULT_CASES = [
         ("/communicationMessage", "Response has href attribute"),
         ("/communicationMessage", "Instance has all mandatory attributes"),
     ]),
-    ("changed_value", "ctk629", "tmf629", [("/Customer/{{IDCU01}}", "name is Geekhaven Club")]),
+    ("changed_value", "ctk629", "tmf629", [("/Customer/{{IDCU01}}", "name is Moon Football Club")]),
     ("changed_value", "ctk681", "tmf681", [
         ("/communicationMessage?id={{IDCM01}}", "messageType is SMS"),
     ]),

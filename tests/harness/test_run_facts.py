@@ -96,6 +96,7 @@ def _copy_with_two_customers(pytester: pytest.Pytester) -> Path:
     declared = yaml.safe_load((SUITES / "ctk629" / "ctk629.yaml").read_text(encoding="utf-8"))
     first = declared["resources"][0]["payloads"][0]
     declared["resources"][0]["payloads"] = [first, {**first, "name": "Second Club"}]
+    declared["resources"][0]["steps"].insert(1, "create 2")
     path = pytester.path / "mysuites" / "suites" / "ctk629" / "ctk629.yaml"
     path.parent.mkdir(parents=True)
     path.write_text(yaml.safe_dump(declared, sort_keys=False), encoding="utf-8")
