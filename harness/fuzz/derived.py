@@ -141,7 +141,17 @@ def create_example(api_id: str, resource: str) -> dict[str, Any]:
     smallest: dict[str, Any] = example_value(api_id, create_schema(api_id, resource))
     suite = declared().get((api_id, resource))
     payload = dict(suite.payloads[0]) if suite and suite.payloads else {}
-    return {**smallest, **payload}
+    merged: dict[str, Any] = _under(smallest, payload)
+    return merged
+
+
+def _under(smallest: Any, given: Any) -> Any:
+    """``given`` with what ``smallest`` requires where it lacks it: objects key by key, array items like the first."""
+    if isinstance(smallest, dict) and isinstance(given, Mapping):
+        return {**smallest, **{key: _under(smallest.get(key), value) for key, value in given.items()}}
+    if isinstance(smallest, list) and smallest and isinstance(given, list):
+        return [_under(smallest[0], item) for item in given]
+    return given
 
 
 def patch_example(api_id: str, resource: str) -> dict[str, Any]:
