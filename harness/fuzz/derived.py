@@ -141,9 +141,18 @@ def create_example(api_id: str, resource: str) -> dict[str, Any]:
     the smallest alone where that payload is no valid ``_Create`` (a kit's payload may lack what the spec requires)."""
     smallest: dict[str, Any] = example_value(api_id, create_schema(api_id, resource))
     suite = declared().get((api_id, resource))
-    body = {**smallest, **(suite.payloads[0] if suite and suite.payloads else {})}
-    valid = tmfapis.schema_validator(api_id, tmfapis.api(api_id).resources[resource].create_schema).is_valid(body)
-    return body if valid else smallest
+    payload = dict(suite.payloads[0]) if suite and suite.payloads else {}
+    merged: dict[str, Any] = _under(smallest, payload)
+    return merged
+
+
+def _under(smallest: Any, given: Any) -> Any:
+    """``given`` with what ``smallest`` requires where it lacks it: objects key by key, array items like the first."""
+    if isinstance(smallest, dict) and isinstance(given, Mapping):
+        return {**smallest, **{key: _under(smallest.get(key), value) for key, value in given.items()}}
+    if isinstance(smallest, list) and smallest and isinstance(given, list):
+        return [_under(smallest[0], item) for item in given]
+    return given
 
 
 def patch_example(api_id: str, resource: str) -> dict[str, Any]:

@@ -50,6 +50,6 @@ def test_behind_a_planted_defect_they_agree(
         assert result.ours_failed, f"the kit fails {api_id} behind {fault}, ours passes it"
 
 
-def test_the_slice_plants_every_defect_the_ctk_tier_sees_on_every_ported_api() -> None:
+def test_the_slice_plants_every_defect_the_ctk_tier_sees_each_on_another_ported_api() -> None:
     assert {fault for fault, _ in SLICE} | set(SPEC_ONLY) == set(DEFECTS)
-    assert {api_id for _, api_id in SLICE} == set(PORTED)
+    assert len({api_id for _, api_id in SLICE}) == min(len(SLICE), len(PORTED))
