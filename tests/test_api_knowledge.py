@@ -5,7 +5,7 @@ Python of ``tmfapis``, ``mockserver`` and ``harness`` for string literals that n
 a literal without spaces (prose, such as a message showing the form ``tmf629=URL``, and docstrings may
 show one), or a literal that is a resource name of ``tmfapis`` or an attribute a suite declaration
 holds. The project's own vocabulary is not such knowledge: the keys and values of the declaration
-schema and of the run record, the attributes every TMF resource has (``id``, ``href``, ``@type``) and
+schema and of the run record, the keywords of JSON Schema, the attributes every TMF resource has (``id``, ``href``, ``@type``) and
 those of the TMF Error and event envelopes. None is left: the reference server's overrides are data.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 import tmfapis
@@ -56,7 +57,7 @@ def _common_attributes() -> Iterator[str]:
 
 def _vocabulary() -> frozenset[str]:
     return frozenset([*_schema_words(DECLARATION_SCHEMA), *_record_keys(), *tmfapis.ALWAYS_SELECTED,
-                      *_common_attributes()])
+                      *_common_attributes(), *jsonschema.Draft7Validator.META_SCHEMA["properties"]])
 
 
 VOCABULARY = _vocabulary()

@@ -302,7 +302,7 @@ class SuiteRun:
         if reply.status is not None and reply.status >= 400:
             return [checks.body_matches(reply, api_id, "Error")]
         resource = tmfapis.api(api_id).resources[request.suite.resource]
-        sent = [self.payload(request.suite, number) for number in range(1, request.suite.instances + 1)]
+        sent = list(self.payloads.get(request.suite.resource, request.suite.payloads))  # none for a resource only read
         return [checks.body_matches(reply, api_id, resource.entity, listed=request.kind in ("list", "filter"),
                                     sent=sent, create=resource.create_schema)]
 

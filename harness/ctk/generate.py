@@ -23,7 +23,8 @@ import yaml
 
 import tmfapis
 from harness.ctk.declaration import DEFAULT_FOLDER, DEFAULT_STATUS, Step
-from harness.ctk.derive import (
+from harness.ctk.engine import METHODS, name_suffix
+from harness.ctk.kit import (
     DEFAULT_KITS_DIR,
     Branch,
     KitRequestFacts,
@@ -31,7 +32,6 @@ from harness.ctk.derive import (
     collection_path,
     kit_facts,
 )
-from harness.ctk.engine import METHODS, name_suffix
 from harness.errors import DeclarationError
 
 __all__ = ["declaration_text", "injected_payloads", "write_declaration"]

@@ -16,7 +16,7 @@ import requests
 
 import mockserver
 import tmfapis
-from harness.ctk.derive import kit_items
+from harness.ctk.kit import kit_items
 from tests.differential.conftest import SideBySide
 from tests.support.differential import disagreements
 from tests.support.official_kits import KITS_DIR, KitConfigError, KitRun, kit, run_kit, run_kits

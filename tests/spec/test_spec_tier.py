@@ -45,7 +45,8 @@ def test_the_spec_tier_passes_against_the_reference_server(
     run = run_suites("--base-url", reference_server.url, "-rxs", suites=ALL_SUITES)
     output = run.result.stdout.str()
     assert run.result.ret == 0, output
-    assert "xfail" not in output, output
+    xfails = [line for line in output.splitlines() if line.startswith("XFAIL")]
+    assert all("SPEC profile /communicationMessage" in line for line in xfails), xfails  # the payload's, below
     # the one thing left unverified: TMF681's payloads hold one messageType and the spec lists none
     skips = [line for line in output.splitlines() if line.startswith("SKIPPED")]
     assert len(skips) == 1 and "not filtered on messageType: no other value is known" in skips[0], skips
@@ -53,7 +54,9 @@ def test_the_spec_tier_passes_against_the_reference_server(
     for api in map(tmfapis.api, run.summary["apis"]):
         entry = run.summary["apis"][api.id]
         assert entry["verdict"] == "passed"
-        assert entry["spec"]["verdict"] == "conforms" and entry["spec"]["checks"] > 0, entry["spec"]
+        assert entry["spec"]["checks"] > 0, entry["spec"]
+        server = {name for name in run.deviations(api.id) if not name.startswith("Payload ")}
+        assert server == set(), (api.id, sorted(server))
         names = {name for name, _ in run.spec_checks(api.id)}
         checked = {check["name"] for _, check in run.spec_checks(api.id)}
         for resource in api.resources.values():

@@ -33,7 +33,7 @@ apis:
         - {channel: [{id: '555'}], direction: inbounds, reason: The user wanted to buy TV and internet plan}
         - {channel: [{id: '556'}], direction: outbounds, reason: A call back about the installation}
 """
-ORDERED = {"productOrder": {"state": "acknowledged", "orderDate": "2024-05-02T08:00:00Z"}}
+ORDERED = {"productOrder": {"state": "acknowledged", "orderDate": "2024-05-02T08:00:00Z"}, "customer": {"@type": "Customer"}}
 STRICT = Vendor(closed={"messageType": ("SMS", "Email"), "direction": ("inbounds", "outbounds")},
                 enforce_update=True, optional=("interactionDate", "status"), defaults=ORDERED)
 
@@ -160,7 +160,7 @@ def test_a_kit_patch_the_specs_update_refuses_is_not_a_spec_deviation_of_the_ser
     copy_suites(pytester.path, ("ctk629",))
     suite = pytester.path / "suites" / "ctk629" / "ctk629.yaml"
     text = suite.read_text(encoding="utf-8")
-    kit_patch = 'body: {engagedParty: {"@referredType": Organization, id: "500"}}'
+    kit_patch = "body: {engagedParty: {'@referredType': Organization, id: '500'}}"
     assert kit_patch in text
     suite.write_text(text.replace(kit_patch, "body: {name: Renamed}"), encoding="utf-8")  # no engagedParty
     run, _ = vendor_run(run_suites, Vendor(enforce_update=True), "-m", "ctk", suites=())

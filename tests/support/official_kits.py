@@ -33,7 +33,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from harness.ctk.derive import kit_items
+from harness.ctk.kit import kit_items
 from tests.support.loopback import serve_in_thread
 from tests.support.shared import SHARED, shared_dir
 

@@ -1,0 +1,317 @@
+"""What an official kit says: its collection's requests in order, with their folders, names, methods,
+check names and test-script facts (``requiredAttributes``, typed and held attributes, value checks,
+PATCH bodies), and its reduced payload schemas and Conformance Profile rows. Only read, never copied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_KITS_DIR",
+    "Branch",
+    "KitRequestFacts",
+    "ResourceFacts",
+    "collection_path",
+    "kit_facts",
+    "kit_items",
+    "kit_order",
+    "payload_schema",
+    "placed_items",
+    "profile_rows",
+]
+
+DEFAULT_KITS_DIR = Path(__file__).resolve().parents[3] / "shared" / "official-ctks"
+SCHEMA_KEYWORDS = ("type", "required", "properties", "items")
+
+_REQUIRED = re.compile(r"var requiredAttributes = \[([^\]]*)\]")
+_TYPED = re.compile(r"pm\.test\('Response has (\S+) attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
+_HOLDS = re.compile(r"pm\.globals\.set\(['\"]([A-Z@]+?)[A-Z]{2,6}(\d\d)['\"], instance\[['\"]([^'\"]+)['\"]\]\)")
+_EQUALS = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(instance\.(\w+)\)\.to\.eql\(('[^']*'|\"[^\"]*\"|[\w.]+)\)"
+)
+_CODE = re.compile(r"pm\.globals\.set\(['\"]ID([A-Z]{2,6})\d\d['\"], instance\[['\"]id['\"]\]\)")
+_TEST = re.compile(r"pm\.test\((['\"])(.*?)\1")
+_STATUS_TEST = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*(?:pm\.response\.to\.have\.status\((\d+)\)"
+    r"|pm\.expect\(pm\.response\.code\)\.to\.be\.oneOf\(\[([\d,\s]+)\]\)"
+    r"|pm\.expect\(\[([\d,\s]+)\]\)\.to\.include\(pm\.response\.code\))"
+)
+_MANDATORY_TEST = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(Object\.keys\(instance\)\)"
+    r"\.to\.include\.members\(requiredAttributes\)"
+)
+_INCLUDES = re.compile(r"pm\.test\('Body includes value held on (\S+)'")
+_STATUS = re.compile(r"to\.have\.status\((\d+)\)")
+_WHEN = re.compile(r"if \(instance\.id == pm\.globals\.get\(\"ID[A-Z]{2,6}(\d\d)\"\)\) \{(.*?)\n\s*\}", re.DOTALL)
+_VALUE = re.compile(r"pm\.test\('(\S+) is ' \+")
+_UNGUARDED_VALUE = re.compile(r"pm\.test\('(\S+) is ' \+ pm\.globals\.get\(\"[A-Z@]+(\d\d)\"\)")
+_NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
+# Checks a kit records only when they fail: compared by what they test, not by name.
+_ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """What a test script checks on one instance: mandatory set, typed attributes, body includes, value checks."""
+
+    mandatory: tuple[str, ...] = ()
+    typed: tuple[tuple[str, str], ...] = ()
+    includes: tuple[str, ...] = ()
+    values: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (instance number, compared attributes)
+    not_expected: tuple[int, ...] = ()
+
+
+def _branch(text: str) -> Branch:
+    required = _REQUIRED.search(text)
+    values, not_expected = [], []
+    for number, block in _WHEN.findall(text):
+        compared = tuple(_VALUE.findall(block))
+        if compared:
+            values.append((int(number), compared))
+        not_expected += [int(n) for n in _NOT_EXPECTED.findall(block)]
+    if not values:  # value checks made on every instance, each against one created instance's variable
+        for attribute, number in _UNGUARDED_VALUE.findall(text):
+            found = next((entry for entry in values if entry[0] == int(number)), None)
+            if found is None:
+                values.append((int(number), (attribute,)))
+            elif attribute not in found[1]:
+                values[values.index(found)] = (found[0], (*found[1], attribute))
+    return Branch(
+        mandatory=tuple(dict.fromkeys(re.findall(r"'([^']+)'", required.group(1)))) if required else (),
+        typed=tuple(_TYPED.findall(text)),
+        includes=tuple(_INCLUDES.findall(text)),
+        values=tuple(values),
+        not_expected=tuple(not_expected),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KitRequestFacts:
+    """One kit request: folder, name, method, URL, status check and the checks of its object (and array) branch."""
+
+    name: str
+    method: str
+    url: str
+    status: int | None
+    resource: str
+    single: Branch  # a JSON object answer (create, by id, PATCH; the else branch of lists)
+    listed: Branch | None  # each item of a JSON array answer, where the script has that branch
+    holds: tuple[str, ...] = ()  # attributes the create stores in variables
+    body: Mapping[str, Any] | None = None
+    folder: str = ""
+    statuses: tuple[int, ...] = ()  # what the status check accepts, in the kit's order
+    status_name: str | None = None  # the status check's name
+    mandatory_name: str | None = None  # the name of the check of the required attributes
+    checks: tuple[str, ...] = ()  # the names of the checks on an object answer, each once, value checks as "<attr> is "
+    listed_checks: tuple[str, ...] = ()  # the same on an array answer
+    position: tuple[int, ...] = ()  # indexes from the collection's top, as a launcher addresses the item
+    equals: tuple[tuple[str, str, Any], ...] = ()  # (check name, attribute, value) of the script's own equality checks
+    code: str | None = None  # the API code of the variables the script sets (``IDCU01``: ``CU``)
+    script: str = ""  # the test script
+
+    @property
+    def query(self) -> tuple[str, str] | None:
+        """(attribute, raw value) of ``?attribute=value``, or None."""
+        match = re.search(r"\?([^=]+)=(.*)$", self.url)
+        return (match.group(1), match.group(2)) if match else None
+
+    @property
+    def creates(self) -> bool:
+        """Whether the request creates an instance (a POST the kit expects to succeed)."""
+        return self.method == "POST" and not (self.statuses and self.statuses[0] >= 400)
+
+    @property
+    def path(self) -> str:
+        """The URL after the API root, without the query."""
+        return re.sub(r"^\{\{\w+\}\}", "", self.url).split("?")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFacts:
+    """What one kit says about one resource: its requests in order, and its create's facts."""
+
+    resource: str
+    entity: str
+    requests: tuple[KitRequestFacts, ...]
+    payload_schema: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def create(self) -> KitRequestFacts:
+        """The request whose answer the kit keeps values from: its first create, else a list that holds them."""
+        return next(iter(self.creates), None) or next(request for request in self.requests if request.holds)
+
+    @property
+    def instances(self) -> int:
+        """The instances later requests use: the created ones, or the one a list holds."""
+        return len(self.creates) or 1
+
+    @property
+    def created_checks(self) -> Branch:
+        """The checks of the instance the kit keeps values from."""
+        create = self.create
+        return create.listed if not create.creates and create.listed else create.single
+
+    @property
+    def creates(self) -> list[KitRequestFacts]:
+        """The requests that create an instance: POSTs expecting success."""
+        return [request for request in self.requests if request.creates]
+
+
+def collection_path(kit_dir: Path) -> Path:
+    """The kit's Postman collection: the one its launcher loads, else ``*.testkit.json`` or ``*.postman_collection.json``."""
+    launcher = kit_dir / "launcher.js"
+    if launcher.exists():
+        loaded = re.search(r"pmCollection = require\('\./([^']+\.json)'\)", launcher.read_text(encoding="utf-8"))
+        if loaded and (kit_dir / loaded.group(1)).is_file():
+            return kit_dir / loaded.group(1)
+    return next(
+        path for path in sorted(kit_dir.glob("*.json"))
+        if path.name.endswith((".testkit.json", ".postman_collection.json"))
+    )
+
+
+def kit_items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A collection's requests in run order, folders flattened."""
+    for _, _, item in placed_items(items):
+        yield item
+
+
+def placed_items(items: list[dict[str, Any]], at: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], str, dict[str, Any]]]:
+    """A collection's requests in run order, each with its indexes from the top and its folder's name."""
+    for index, item in enumerate(items):
+        if "item" in item:
+            for position, folder, inner in placed_items(item["item"], (*at, index)):
+                yield position, folder or item["name"], inner
+        else:
+            yield (*at, index), "", item
+
+
+def _script(item: dict[str, Any]) -> str:
+    return "\n".join(
+        "\n".join(event["script"]["exec"]) for event in item.get("event", []) if event.get("listen") == "test"
+    )
+
+
+def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, ...] = ()) -> KitRequestFacts:
+    request = item["request"]
+    url = request["url"]["raw"] if isinstance(request["url"], dict) else request["url"]
+    script = _script(item)
+    status = _STATUS.search(script)
+    array_at, else_at = script.find("jsonData.forEach"), script.find("else {")
+    if array_at >= 0 and else_at > array_at:
+        listed, single = _branch(script[array_at:else_at]), _branch(script[else_at:])
+        on_object, on_array = script[:array_at] + script[else_at:], script[:else_at]
+    else:
+        listed, single = None, _branch(script)
+        on_object = on_array = script
+    raw = (request.get("body") or {}).get("raw")
+    holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(script)))
+    status_test = _STATUS_TEST.search(script)
+    statuses: tuple[int, ...] = ()
+    if status_test:
+        statuses = tuple(int(code) for code in re.findall(r"\d+", "".join(g or "" for g in status_test.groups()[2:])))
+    path = re.sub(r"^\{\{\w+\}\}", "", url).split("/")[0].split("?")[0]
+    return KitRequestFacts(
+        name=item["name"],
+        method=request["method"],
+        url=url,
+        status=int(status.group(1)) if status else (statuses[0] if statuses else None),
+        resource=path[:1].lower() + path[1:],
+        single=single,
+        listed=listed,
+        holds=holds,
+        body=_json(raw),
+        folder=folder,
+        statuses=statuses,
+        status_name=status_test.group(2) if status_test else None,
+        mandatory_name=found.group(2) if (found := _MANDATORY_TEST.search(script)) else None,
+        checks=_check_names(on_object),
+        listed_checks=_check_names(on_array),
+        position=position,
+        code=code.group(1) if (code := _CODE.search(script)) else None,
+        script=script,
+        equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
+    )
+
+
+def _literal(text: str) -> Any:
+    """A JavaScript literal of a test script as a value."""
+    return text[1:-1] if text[:1] in "'\"" else json.loads(text)
+
+
+def _check_names(script: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for _, name in _TEST.findall(script) if not _ONLY_ON_FAILURE.match(name)))
+
+
+def _json(raw: str | None) -> Any:
+    """A request body as JSON; the kit's text where it is not JSON."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def payload_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The kit's payload schema reduced to what validation of a payload needs: types, required, nesting."""
+    reduced: dict[str, Any] = {}
+    for key in SCHEMA_KEYWORDS:
+        if key not in schema:
+            continue
+        value = schema[key]
+        if key == "properties":
+            value = {name: payload_schema(node) for name, node in value.items()}
+        elif key == "items":
+            value = payload_schema(value)
+        reduced[key] = value
+    return reduced
+
+
+def kit_facts(kit_dir: Path) -> list[ResourceFacts]:
+    """The kit's resources in collection order, each with its requests and its reduced payload schema."""
+    resources: dict[str, list[KitRequestFacts]] = {}
+    waiting: list[KitRequestFacts] = []  # a request outside the API (the kit's routing Start) joins the next resource
+    for request in kit_order(kit_dir):
+        if not request.url.startswith("{{"):
+            waiting.append(request)
+            continue
+        resources.setdefault(request.resource, []).extend([*waiting, request])
+        waiting = []
+    facts = []
+    for resource, own in resources.items():
+        entity = resource[0].upper() + resource[1:]
+        schema_path = kit_dir / "schemas" / f"{entity}.schema.json"
+        schema = json.loads(schema_path.read_text(encoding="utf-8")) if schema_path.exists() else {}
+        facts.append(ResourceFacts(resource, entity, tuple(own), payload_schema(schema)))
+    return facts
+
+
+def profile_rows(kit_dir: Path, entity: str) -> set[str]:
+    """The top-level attribute rows of the Conformance Profile's "<Entity> Resource Mandatory Attributes" table."""
+    path = kit_dir / "conformance-profile.txt"
+    if not path.exists():
+        return set()
+    text = path.read_text(encoding="utf-8")
+    start = re.search(rf"{entity} RESOURCE MANDATORY\s+ATTRIBUTES", text, re.IGNORECASE)
+    end = text.find("OPERATIONS CONFORMANCE", start.end()) if start else -1
+    if start is None or end < 0:
+        return set()
+    rows = set()
+    for line in text[start.end():end].splitlines():
+        match = re.match(r"^ ?(?:\| )?(@?[A-Za-z][\w.]*)(?:\s{2,}|\s*$)", line)
+        if match and match.group(1) not in ("Mandatory", "Rule", "M", "O"):
+            rows.add(match.group(1))
+    return rows
+
+
+def kit_order(kit_dir: Path) -> list[KitRequestFacts]:
+    """The kit's requests in run order, all resources together."""
+    collection = json.loads(collection_path(kit_dir).read_text(encoding="utf-8"))
+    return [_request_facts(item, folder, at) for at, folder, item in placed_items(collection["item"])]
