@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 from ulid import ULID
@@ -26,9 +26,11 @@ from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response
 from mockserver.events import EventDispatcher, envelope
 from mockserver.gate import Gate, Handler, not_allowed, not_found
 from mockserver.resources import ResourceRules, completed, now_text, render, rules_for
-from mockserver.seed import SeedRows, load_seed
 from mockserver.store import HREF_MARK, ORIGIN, ResourceStore, public, stored_body
 from tmfapis import merge_patch
+
+if TYPE_CHECKING:
+    from mockserver.seed import SeedRows
 
 __all__ = ["CONFIG_KEY", "EVENTS_KEY", "STORE_KEY", "create_app", "reads_first"]
 
@@ -386,7 +388,12 @@ def create_app(config: ServerConfig) -> web.Application:
 
     Raises ``SeedError`` (one sentence) when the seed file cannot be read or does not validate.
     """
-    seed = load_seed(config.seed_path, render_seed) if config.seed_path else {}
+    seed: SeedRows = {}
+    if config.seed_path:
+        # the seed readers (YAML, a second process) are imported only by a server that has a seed
+        from mockserver.seed import load_seed
+
+        seed = load_seed(config.seed_path, render_seed)
     app = web.Application(
         client_max_size=config.max_body_bytes,
         # long filter lists must reach the app (and its TMF errors), not the parser's plain-text 400

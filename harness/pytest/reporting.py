@@ -86,11 +86,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     target = run_target(context.settings.base_url, context.embedded_url, context.settings.api_urls, context.records)
     context.close()
-    if not context.records and not context.preflight_failed:
-        return
-    if "hypothesis" not in sys.modules and config.pluginmanager.has_plugin(HYPOTHESIS_PLUGIN):
-        # Its terminal summary imports all of Hypothesis (~0.5 s) to report fuzzing this run did not do.
+    ran_suites = bool(context.records) or context.preflight_failed
+    if (ran_suites or config.option.collectonly) and "hypothesis" not in sys.modules \
+            and config.pluginmanager.has_plugin(HYPOTHESIS_PLUGIN):
+        # Its terminal summary imports all of Hypothesis (~0.5 s, seconds more when pytest rewrites its modules'
+        # asserts) to report fuzzing this run did not do.
         config.pluginmanager.unregister(name=HYPOTHESIS_PLUGIN)
+    if not ran_suites:
+        return
     summary = build_summary(context.records, context.suites, context.left, target, context.started,
                             not_offered=context.not_offered, preflight_failed=context.preflight_failed)
     for api_id, block in fuzz_blocks(fuzz_outcomes(config)).items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,10 @@ def uncollected_api(config: pytest.Config, collected: Iterable[str]) -> str | No
 
 def run_settings(config: pytest.Config) -> RunSettings:
     """The settings of the run, or a one-line usage error."""
-    declarations = _declarations(config)
+    declarations = cache(partial(_declarations, config))  # read only when the configuration holds payloads
 
     def problem(api_id: str, resource: str, payloads: tuple[Any, ...]) -> str | None:
-        for declaration in declarations.get(api_id, []):
+        for declaration in declarations().get(api_id, []):
             try:
                 found = payload_problem(declaration.resource(resource), payloads)
             except StopIteration:
