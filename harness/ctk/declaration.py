@@ -197,6 +197,15 @@ class ResourceSuite:
     def with_payloads(self, payloads: tuple[Mapping[str, Any], ...]) -> ResourceSuite:
         return replace(self, payloads=payloads)
 
+    def completed(self, payloads: tuple[Mapping[str, Any], ...]) -> tuple[Mapping[str, Any], ...]:
+        """One payload per created instance: those given, then for each missing one the first given with this
+        declaration's own values of the filtered attributes, so a filter still tells the instances apart."""
+        if not payloads or len(payloads) >= len(self.payloads):
+            return payloads
+        first = payloads[0]
+        return (*payloads, *({**first, **{name: own[name] for name in self.filtered if name in own}}
+                             for own in self.payloads[len(payloads):]))
+
 
 @dataclass(frozen=True, slots=True)
 class SuiteDeclaration:
@@ -326,11 +335,15 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
 def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...]) -> str | None:
     """Why these payloads cannot be used for ``suite`` (kit schema, instance count, distinct filter values), or None.
 
+    One payload per resource is enough: the further instances are derived from it (``ResourceSuite.completed``).
+
     As the kit's launcher did, a payload is validated against the kit's own payload schema; what the
     OpenAPI ``_Create`` requires beyond it is the spec tier's to report (``checks.payload_conforms``).
     """
-    if len(payloads) != suite.instances and suite.payloads:
-        return f"{suite.resource} needs {suite.instances} payloads (one per instance the kit creates), got {len(payloads)}"
+    if len(payloads) > len(suite.payloads) and suite.payloads:
+        return (f"{suite.resource} takes at most {len(suite.payloads)} payloads (one per instance the kit creates; "
+                f"one is enough), got {len(payloads)}")
+    payloads = suite.completed(payloads)
     validator = jsonschema.Draft7Validator(suite.payload_schema)
     for number, payload in enumerate(payloads, start=1):
         if not isinstance(payload, Mapping):

@@ -198,8 +198,12 @@ class SuiteRun:
     def __post_init__(self) -> None:
         self.requests = plan(self.declaration)
 
+    def payloads_of(self, suite: ResourceSuite) -> tuple[Mapping[str, Any], ...]:
+        """The payloads sent for ``suite``: the configured ones (one is enough) or the declaration's; none where it is only read."""
+        return suite.completed(self.payloads.get(suite.resource, suite.payloads))
+
     def payload(self, suite: ResourceSuite, number: int) -> Mapping[str, Any]:
-        return self.payloads.get(suite.resource, suite.payloads)[number - 1]
+        return self.payloads_of(suite)[number - 1]
 
     def values(self, suite: ResourceSuite, number: int) -> dict[str, Any]:
         return self.held.setdefault(suite.resource, {}).setdefault(number, {})
@@ -302,7 +306,7 @@ class SuiteRun:
         if reply.status is not None and reply.status >= 400:
             return [checks.body_matches(reply, api_id, "Error")]
         resource = tmfapis.api(api_id).resources[request.suite.resource]
-        sent = list(self.payloads.get(request.suite.resource, request.suite.payloads))  # none for a resource only read
+        sent = list(self.payloads_of(request.suite))
         return [checks.body_matches(reply, api_id, resource.entity, listed=request.kind in ("list", "filter"),
                                     sent=sent, create=resource.create_schema)]
 

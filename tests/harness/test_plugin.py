@@ -57,8 +57,8 @@ def test_bad_options_are_one_line_usage_errors(args: list[str], message: str, ru
          "payload 01 of customer does not fit the kit's schema: (top level): 'name' is a required property"),
         ("apis: {tmf681: {payloads: {communicationMessage: {content: hi, messageType: 7, receiver: [{}], sender: {}}}}}\n",
          "messageType: 7 is not of type 'string'"),
-        ("apis: {tmf683: {payloads: {partyInteraction: {direction: in}}}}\n",
-         "partyInteraction needs 2 payloads (one per instance the kit creates), got 1"),
+        ("apis: {tmf683: {payloads: {partyInteraction: [{}, {}, {}]}}}\n",
+         "partyInteraction takes at most 2 payloads (one per instance the kit creates; one is enough), got 3"),
         ("key: [unclosed\n", "not valid YAML at line"),
     ],
 )
@@ -75,7 +75,7 @@ def test_a_bad_declaration_is_a_collection_error_naming_file_and_key(
     path = pytester.path / "suites" / "ctk629" / "ctk629.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("api: tmf629\ncollection: C\nresources:\n  - {resource: customer, title: C, code: CU, typed: {id: text}, "
-                    "held: [id], mandatory: [id], payload_schema: {}, payloads: [{}], steps: []}\n", encoding="utf-8")
+                    "held: [id], mandatory: [id], payload_schema: {}, payloads: [{}], steps: [create 1]}\n", encoding="utf-8")
     result = pytester.runpytest("--base-url", "http://127.0.0.1:9/")
     assert result.ret == 2
     result.stdout.fnmatch_lines(["*suites/ctk629/ctk629.yaml: resources[[]0[]].typed.id: 'text' is not one of*"])

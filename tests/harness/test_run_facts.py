@@ -13,6 +13,7 @@ import requests
 import yaml
 
 import mockserver
+from harness.ctk.declaration import load_declaration, payload_problem
 from harness.spec import listener
 from tests.harness.conftest import SUITES, CtkRun
 from tests.support.echo_proxy import start_echo_proxy
@@ -106,11 +107,23 @@ def _copy_with_two_customers(pytester: pytest.Pytester) -> Path:
 def test_config_payloads_are_validated_against_the_suite_the_run_collects(pytester: pytest.Pytester) -> None:
     path = _copy_with_two_customers(pytester)
     customer = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"][0]["payloads"][0]
-    (pytester.path / "ctk.yaml").write_text(yaml.safe_dump({"apis": {"tmf629": {"payloads": {"customer": customer}}}}),
-                                            encoding="utf-8")
+    (pytester.path / "ctk.yaml").write_text(
+        yaml.safe_dump({"apis": {"tmf629": {"payloads": {"customer": [customer, customer, customer]}}}}), encoding="utf-8")
     result = pytester.runpytest("mysuites", "--ctk-config", "ctk.yaml", "--base-url", "http://127.0.0.1:9/")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
-    assert f"customer needs 2 payloads (one per instance the kit creates), got 1 (suite {path})" in result.stderr.str()
+    assert (f"customer takes at most 2 payloads (one per instance the kit creates; one is enough), got 3 (suite {path})"
+            in result.stderr.str())
+
+
+def test_one_payload_per_resource_is_enough_the_second_instance_derived_from_it() -> None:
+    """As in a kit's config.json: one payload; instance 02 is it with the declaration's own filtered values."""
+    suite = load_declaration(SUITES / "ctk683" / "ctk683.yaml").resources[0]
+    given = {**suite.payloads[0], "description": "the vendor's own"}
+    first, second = suite.completed((given,))
+    assert first == given and payload_problem(suite, (given,)) is None
+    assert suite.filtered and all(second[name] != first[name] for name in suite.filtered if name in first)
+    assert {k: v for k, v in second.items() if k not in suite.filtered} == \
+        {k: v for k, v in first.items() if k not in suite.filtered}
 
 
 def test_a_copied_suite_with_an_invalid_payload_is_a_collection_error(pytester: pytest.Pytester) -> None:
