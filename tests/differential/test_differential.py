@@ -18,9 +18,11 @@ from tests.support.fault_proxy import start_fault_proxy
 pytestmark = pytest.mark.usefixtures("kits_present")
 
 PORTED = tuple(ported())
-# Each defect the CTK tier can see, planted on one ported API in turn: every defect and every API in CI.
-SLICE = [(fault, PORTED[index % len(PORTED)]) for index, fault in enumerate(name for name in DEFECTS
-                                                                          if name not in SPEC_ONLY)]
+# The CI slice: each fault on one of the first five ports in turn (each pairing seen to alter what it plants);
+# the full grid is python -m tests.support.differential --defects all --apis all.
+SLICE_APIS = PORTED[:5]
+SLICE = [(fault, SLICE_APIS[index % len(SLICE_APIS)]) for index, fault in enumerate(name for name in DEFECTS
+                                                                                    if name not in SPEC_ONLY)]
 
 
 def test_every_ported_api_agrees_with_its_kit_on_the_reference_server(

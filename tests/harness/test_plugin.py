@@ -132,7 +132,7 @@ def test_a_pre_flight_stop_replaces_an_earlier_run_record_with_one_that_says_why
 
 
 @pytest.mark.parametrize(("fault", "deviation"), [
-    ("patch_ignored", 'engagedParty is {"id": "500", "name": "Geekhaven Club Ltd", "@referredType": "Organization"}'),
+    ("patch_ignored", "engagedParty is "),  # the patched value, merged into the kit's payload
 ])
 def test_spec_deviations_alone_do_not_fail_the_run(
     fault: str, deviation: str, run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
@@ -143,7 +143,7 @@ def test_spec_deviations_alone_do_not_fail_the_run(
     patch = next(r for r in run.summary["apis"]["tmf629"]["requests"] if r["method"] == "PATCH")  # type: ignore[index]
     outcomes = {(c["tier"], c["name"]): c["outcome"] for c in patch["checks"]}
     assert outcomes[("ctk", "Status code is 200")] == "passed"
-    assert outcomes[("spec", deviation)] == "failed"
+    assert [outcome for (tier, name), outcome in outcomes.items() if tier == "spec" and name.startswith(deviation)] == ["failed"]
 
 
 def test_secrets_never_reach_the_run_record_or_the_terminal(

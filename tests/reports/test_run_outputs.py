@@ -304,7 +304,7 @@ def test_failed_request_counts_agree_in_terminal_record_html_allure_and_junit(ec
     """One rule, one count: the failed kit requests of each API, wherever the run reports them."""
     summary = echo_run.summary
     record = {api_id: block["totals"]["failed_requests"] for api_id, block in summary["apis"].items()}
-    assert all(record.values()) and len(record) == 5  # every suite has field selections that got no answer
+    assert record and all(record.values())  # every suite has field selections that got no answer
     terminal = {m.group(1): int(m.group(4)) for m in SUMMARY_LINE.finditer(echo_run.output)}
     page = (echo_run.report_dir / "report.html").read_text(encoding="utf-8")
     html_totals, html_articles = {}, {}
