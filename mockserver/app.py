@@ -234,10 +234,12 @@ class ResourceView:
         merged.setdefault("@type", self.resource.entity)
         merged["href"] = current["href"]
         shown = public(merged, base)  # validated as it will be read
+        # what the patch leaves alone was accepted at create, where a spec's _Create may differ from the entity
+        untouched = tuple(key for key in shown if key not in patch)
         if self.resource.update_schema:
-            check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown)
+            check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown, untouched)
         # the id and href are the server's own, whatever type a spec gives them
-        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown, ("id", "href"))
+        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown, ("id", "href", *untouched))
         state = self.rules.state_attribute
         state_changed = state is not None and merged.get(state) != current.get(state)
         stamp = now_text()
@@ -335,7 +337,8 @@ def add_api_routes(router: web.UrlDispatcher, api: tmfapis.Api, gate: Gate) -> N
         collection_methods = (*resource.collection_methods, *extra.get("collection", ()))
         for path in resource_paths(api, resource):
             # the item path first: both are tried for a path under the collection, and reads by id are the most
-            add_routes(router, path + "/{id}", {method: item[method] for method in item_methods}, gate)
+            if item_methods:  # a task resource without item operations has no item path: 404, not 405
+                add_routes(router, path + "/{id}", {method: item[method] for method in item_methods}, gate)
             add_routes(router, path, {method: collection[method] for method in collection_methods}, gate)
     hub = HubView(api)
     add_routes(router, f"{api.base_path}hub", {"POST": hub.register}, gate)

@@ -210,7 +210,7 @@ class SpecItem(pytest.Item):
             pytest.xfail(text)
 
     def _publish(self, run: ScenarioRun, suite_run: SuiteRun, skipped: str | None) -> None:
-        record = run.scenario_record()
+        record = run.scenario_record(skipped)
         self.record = record
         if record is None:
             return

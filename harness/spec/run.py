@@ -21,6 +21,7 @@ from harness.cleanup import delete_created
 from harness.ctk import checks
 from harness.ctk.declaration import ResourceSuite
 from harness.errors import ScenarioSkipped
+from harness.fuzz.derived import example_value
 from harness.http import Reply, send
 from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
 from harness.redact import Redactor
@@ -103,6 +104,11 @@ def _ref_target(api: tmfapis.Api, schema: Mapping[str, Any]) -> tmfapis.Resource
     return next((r for r in api.resources.values() if r.entity == entity), None)
 
 
+def _is_reference(schema: Mapping[str, Any]) -> bool:
+    """Whether an attribute holds references to other instances (``...Ref``, ``...RefOrValue``), or a list of them."""
+    return str(schema.get("items", schema).get("$ref", "")).endswith(("Ref", "RefOrValue"))
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """One scenario: its name, what it checks and which resources it applies to."""
@@ -164,10 +170,17 @@ class ScenarioRun:
         if key:
             self.key = len(self.records) - 1
 
-    def scenario_record(self) -> RequestRecord | None:
-        """The whole scenario as one record: every check (failures name their exchange) and the telling exchange."""
+    def scenario_record(self, skipped: str | None = None) -> RequestRecord | None:
+        """The whole scenario as one record: every check (failures name their exchange) and the telling exchange.
+        A scenario skipped before any exchange is one record that says why; one neither run nor skipped, None."""
         if not self.records:
-            return None
+            if skipped is None:
+                return None
+            return RequestRecord(
+                api_id=self.api.id, collection=f"spec: {self.scenario.name}", folder=SPEC_FOLDER,
+                name=f"/{self.resource.name}", description=self.scenario.description, method="",
+                url=self.url(self.resource), skipped_reason=skipped,
+            )
         failing = next((record for record in self.records if record.failed), None)
         shown = failing or self.records[self.key if self.key is not None else -1]
         results = [
@@ -218,16 +231,22 @@ class ScenarioRun:
         definition = self.api.definitions[resource.create_schema]
         body: dict[str, Any] = {}
         for attribute in definition.get("required", []):
-            target = _ref_target(self.api, definition.get("properties", {}).get(attribute, {}))
+            schema = definition.get("properties", {}).get(attribute, {})
+            if not _is_reference(schema):  # a plain value: the smallest the spec accepts
+                body[attribute] = example_value(self.api.id, schema)
+                continue
+            target = _ref_target(self.api, schema.get("items", schema))
             if target is None or target is resource or not self.payloads.get(target.name):
+                # an id nobody created could be refused rightly: not a deviation to report against the server
                 raise ScenarioSkipped(
-                    f"no payload for {resource.name}: its required {attribute!r} is not a reference to a resource "
-                    "the suite declaration creates"
+                    f"no payload for {resource.name}: its required {attribute!r} refers to an instance the suite "
+                    "declaration does not create"
                 )
             instance = self.create(target, f"/{target.name} (referenced by {resource.name})")
             if instance is None:
                 raise ScenarioSkipped(f"the {target.name} that {resource.name} refers to could not be created")
-            body[attribute] = {"id": instance["id"], "href": instance.get("href", "")}
+            reference = {"id": instance["id"], "href": instance.get("href", "")}
+            body[attribute] = [reference] if schema.get("type") == "array" else reference
         return body
 
     def create(
@@ -268,8 +287,13 @@ class ScenarioRun:
         created = self.sent[-1] if self.sent else {}
         body = {**{name: created[name] for name in required if name in created}, **changes}
         problems = checks.schema_problems(self.api.id, resource.update_schema, body)
+        if not problems:  # the patch may still break the instance where the spec's _Update and _Create disagree
+            before = set(checks.schema_problems(self.api.id, resource.create_schema, created))
+            after = checks.schema_problems(self.api.id, resource.create_schema, tmfapis.merge_patch(created, body))
+            problems = [problem for problem in after if problem not in before]
         if problems:
-            raise ScenarioSkipped(f"no PATCH body valid against {resource.update_schema} can be made from the payload: "
+            raise ScenarioSkipped(f"no PATCH body valid against {resource.update_schema} (and, applied, against "
+                                  f"{resource.create_schema}) can be made from the payload: "
                                   f"{'; '.join(problems)}")
         return body
 

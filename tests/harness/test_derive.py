@@ -40,6 +40,15 @@ DRIFTS = [
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
     ("ctk629", "{do: fields id, status: [200]}", "fields id", "the statuses checked is (), the kit's is (200,)"),
     ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
+    ("ctk621", "{do: list, status: [200, 206]}", "list", "the statuses checked is (200,), the kit's is (200, 206)"),
+    ("ctk638", "rename: {Status code is 201 or 202: Successful POST request}", "status: [201, 202]", "the check names"),
+    ("ctk680", ("{do: filter id 1, rename: {Instance has all mandatory attributes: 'Instance must have href, id, "
+     "recommendationItem attributes'}}"), "filter id 1", "the check names"),
+    ("ctk646", "      - {do: list, typed: {id: string, href: string, creationDate: string, lastUpdate: string}, ",
+     "      - {do: list, ", "typed is"),
+    ("ctk642", "{do: fields id, status: [200, 206], selection: true}", "{do: fields id, status: [200, 206]}", "the check names"),
+    ("ctk621", "    includes: [id, href, ticketType, description, severity]\n", "", "body includes is"),
+    ("ctk621", "      - fields severity\n", "      - {do: fields severity, folder: N3}\n", "the request list"),
 ]
 
 
@@ -65,9 +74,9 @@ def test_write_restores_a_drifted_payload_schema(tmp_path: Path) -> None:
 
 
 def test_the_request_list_names_folder_method_and_name(tmp_path: Path) -> None:
-    source = (SUITES / "ctk683" / "ctk683.yaml").read_text(encoding="utf-8")
-    path = tmp_path / "ctk683.yaml"
-    path.write_text(source.replace("      - fields reason\n", "      - {do: fields reason, name: '/partyInteraction?fields=REASON'}\n"),
+    source = (SUITES / "ctk621" / "ctk621.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "ctk621.yaml"
+    path.write_text(source.replace("      - fields id\n", "      - {do: fields id, name: '/troubleTicket?fields=ID'}\n"),
                     encoding="utf-8")
-    problems = derive.mismatches(load_declaration(path), kit_dir("ctk683"))
-    assert any("('N2', 'GET', '/partyInteraction?fields=REASON')" in problem for problem in problems), problems
+    problems = derive.mismatches(load_declaration(path), kit_dir("ctk621"))
+    assert any("('N2', 'GET', '/troubleTicket?fields=ID')" in problem for problem in problems), problems

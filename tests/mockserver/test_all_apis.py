@@ -105,3 +105,21 @@ def test_a_nested_resource_is_served_under_its_parent_and_at_the_root(memory_ser
     assert memory_server.http.get(task["href"]).json() == task  # the root form is the href
     assert [item["id"] for item in memory_server.http.get(nested).json()] == [task["id"]]
     assert memory_server.http.delete(task["href"]).status_code == 405  # the spec declares no DELETE
+
+
+def test_a_task_resource_without_item_operations_has_no_item_path(memory_server: Running) -> None:
+    assert tmfapis.api("tmf656").resources["problemAcknowledgement"].item_methods == ()
+    answer = memory_server.http.get(f"{memory_server.url}{tmfapis.api('tmf656').base_path}problemAcknowledgement/42")
+    assert answer.status_code == 404 and answer.json()["@type"] == "Error"
+
+
+def test_a_patch_is_judged_on_what_it_changes_where_create_and_entity_schemas_disagree(memory_server: Running) -> None:
+    """TMF662's Association_Create takes one associationRole, its Association a list: a created instance is
+    refused by the entity schema, yet a PATCH of its name alone is the client's to make."""
+    created = memory_server.create("tmf662", "association", {"name": "a", "associationRole": {"role": "r", "entity": {"id": "e"}}})
+    renamed = memory_server.http.patch(created["href"], json={"name": "b"},
+                                       headers={"Content-Type": "application/merge-patch+json"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "b", renamed.text
+    broken = memory_server.http.patch(created["href"], json={"name": 5},
+                                      headers={"Content-Type": "application/merge-patch+json"})
+    assert broken.status_code == 400 and broken.json()["message"].startswith("name:"), broken.text
