@@ -25,13 +25,15 @@ from typing import (
 from harness.errors import ReportError
 
 __all__ = [
-    "BODY_LIMIT", "SPEC_FOLDER", "ApiJson", "CheckJson", "CheckResult", "Exchange", "FuzzBlock", "MessageJson", "Outcome",
-    "RequestJson", "RequestOutcome", "RequestRecord", "RunJson", "SpecBlock", "Standing", "Tier", "Totals", "Verdict",
-    "api_verdict", "check_run_record", "message_json", "record_verdict", "request_outcome", "run_verdict", "standings",
-    "transport_failed",
+    "BODY_LIMIT", "PAYLOAD_FAULT", "SPEC_FOLDER", "ApiJson", "CheckJson", "CheckResult", "Exchange", "FuzzBlock",
+    "MessageJson", "Outcome", "RequestJson", "RequestOutcome", "RequestRecord", "RunJson", "SpecBlock", "Standing",
+    "Tier", "Totals", "Verdict", "api_verdict", "check_run_record", "message_json", "payload_fault", "record_verdict",
+    "request_outcome", "run_verdict", "standings", "transport_failed",
 ]
 
 SPEC_FOLDER = "SPEC"  # the folder of spec-tier scenario records: outside the CTK totals and verdict
+# the words that mark a failed spec check as caused by the payload sent, not by the server
+PAYLOAD_FAULT = "a deviation of the payload, not of the server"
 BODY_LIMIT = 64 * 1024  # bytes of a request or response body kept in the run record; the rest is cut with a note
 
 Tier = Literal["ctk", "spec"]
@@ -82,7 +84,8 @@ class Totals(TypedDict):
 
 class SpecBlock(TypedDict):
     checks: int
-    deviations: int
+    deviations: int  # the server's: the verdict counts these
+    payload: NotRequired[int]  # failed checks the payload caused (PAYLOAD_FAULT), said apart from the server's
     verdict: Literal["conforms", "deviates"]
 
 
@@ -121,6 +124,11 @@ Standing = Literal["certified", "failed", "incomplete", "not offered"]
 
 
 # ---- the one outcome rule -------------------------------------------------------------------------
+
+
+def payload_fault(check: CheckJson) -> bool:
+    """Whether a failed check is the payload's fault, not the server's (its message says so)."""
+    return PAYLOAD_FAULT in check["message"]
 
 
 def transport_failed(request: RequestJson) -> bool:

@@ -15,7 +15,7 @@ import jsonschema
 import tmfapis
 from harness.ctk.declaration import JSON_TYPES, ResourceSuite
 from harness.http import Reply, excerpt
-from harness.record import CheckResult, Tier
+from harness.record import PAYLOAD_FAULT, CheckResult, Tier
 
 __all__ = [
     "attribute_equals",
@@ -205,7 +205,7 @@ def payload_conforms(suite: ResourceSuite, payload: Mapping[str, Any]) -> CheckR
     name = f"Payload is a valid {create}"
     problems = schema_problems(suite.api_id, create, payload)
     if problems:
-        return failed(name, f"a deviation of the payload, not of the server: the payload is not a valid {create}: "
+        return failed(name, f"{PAYLOAD_FAULT}: the payload is not a valid {create}: "
                             f"{'; '.join(problems)}", "spec")
     return passed(name, "spec")
 
@@ -267,7 +267,7 @@ def refused_body(reply: Reply, api_id: str, definition: str | None, body: Any) -
     if not problems:
         return None
     return (f"the server refused ({reply.status}) a body that is not a valid {definition} ({'; '.join(problems)}): "
-            "a deviation of the payload, not of the server")
+            + PAYLOAD_FAULT)
 
 
 def body_matches(reply: Reply, api_id: str, definition: str, tier: Tier = "spec", listed: bool = False,

@@ -25,7 +25,7 @@ from harness.pytest.preflight import PREFLIGHT_FAILED
 from harness.record import SPEC_FOLDER, RunJson, request_outcome, standings
 from harness.reports.fuzz import fuzz_blocks
 from harness.reports.rebuild import write_reports
-from harness.reports.summary import SUMMARY_FILE, build_summary, run_target
+from harness.reports.summary import SUMMARY_FILE, build_summary, of_payload, run_target
 
 __all__ = ["RecordCollector", "summary_lines"]
 
@@ -126,7 +126,7 @@ def summary_lines(summary: RunJson) -> list[str]:
         line = (f"{api_id} {entry['collection']}: {entry['verdict']} ({totals['requests']} requests, "
                 f"{totals['failed_requests']} failed; {totals['assertions']} assertions, {totals['failed_assertions']} failed)")
         if spec["checks"]:
-            line += f"; spec tier {spec['verdict']} ({spec['checks']} checks, {spec['deviations']} deviations)"
+            line += f"; spec tier {spec['verdict']} ({spec['checks']} checks, {spec['deviations']} deviations{of_payload(spec)})"
         lines.append(line)
         if left := entry.get("undeleted"):
             lines.append(f"{api_id}: {len(left)} instance{'' if len(left) == 1 else 's'} not deleted "

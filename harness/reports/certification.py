@@ -30,6 +30,7 @@ from harness.reports.markup import (
     tool_version,
     verdict_badge,
 )
+from harness.reports.summary import of_payload
 
 __all__ = [
     "OPERATIONS",
@@ -204,7 +205,7 @@ def render_statement(summary: RunJson, api_id: str) -> str:
         "Run started": summary["started"],
         "Run duration (all APIs)": format_seconds(summary["duration_s"]),
         "CTK verdict": verdict,
-        "Spec tier": f"{entry['spec']['verdict']} ({entry['spec']['deviations']} deviations)",
+        "Spec tier": f"{entry['spec']['verdict']} ({entry['spec']['deviations']} deviations{of_payload(entry['spec'])})",
     }
     body = f'data-api="{escape(api_id)}" data-verdict="{escape(verdict)}" data-collection="{escape(collection)}"'
     return page(title, STYLE, body, [

@@ -174,8 +174,8 @@ class ApiView:
         self.started = summary["started"]
         self.target = entry["target"] or summary["target"]
         self.totals = entry["totals"]
-        self.deviations = sum(check["outcome"] == "failed" and check["tier"] == "spec"
-                              for request in self.requests for check in request["checks"])
+        self.deviations = entry["spec"]["deviations"]  # the server's; the payload's are said beside them
+        self.payload_deviations = entry["spec"].get("payload", 0)
         timed = [request for request in self.requests if not request["skipped"]]
         self.received_bytes = sum(request["size_bytes"] for request in timed)
         self.average_ms = sum(request["duration_ms"] for request in timed) / len(timed) if timed else 0.0
@@ -210,6 +210,7 @@ class ApiView:
             ("Assertions", t["assertions"], False),
             ("Failed assertions", t["failed_assertions"], bool(t["failed_assertions"])),
             ("Spec deviations", self.deviations, False),
+            *([("Deviations of the payload", self.payload_deviations, False)] if self.payload_deviations else []),
             ("Run duration", format_seconds(self.duration_s), False),
             ("Data received", format_bytes(self.received_bytes), False),
             ("Average response time", format_ms(self.average_ms), False),

@@ -15,20 +15,31 @@ from harness.record import (
     RunJson,
     SpecBlock,
     api_verdict,
+    payload_fault,
     request_outcome,
 )
 
-__all__ = ["SPEC_FOLDER", "SUMMARY_FILE", "build_summary", "run_target", "spec_block"]
+__all__ = ["SPEC_FOLDER", "SUMMARY_FILE", "build_summary", "of_payload", "run_target", "spec_block"]
 
 SUMMARY_FILE = "summary.json"
 EMBEDDED = "embedded reference server"
 
 
 def spec_block(requests: list[RequestJson]) -> SpecBlock:
-    """The spec-tier result beside the CTK verdict: its checks, failed ones, and conforms or deviates."""
+    """The spec-tier result beside the CTK verdict: its checks, the server's deviations and the payload's, and
+    conforms or deviates (the server's alone decide)."""
     spec = [check for request in requests for check in request["checks"] if check["tier"] == "spec"]
-    deviations = sum(check["outcome"] == "failed" for check in spec)
-    return {"checks": len(spec), "deviations": deviations, "verdict": "deviates" if deviations else "conforms"}
+    failed = [check for check in spec if check["outcome"] == "failed"]
+    payload = sum(map(payload_fault, failed))
+    deviations = len(failed) - payload
+    return {"checks": len(spec), "deviations": deviations, "payload": payload,
+            "verdict": "deviates" if deviations else "conforms"}
+
+
+def of_payload(spec: SpecBlock) -> str:
+    """``; N of the payload`` beside a deviation count, where the payload caused failed checks; else empty."""
+    payload = spec.get("payload", 0)
+    return f"; {payload} of the payload" if payload else ""
 
 
 def run_target(base_url: str | None, embedded_url: str | None, api_urls: Mapping[str, str], tested: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.ctk import checks
 from harness.ctk.declaration import ResourceSuite
-from harness.record import CheckResult
+from harness.record import PAYLOAD_FAULT, CheckResult
 from harness.spec.run import PREFERRED_TEXT_ATTRIBUTES, ScenarioRun, header_is, listed, tag, verdict
 from harness.urls import query
 
@@ -123,7 +123,7 @@ def profile_attributes(run: ScenarioRun) -> None:
         echoed = [name for name in sent_blank if instance.get(name) in BLANK]
         return [_profile(attributes, instance), verdict(
             "Payload gives the Conformance Profile's mandatory attributes", not echoed,
-            f"a deviation of the payload, not of the server: it sends {', '.join(echoed)} blank, and the server "
+            f"{PAYLOAD_FAULT}: it sends {', '.join(echoed)} blank, and the server "
             "keeps what it is sent")]
 
     instance = run.create(resource, f"/{resource.name}", body=body, also=on_create)

@@ -16,9 +16,10 @@ import report_samples
 from report_samples import HOSTILE, REPO, ElementCollector, api_block, elements, request
 
 from harness.errors import ReportError
-from harness.record import BODY_LIMIT, Exchange, RequestRecord, check_run_record
+from harness.record import BODY_LIMIT, PAYLOAD_FAULT, Exchange, RequestRecord, check_run_record
 from harness.redact import Redactor
 from harness.reports.html import REPORT_FILE, SUMMARY_FILE, render_report, write_report
+from harness.reports.summary import of_payload, spec_block
 
 
 def api_section(document: str, api_id: str) -> dict[str, str]:
@@ -90,14 +91,27 @@ def test_transport_errors_and_skips_are_spelled_out(failing_summary: dict[str, A
 
 
 def test_a_spec_deviation_alone_does_not_fail_a_request(passing_summary: dict[str, Any]) -> None:
-    request = passing_summary["apis"]["tmf629"]["requests"][0]
-    request["checks"].append(
+    block = passing_summary["apis"]["tmf629"]
+    block["requests"][0]["checks"].append(
         {"name": "Body is a Customer", "tier": "spec", "outcome": "failed", "message": "x"}
     )
+    block["spec"] = spec_block(block["requests"])
     document = render_report(passing_summary)
     assert api_section(document, "tmf629")["data-deviations"] == "1"
     assert elements(document, "article", data_outcome="deviation")
     assert elements(document, "body")[0]["data-verdict"] == "passed"
+
+
+def test_a_deviation_the_payload_caused_is_said_apart_from_the_servers(passing_summary: dict[str, Any]) -> None:
+    block = passing_summary["apis"]["tmf629"]
+    block["requests"][0]["checks"].append({"name": "Payload is a valid Customer_Create", "tier": "spec",
+                                           "outcome": "failed", "message": f"{PAYLOAD_FAULT}: name is missing"})
+    block["spec"] = spec_block(block["requests"])
+    assert block["spec"] == {"checks": 1, "deviations": 0, "payload": 1, "verdict": "conforms"}
+    document = render_report(passing_summary)
+    assert api_section(document, "tmf629")["data-deviations"] == "0"
+    assert "Deviations of the payload<b>1</b>" in document
+    assert of_payload(block["spec"]) == "; 1 of the payload"
 
 
 def test_hostile_strings_are_escaped_everywhere(hostile_summary: dict[str, Any]) -> None:
