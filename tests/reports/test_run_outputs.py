@@ -31,6 +31,7 @@ CANARY_BEARER = "canary-bearer-7f3a9c"
 CANARY_API_KEY = "canary-apikey-51d2e8"
 CANARY_ENV = "canary-env-c04b6e"
 VISIBLE = "visible-trace-9e1f"  # a plain header value: the scan must find it, or it could not find a leak
+SHIPPED = [f"tmf{path.parent.name.removeprefix('ctk')}" for path in (REPO / "harness" / "suites").glob("ctk*/ctk*.yaml")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ def output_files(run: SuiteRun) -> list[Path]:
 def test_reference_run_passes_and_writes_every_report(reference_run: SuiteRun) -> None:
     assert reference_run.exit_code == 0, reference_run.output[-3000:]
     summary = reference_run.summary
-    assert sorted(summary["apis"]) == ["tmf622", "tmf629", "tmf635", "tmf681", "tmf683"]
+    assert sorted(summary["apis"]) == sorted(SHIPPED)
     assert (reference_run.report_dir / "report.html").exists()
     assert {"environment.properties", "executor.json", "categories.json"} <= {
         path.name for path in reference_run.allure_dir.iterdir()
@@ -182,7 +183,9 @@ def allure_tests_by_request(run: SuiteRun, workdir: Path) -> list[tuple[dict[str
         records = block["requests"]
         titles = [allure_title(record) for record in records]
         position = {title: titles.index(title) for title in titles}
-        ordered = sorted(by_api.get(api_id, []), key=lambda t: (t["start"], position.get(t["name"], len(titles))))
+        # a scenario that sent nothing (no payload to create an instance with) is a skipped test without a record
+        made = [t for t in by_api.get(api_id, []) if t["name"] in position or t["status"] != "skipped"]
+        ordered = sorted(made, key=lambda t: (t["start"], position.get(t["name"], len(titles))))
         assert len(ordered) == len(records), api_id
         pairs += list(zip(records, ordered, strict=True))
     return pairs
