@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mockserver.app import create_app
-    from mockserver.config import ServerConfig
+    from mockserver.config import KIT_SEED, ServerConfig
     from mockserver.seed import SeedError
     from mockserver.serve import BackgroundServer, start_background
 
-__all__ = ["BackgroundServer", "SeedError", "ServerConfig", "create_app", "start_background"]
+__all__ = ["KIT_SEED", "BackgroundServer", "SeedError", "ServerConfig", "create_app", "start_background"]
 
 # Imported on first use, so that loading the pytest entry point (mockserver.pytest_plugin) in every
 # pytest run of an environment does not import aiohttp and the server.
-_HOMES = {"BackgroundServer": "serve", "SeedError": "seed", "ServerConfig": "config", "create_app": "app",
-          "start_background": "serve"}
+_HOMES = {"KIT_SEED": "config", "BackgroundServer": "serve", "SeedError": "seed", "ServerConfig": "config",
+          "create_app": "app", "start_background": "serve"}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MIB", "ServerConfig"]
+__all__ = ["KIT_SEED", "MIB", "ServerConfig"]
 
 MIB = 1024 * 1024
+# What the kits that read instances they never create read (README, "Seeding"), for ``seed_path``.
+KIT_SEED = Path(__file__).resolve().parent / "kit-seed.json"
 
 
 @dataclass(frozen=True, slots=True)

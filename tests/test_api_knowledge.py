@@ -12,6 +12,7 @@ those of the TMF Error and event envelopes. None is left: the reference server's
 from __future__ import annotations
 
 import ast
+import json
 import re
 import typing
 from collections import Counter
@@ -58,10 +59,18 @@ def _common_attributes() -> Iterator[str]:
                 yield from definition.get("properties", {})
 
 
+def _behaviour_keys() -> Iterator[str]:
+    """The keys of ``mockserver/behaviour.json``'s rules (``state``, ``defaults``...): the server's own format."""
+    behaviour = json.loads((REPO / "mockserver" / "behaviour.json").read_text(encoding="utf-8"))
+    for api_id, resources in behaviour.items():
+        for rules in resources.values() if api_id != "$comment" else ():
+            yield from rules
+
+
 def _vocabulary() -> frozenset[str]:
-    """What the project's own formats say: the declaration schema, the run record, TMF's common attributes,
-    Allure's label names."""
-    return frozenset([*_schema_words(DECLARATION_SCHEMA), *_record_keys(), *tmfapis.ALWAYS_SELECTED,
+    """What the project's own formats say: the declaration schema, the run record, the server's behaviour rules,
+    TMF's common attributes, Allure's label names."""
+    return frozenset([*_schema_words(DECLARATION_SCHEMA), *_record_keys(), *_behaviour_keys(), *tmfapis.ALWAYS_SELECTED,
                       *_common_attributes(), *(v for k, v in vars(LabelType).items() if isinstance(v, str) and k.isupper()),
                       *jsonschema.Draft7Validator.META_SCHEMA["properties"]])
 

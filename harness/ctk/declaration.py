@@ -93,6 +93,7 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
                     "held": _NAMES,
                     "includes": _NAMES,
+                    "held_at": {"type": "object", "additionalProperties": _NAME},
                     "compared": _NAMES,
                     "mandatory": _NAMES,
                     "payload_schema": {"type": "object"},
@@ -175,6 +176,11 @@ class ResourceSuite:
     profile_mandatory: tuple[str, ...] = ()  # the Conformance Profile's mandatory response attributes
     includes: tuple[str, ...] = ()  # "Body includes value held on <attr>"
     compared: tuple[str, ...] = ()  # "<attr> is <value>", where the kit compares them
+    held_at: Mapping[str, str] = field(default_factory=dict)  # the dotted path of a value the kit names otherwise
+
+    def path(self, attribute: str) -> tuple[str, ...]:
+        """Where the kit reads ``attribute`` in an instance: ``account.id`` is nested, and so is what ``held_at`` names."""
+        return tuple(self.held_at.get(attribute, attribute).split("."))
 
     @property
     def instances(self) -> int:
@@ -285,6 +291,7 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
         profile_mandatory=tuple(entry.get("profile_mandatory", ())),
         includes=tuple(entry.get("includes", held)),
         compared=tuple(entry.get("compared", held)),
+        held_at=dict(entry.get("held_at", {})),
     )
     creates = sorted(step.instance for step in steps if step.kind == "create")
     payloads = tuple(entry["payloads"])

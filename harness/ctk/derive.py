@@ -93,6 +93,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "typed", sorted(suite.typed.items()), sorted(dict(created.typed).items()))
         differ(where, "held", suite.held, kit.create.holds)
         differ(where, "body includes", suite.includes, created.includes)
+        differ(where, "held_at (where the included values are read)", dict(suite.held_at), kit.included_at)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
         differ(where, "profile_mandatory (top-level rows of the Conformance Profile's table)",
                suite.profile_mandatory, tuple(a for a in suite.profile_mandatory if a in profile_rows(kit_dir, kit.entity)))

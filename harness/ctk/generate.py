@@ -261,6 +261,8 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
     ]
     if created_checks.includes != create.holds:
         lines.append(f"    includes: {_flow(list(created_checks.includes))}\n")
+    if facts.included_at:
+        lines.append(f"    held_at: {_flow(facts.included_at)}  # where the kit reads the included values\n")
     if compared != create.holds:
         lines.append(f"    compared: {_flow(list(compared))}\n")
     lines += [

@@ -47,6 +47,11 @@ _MANDATORY_TEST = re.compile(
     r"\.to\.include\.members\(requiredAttributes\)"
 )
 _INCLUDES = re.compile(r"pm\.test\('Body includes value held on (\S+)'")
+# the value the check searches for: ``instance['validFor']["startDateTime"]`` is at validFor.startDateTime
+_INCLUDED_VALUE = re.compile(
+    r"pm\.test\('Body includes value held on (\S+)', function \(\) \{\s*"
+    r"pm\.expect\(pm\.response\.text\(\)\)\.to\.include\(instance((?:\[[^\]]+\])+)\)"
+)
 _STATUS = re.compile(r"to\.have\.status\((\d+)\)")
 _WHEN = re.compile(r"if \(instance\.id == pm\.globals\.get\(\"ID[A-Z]{2,6}(\d\d)\"\)\) \{(.*?)\n\s*\}", re.DOTALL)
 _VALUE = re.compile(r"pm\.test\('(\S+) is ' \+")
@@ -65,6 +70,7 @@ class Branch:
     includes: tuple[str, ...] = ()
     values: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (instance number, compared attributes)
     not_expected: tuple[int, ...] = ()
+    included_at: tuple[tuple[str, str], ...] = ()  # (included name, dotted path) where the value is not at its name
 
 
 def _branch(text: str) -> Branch:
@@ -88,7 +94,16 @@ def _branch(text: str) -> Branch:
         includes=tuple(_INCLUDES.findall(text)),
         values=tuple(values),
         not_expected=tuple(not_expected),
+        included_at=tuple(_included_at(text)),
     )
+
+
+def _included_at(text: str) -> Iterator[tuple[str, str]]:
+    """Each ``Body includes value held on <name>`` whose value is read at another path than ``<name>``."""
+    for name, subscripts in _INCLUDED_VALUE.findall(text):
+        path = ".".join(re.findall(r"\[['\"]?([^'\"\]]+)['\"]?\]", subscripts))
+        if path != name:
+            yield name, path
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +171,12 @@ class ResourceFacts:
         """The checks of the instance the kit keeps values from."""
         create = self.create
         return create.listed if not create.creates and create.listed else create.single
+
+    @property
+    def included_at(self) -> dict[str, str]:
+        """Where the kit's body includes checks read a value that is not at its name, over all its requests."""
+        branches = [branch for r in self.requests for branch in (r.single, r.listed) if branch is not None]
+        return {name: path for branch in branches for name, path in branch.included_at}
 
     @property
     def creates(self) -> list[KitRequestFacts]:

@@ -139,9 +139,11 @@ def failure_text(record: RequestRecord) -> str:
                 continue
             key = (check.name, check.message)
             counts[key] = counts.get(key, 0) + 1
+    shared: dict[str, list[str]] = {}  # one message that several checks failed with is said once
     for (name, message), count in counts.items():
-        times = f" (x{count})" if count > 1 else ""
-        lines.append(f"  FAILED {name}{times}: {message}")
+        shared.setdefault(message, []).append(name + (f" (x{count})" if count > 1 else ""))
+    for message, names in shared.items():
+        lines.append(f"  FAILED {'; '.join(names)}: {message}")
     if unusable:
         lines.append(f"  FAILED for that reason: {'; '.join(dict.fromkeys(unusable))}")
     return "\n".join(lines)

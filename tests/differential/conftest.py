@@ -25,8 +25,9 @@ def kits_present() -> None:
 
 @pytest.fixture(scope="module")
 def module_server() -> Iterator[mockserver.BackgroundServer]:
-    """One reference server shared by a module's tests (each kit works in its own API's collections)."""
-    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server:
+    """One reference server shared by a module's tests (each kit works in its own API's collections), holding
+    the kit seed the kits that only read need."""
+    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False, seed_path=mockserver.KIT_SEED)) as server:
         yield server
 
 

@@ -54,6 +54,19 @@ def test_body_includes_fails_when_no_value_was_held() -> None:
     assert result.message == "no value is held on href: the create's answer did not carry one"
 
 
+def test_body_includes_reads_a_value_where_the_kit_reads_it() -> None:
+    # TMF646 names its check "startDateTime" and reads instance['validFor']["startDateTime"] (held_at)
+    appointment = load_declaration(SUITES / "ctk646" / "ctk646.yaml").resources[0]
+    held = {"id": "01ABC", "startDateTime": "2018-02-15T14:00:00.000Z"}
+    answer = {"id": "01ABC", "validFor": {"startDateTime": "2018-02-15T14:00:00.000Z"}}
+    assert checks.body_includes(reply(answer), appointment, "startDateTime", [held], answer).outcome == "passed"
+    moved = {"id": "01ABC", "startDateTime": "2018-02-15T14:00:00.000Z"}
+    result = checks.body_includes(reply(moved), appointment, "startDateTime", [held], moved)
+    assert (result.outcome, result.message) == ("failed", 'the instance (id "01ABC") has no validFor.startDateTime')
+    later = {"id": "01ABC", "validFor": {"startDateTime": "2018-02-16T14:00:00.000Z"}}
+    assert checks.body_includes(reply(later), appointment, "startDateTime", [held], later).outcome == "failed"
+
+
 def test_body_includes_searches_the_raw_text_as_the_kit_does() -> None:
     # valid JSON that writes "/" as "\/": the kit's include on the raw text misses the href, and so does ours
     text = json.dumps(HELD).replace("/", "\\/")
@@ -61,3 +74,14 @@ def test_body_includes_searches_the_raw_text_as_the_kit_does() -> None:
     result = checks.body_includes(escaped, CUSTOMER, "href", [HELD], HELD)
     assert result.outcome == "failed" and HELD["href"] in result.message
     assert checks.body_includes(escaped, CUSTOMER, "name", [HELD], HELD).outcome == "passed"
+
+
+def test_the_servers_own_id_is_judged_as_the_string_tmf630_makes_it() -> None:
+    # TMF642 types an alarm's id as an integer; its kit, TMF630 and every other spec want a string
+    alarm = {"id": "01ABC", "href": "http://vendor.example/alarm/01ABC", "alarmType": "Communications Alarm"}
+    assert checks.body_matches(reply(alarm), "tmf642", "Alarm").outcome == "passed"
+    listed = checks.body_matches(reply({**alarm, "id": ["01ABC"]}), "tmf642", "Alarm")
+    assert listed.outcome == "failed" and "id: ['01ABC'] is not of type 'integer'" in listed.message
+    customer = {**HELD, "id": 7, "engagedParty": {"id": "42", "@referredType": "Organization"}}
+    numbered = checks.body_matches(reply(customer), "tmf629", "Customer")
+    assert numbered.outcome == "failed" and "id: 7 is not of type 'string'" in numbered.message

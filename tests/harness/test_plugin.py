@@ -92,6 +92,18 @@ def test_missing_prerequisites_skip_naming_the_variable_and_its_producer(
     assert run.summary is not None and run.summary["apis"]["tmf629"]["verdict"] == "incomplete"
 
 
+def test_a_kit_that_only_reads_says_once_when_the_system_holds_nothing_to_read(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    # TMF637's kit reads the first product its list answers; the reference server here holds no seed
+    run = run_ctk("--base-url", reference_server.url, "-rs", suites=("ctk637",))
+    assert run.result.ret == 1
+    run.result.assert_outcomes(failed=1, passed=3, skipped=2)
+    why = "listed no product: the kit reads product instances it never creates, so the system under test must hold one"
+    run.result.stdout.fnmatch_lines([f"  FAILED Instance has all mandatory attributes; *: the answer {why}",
+                                     f"*IDPR01 is not set: it is produced by N1 GET /Product, which {why}"])
+
+
 def test_a_failed_create_skips_its_dependents(
     run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:
@@ -129,6 +141,24 @@ def test_a_pre_flight_stop_replaces_an_earlier_run_record_with_one_that_says_why
     assert not list((report / "certification").glob("*.html"))  # no statement of an earlier run is left beside it
     run.result.stdout.fnmatch_lines(["pre-flight: tmf681: cannot connect to *", "APIs: failed 1 (tmf681)",
                                      "run record: */report/summary.json", "HTML report: */report/report.html"])
+
+
+@pytest.mark.parametrize(("fault", "deviation"), [
+    # the kit's PATCH sends the kit's payload's own engagedParty, which shows nothing; the spec tier's PATCH does
+    ("patch_ignored", "PATCH answer shows "),
+])
+def test_spec_deviations_alone_do_not_fail_the_run(
+    fault: str, deviation: str, run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, fault) as proxy:
+        run = run_ctk("--base-url", proxy.url, "-m", "ctk or spec", suites=("ctk629",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    requests = run.summary["apis"]["tmf629"]["requests"]  # type: ignore[index]
+    patch = next(r for r in requests if r["method"] == "PATCH" and r["folder"] != "SPEC")
+    outcomes = {(c["tier"], c["name"]): c["outcome"] for c in patch["checks"]}
+    assert outcomes[("ctk", "Status code is 200")] == "passed"
+    spec = [(c["name"], c["outcome"]) for r in requests if r["method"] == "PATCH" for c in r["checks"] if c["tier"] == "spec"]
+    assert [outcome for name, outcome in spec if name.startswith(deviation)] == ["failed"]
 
 
 def test_secrets_never_reach_the_run_record_or_the_terminal(

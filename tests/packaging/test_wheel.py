@@ -87,8 +87,10 @@ def forward(stream: IO[str] | None, into: queue.Queue[str]) -> None:
 
 @pytest.fixture(scope="module")
 def tmf_mock(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``tmf-mock --port 0`` from the virtualenv, and the URL it prints first."""
-    process = subprocess.Popen([installed.command("tmf-mock"), "--port", "0", "--no-access-log"],
+    """``tmf-mock --port 0`` from the virtualenv, seeded as the README says for the kits that only read, and the URL
+    it prints first."""
+    process = subprocess.Popen([installed.command("tmf-mock"), "--port", "0", "--no-access-log",
+                                "--seed", str(REPO / "mockserver" / "kit-seed.json")],
                                cwd=tmp_path_factory.mktemp("mock"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=forward, args=(process.stdout, lines), daemon=True).start()

@@ -221,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: list[Verdicts] = []
     problems: list[str] = []
-    with mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as server, \
+    seeded = mockserver.ServerConfig(port=0, access_log=False, seed_path=mockserver.KIT_SEED)  # for the kits that only read
+    with mockserver.start_background(seeded) as server, \
             ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
         for run in pool.map(lambda fault: run_side_by_side(server.url, fault, api_ids, args.jobs), faults):
             results += run

@@ -81,12 +81,14 @@ def _roots() -> tuple[tuple[str, str], ...]:
 
 
 def route(path: str) -> Route:
-    """The API, resource and instance a path (with its query) names, read from the ``tmfapis`` roots."""
+    """The API, resource and instance a path (with its query) names, read from the ``tmfapis`` roots; a resource
+    also as a kit's E1 request capitalises it (``ProductStock/<uuid>``), so that a defect meets the kit there too."""
     parts = urlsplit(path)
     for base, api_id in _roots():
         if parts.path.startswith(base):
             segments = [unquote(segment) for segment in parts.path[len(base):].split("/")]
-            resource = segments[0] if segments[0] in tmfapis.api(api_id).resources else None
+            named = segments[0][:1].lower() + segments[0][1:]
+            resource = named if named in tmfapis.api(api_id).resources else None
             instance = segments[1] if resource and len(segments) > 1 and segments[1] else None
             return Route(api_id, resource, instance, parts.query)
     return Route(None, None, None, parts.query)
