@@ -33,9 +33,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 import tmfapis
 from harness.errors import ConfigError
 from harness.http import DEFAULT_MAX_BODY_MB, DEFAULT_TIMEOUT_S
@@ -134,6 +131,8 @@ def expand_env(value: Any, where: str, secrets: list[str]) -> Any:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The ``--ctk-config`` file as a mapping, or a ConfigError naming the file."""
+    import yaml  # only in runs given a configuration file
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -203,6 +202,8 @@ def key_path(location: Iterable[Any]) -> str:
 
 def schema_problem(data: Any) -> str | None:
     """The first way ``data`` breaks the config schema, in one sentence naming the key path; None when it fits."""
+    import jsonschema  # only where a configuration file is read
+
     error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(config_schema()).iter_errors(data))
     if error is None:
         return None

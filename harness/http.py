@@ -26,7 +26,8 @@ from harness.record import Exchange
 from harness.redact import Redactor
 from harness.urls import same_origin
 
-__all__ = ["DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "BoundedSession", "Reply", "not_sent", "send"]
+__all__ = ["DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "BoundedSession", "Reply", "cut_requests_under_way",
+           "not_sent", "send"]
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_BODY_MB = 32
@@ -40,12 +41,13 @@ EXCERPT = 200
 class BoundedSession(requests.Session):
     """The run's session: it never follows a redirect by itself, and it carries the bounds ``send`` applies."""
 
-    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, max_body_bytes: int = DEFAULT_MAX_BODY_MB * MIB) -> None:
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, max_body_bytes: int = DEFAULT_MAX_BODY_MB * MIB,
+                 connections: int = 10) -> None:
         super().__init__()
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
-        for prefix in ("http://", "https://"):
-            self.mount(prefix, _CuttableAdapter())
+        for prefix in ("http://", "https://"):  # a connection kept per host for each request under way at once
+            self.mount(prefix, _CuttableAdapter(pool_maxsize=max(connections, 10)))
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
@@ -82,16 +84,30 @@ class _Deadline:
 
     def __enter__(self) -> Self:
         _current.deadline = self
+        with _UNDER_WAY_LOCK:
+            _UNDER_WAY.add(self)
         self._timer.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._timer.cancel()
         self._timer.join()
+        with _UNDER_WAY_LOCK:
+            _UNDER_WAY.discard(self)
         _current.deadline = None
 
 
 _current = threading.local()
+_UNDER_WAY: set[_Deadline] = set()  # every send's deadline, in whatever thread it sends
+_UNDER_WAY_LOCK = threading.Lock()
+
+
+def cut_requests_under_way() -> None:
+    """End every request being sent, in any thread, as if its time were up: an interrupted run does not wait."""
+    with _UNDER_WAY_LOCK:
+        deadlines = list(_UNDER_WAY)
+    for deadline in deadlines:
+        deadline._cut()
 
 
 def _watch(connection: HTTPConnection) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from aiohttp import web
 
 from mockserver.errors import ApiError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["MAX_DEPTH", "check", "read_object", "short"]
 
@@ -96,7 +98,9 @@ def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any], o
     """Raise a 400 naming the attribute path of the most relevant schema violation, if any; a violation in
     one of the ``own`` attributes (the server's choice, such as the id it assigned) is not the client's."""
     errors = validator.iter_errors(instance)
-    error = jsonschema.exceptions.best_match(e for e in errors if not e.absolute_path or e.absolute_path[0] not in own)
+    from jsonschema.exceptions import best_match  # imported with the first body checked, not at start
+
+    error = best_match(e for e in errors if not e.absolute_path or e.absolute_path[0] not in own)
     if error is not None:
         path = ".".join(str(part) for part in error.absolute_path)
         message = short(error.message)

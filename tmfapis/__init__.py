@@ -14,11 +14,13 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
-__all__ = ["ALWAYS_SELECTED", "API_IDS", "SELECTION_KEEPS", "Api", "Resource", "api", "apis", "merge_patch", "schema_validator"]
+__all__ = ["ALWAYS_SELECTED", "API_IDS", "SELECTION_KEEPS", "Api", "Resource", "api", "apis", "format_checker", "merge_patch",
+           "schema_validator"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # The APIs in the project's usual order, each with its display name and the official spec it is derived from.
@@ -108,30 +110,34 @@ def apis() -> list[Api]:
     return [api(api_id) for api_id in API_IDS]
 
 
-FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
-
-
 def _is_date_time(value: object) -> bool:
     if isinstance(value, str):
         datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     return True
 
 
-FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_date_time)
-
-
 def _is_uri(value: object) -> bool:
     return value != ""  # no URI is empty; anything else is left to the consumer
 
 
-FORMAT_CHECKER.checks("uri")(_is_uri)
+@cache
+def format_checker() -> jsonschema.FormatChecker:
+    """The formats checked: date-times and non-empty URIs (jsonschema, a tenth of a second to import, on first use)."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date-time", raises=ValueError)(_is_date_time)
+    checker.checks("uri")(_is_uri)
+    return checker
 
 
 @cache
 def schema_validator(api_id: str, definition: str) -> jsonschema.protocols.Validator:
     """A cached Draft 7 validator for one definition, checking date-time formats and non-empty URIs."""
+    import jsonschema
+
     schema = api(api_id).schema(definition)
-    return jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
+    return jsonschema.Draft7Validator(schema, format_checker=format_checker())
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

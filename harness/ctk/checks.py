@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 import tmfapis
 from harness.ctk.declaration import JSON_TYPES, ResourceSuite
 from harness.http import Reply, excerpt
 from harness.record import PAYLOAD_FAULT, CheckResult, Tier
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = [
     "attribute_equals",

@@ -7,14 +7,15 @@ the kit's order. Everything else (N1, E1, checks, variables) is the engine's tem
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-
-import jsonschema
-import yaml
 
 import tmfapis
 from harness.errors import DeclarationError
@@ -105,9 +106,6 @@ DECLARATION_SCHEMA: dict[str, Any] = {
         },
     },
 }
-DECLARATION_VALIDATOR = jsonschema.Draft7Validator(DECLARATION_SCHEMA)
-# libyaml's loader where PyYAML has it: the same documents, read several times faster.
-SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Kind = Literal["start", "create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
 DEFAULT_STATUS: dict[str, tuple[int, ...]] = {
@@ -249,21 +247,65 @@ def load_declaration(path: Path) -> SuiteDeclaration:
 
 @lru_cache(maxsize=256)
 def _declaration(path: Path, text: str) -> SuiteDeclaration:
-    try:
-        data = yaml.load(text, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        raise DeclarationError(f"{path}: cannot read the suite declaration: {exc}") from None
-    error = jsonschema.exceptions.best_match(DECLARATION_VALIDATOR.iter_errors(data))
-    if error is not None:
-        raise DeclarationError(f"{_where(path, error.absolute_path)}: {error.message}")
+    cached = _cache_file(text)
+    data = _cached_data(cached)
+    validated = data is not None
+    if data is None:
+        data = _validated_data(path, text)
     api = tmfapis.api(data["api"])
     resources = []
     for index, entry in enumerate(data["resources"]):
-        resources.append(_resource(path, api, index, entry))
+        resources.append(_resource(path, api, index, entry, validated=validated))
+    if not validated:
+        _keep(cached, data)
     return SuiteDeclaration(data["api"], data["collection"], tuple(resources), path)
 
 
-def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -> ResourceSuite:
+def _validated_data(path: Path, text: str) -> Any:
+    import jsonschema  # neither is needed for a declaration read from the cache
+    import yaml
+
+    try:  # libyaml's loader where PyYAML has it: the same documents, read several times faster
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise DeclarationError(f"{path}: cannot read the suite declaration: {exc}") from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(DECLARATION_SCHEMA).iter_errors(data))
+    if error is not None:
+        raise DeclarationError(f"{_where(path, error.absolute_path)}: {error.message}")
+    return data
+
+
+# A declaration found valid is kept as JSON under a key of its text and of this module's rules: read again, it is
+# neither parsed as YAML nor validated by jsonschema (most of what collecting the suites costs).
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tmf-ctk" / "declarations"
+RULES = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _cache_file(text: str) -> Path:
+    return CACHE_DIR / f"{hashlib.sha256(f'{RULES}{text}'.encode()).hexdigest()}.json"
+
+
+def _cached_data(cached: Path) -> Any:
+    try:
+        return json.loads(cached.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _keep(cached: Path, data: Any) -> None:
+    """Keep a valid declaration's data for the next run, where it is plain JSON and a cache can be written."""
+    if json.loads(json.dumps(data, default=str)) != data:
+        return
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=CACHE_DIR, delete=False) as out:
+            json.dump(data, out)
+        os.replace(out.name, cached)  # whole or not at all, also with runs side by side
+    except OSError:
+        pass
+
+
+def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *, validated: bool) -> ResourceSuite:
     at = ("resources", index)
     if entry["resource"] not in api.resources:
         raise DeclarationError(
@@ -273,10 +315,13 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
     typed = dict(entry["typed"])
     held = tuple(entry["held"])
     steps = tuple(_step(path, (*at, "steps", position), raw) for position, raw in enumerate(entry["steps"]))
-    try:
-        jsonschema.Draft7Validator.check_schema(entry["payload_schema"])
-    except jsonschema.SchemaError as exc:
-        raise DeclarationError(f"{_where(path, (*at, 'payload_schema'))}: not a JSON schema: {exc.message}") from None
+    if not validated:
+        import jsonschema
+
+        try:
+            jsonschema.Draft7Validator.check_schema(entry["payload_schema"])
+        except jsonschema.SchemaError as exc:
+            raise DeclarationError(f"{_where(path, (*at, 'payload_schema'))}: not a JSON schema: {exc.message}") from None
     suite = ResourceSuite(
         api_id=api.id,
         resource=entry["resource"],
@@ -303,7 +348,7 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any]) -
     for position, step in enumerate(steps):
         if step.instance > known and step.kind != "create":
             raise DeclarationError(f"{_where(path, (*at, 'steps', position))}: instance {step.instance} is never created")
-    problem = payload_problem(suite, payloads)
+    problem = None if validated else payload_problem(suite, payloads)
     if problem:
         raise DeclarationError(f"{_where(path, (*at, 'payloads'))}: {problem}")
     return suite.with_payloads(payloads)
@@ -350,6 +395,8 @@ def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...
     if len(payloads) > len(suite.payloads) and suite.payloads:
         return (f"{suite.resource} takes at most {len(suite.payloads)} payloads (one per instance the kit creates; "
                 f"one is enough), got {len(payloads)}")
+    import jsonschema
+
     payloads = suite.completed(payloads)
     validator = jsonschema.Draft7Validator(suite.payload_schema)
     for number, payload in enumerate(payloads, start=1):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -18,6 +19,7 @@ from harness.config import RunSettings
 from harness.errors import TokenError
 from harness.http import BoundedSession
 from harness.pytest import hookspecs
+from harness.pytest.lanes import Lanes
 from harness.record import RequestJson
 from harness.redact import RedactingFilter, Redactor, header_secrets, url_secrets
 from harness.spec.listener import CallbackListener, listener_host
@@ -26,6 +28,7 @@ __all__ = ["CONTEXT_KEY", "RunContext", "run_context"]
 
 URL_LOGGER = "urllib3.connectionpool"  # logs every request line, query string included
 NO_SERVER = "no --base-url given and no embedded server available; pass --base-url URL"
+T = TypeVar("T")
 
 
 @dataclass(slots=True, eq=False)
@@ -42,10 +45,12 @@ class RunContext:
     not_offered: dict[str, str] = field(default_factory=dict)  # api id -> what its root answered the pre-flight (404)
     preflight_failed: dict[str, str] = field(default_factory=dict)  # api id -> why the pre-flight stopped the run
     log_filter: RedactingFilter = field(init=False)
+    lanes: Lanes | None = None  # the workers sending requests ahead of pytest, once started
     _session: requests.Session | None = None
     _server: hookspecs.EmbeddedServer | None = None
     _listener: CallbackListener | None = None
     _credentials: ClientCredentials | None = None
+    _listener_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         urls = [self.settings.base_url, *self.settings.api_urls.values(), *self.settings.proxies.values()]
@@ -69,6 +74,18 @@ class RunContext:
         """Where the run record and the reports go (``--ctk-report``, relative to where pytest was started)."""
         report_dir = Path(self.config.getoption("ctk_report"))
         return report_dir if report_dir.is_absolute() else self.config.invocation_params.dir / report_dir
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be under way at once (``--ctk-concurrency``; 1: one at a time, in pytest's order)."""
+        return max(1, int(self.config.getoption("ctk_concurrency")))
+
+    def performed(self, key: Hashable, work: Callable[[], T]) -> T:
+        """The result of ``work``: done ahead by the lanes when they hold it under ``key``, else done now."""
+        if self.lanes is not None and key in self.lanes:
+            result: T = self.lanes.result(key)
+            return result
+        return work()
 
     @property
     def embedded(self) -> bool:
@@ -108,7 +125,8 @@ class RunContext:
 
     def http_session(self) -> requests.Session:
         if self._session is None:
-            session = BoundedSession(self.settings.timeout_s, int(self.settings.max_body_mb * 1024 * 1024))
+            session = BoundedSession(self.settings.timeout_s, int(self.settings.max_body_mb * 1024 * 1024),
+                                     connections=self.concurrency)
             session.headers.update(self.settings.headers)
             session.verify = self.settings.verify
             if self.settings.verify is False:
@@ -142,15 +160,18 @@ class RunContext:
         host = listener_host(api_root, self.config.getoption("callback_host"))
         if host is None:
             return None
-        if self._listener is None:
-            try:
-                self._listener = CallbackListener(host)
-            except (OSError, UnicodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                raise pytest.UsageError(f"--callback-host {host}: cannot listen for event callbacks there: {reason}") from None
-        return self._listener
+        with self._listener_lock:  # scenarios ask from several threads
+            if self._listener is None:
+                try:
+                    self._listener = CallbackListener(host)
+                except (OSError, UnicodeError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    raise pytest.UsageError(f"--callback-host {host}: cannot listen for event callbacks there: {reason}") from None
+            return self._listener
 
     def close(self) -> None:
+        if self.lanes is not None:
+            self.lanes.stop()
         logging.getLogger(URL_LOGGER).removeFilter(self.log_filter)
         if self._session is not None:
             self._session.close()

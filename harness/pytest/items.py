@@ -3,7 +3,8 @@ then one item per spec-tier scenario and resource."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,19 @@ import tmfapis
 from harness.ctk.declaration import ResourceSuite, SuiteDeclaration, load_declaration
 from harness.ctk.engine import KitRequest, SuiteRun, plan
 from harness.errors import CtkFailure, DeclarationError, RunFailure, ScenarioSkipped, SpecDeviation
+from harness.http import cut_requests_under_way
 from harness.pytest.context import run_context
+from harness.pytest.lanes import Chain, Lanes, Step
 from harness.pytest.suitefiles import declared_api
 from harness.record import SPEC_FOLDER, RequestRecord
 from harness.spec.scenarios import RECORD_INDEX_BASE, SCENARIOS, Scenario, ScenarioRun, deviation_text
 
-__all__ = ["CLEANUP_PROPERTY", "RECORD_PROPERTY", "CtkFile", "CtkItem", "SpecItem"]
+__all__ = ["CLEANUP_PROPERTY", "RECORD_PROPERTY", "CtkFile", "CtkItem", "ScenarioDone", "SpecItem", "start_lanes",
+           "stop_lanes"]
 
 RECORD_PROPERTY = "ctk_record"
 CLEANUP_PROPERTY = "ctk_cleanup"
+
 
 class CtkFile(pytest.File):
     """A suite declaration (``suites/ctk681/ctk681.yaml``) collected into its kit requests, then its spec scenarios."""
@@ -40,32 +45,44 @@ class CtkFile(pytest.File):
                                     f"({declared_api(self.path)})")
         seen: dict[str, int] = {}
         api_id = self.declaration.api_id
+        tier, api, group = pytest.mark.ctk, getattr(pytest.mark, api_id), pytest.mark.xdist_group(api_id)  # once a file
+        folders: dict[str, pytest.MarkDecorator] = {}
         for request in plan(self.declaration):
             title = request.title
             seen[title] = seen.get(title, 0) + 1
             name = title if seen[title] == 1 else f"{title} [{seen[title]}]"
             item = CtkItem.from_parent(self, name=name, request=request)
-            for marker in (pytest.mark.ctk, getattr(pytest.mark, api_id), getattr(pytest.mark, f"folder_{request.folder}"),
-                           pytest.mark.xdist_group(api_id)):
+            folder = folders.setdefault(request.folder, getattr(pytest.mark, f"folder_{request.folder}"))
+            for marker in (tier, api, folder, group):
                 item.add_marker(marker)
             yield item
         yield from spec_items(self, self.declaration)
 
+    def suite_run(self) -> SuiteRun:
+        """The suite's run state, made once (in pytest's thread: the first makes the embedded server start)."""
+        if self.run is None:
+            context = run_context(self.config)
+            self.run = SuiteRun(
+                declaration=self.declaration,
+                api_root=context.api_root(self.declaration.api_id),
+                session=context.http_session(),
+                redactor=context.redactor,
+                payloads=context.settings.payloads.get(self.declaration.api_id, {}),
+            )
+        return self.run
+
     def setup(self) -> None:
-        context = run_context(self.config)
-        self.run = SuiteRun(
-            declaration=self.declaration,
-            api_root=context.api_root(self.declaration.api_id),
-            session=context.http_session(),
-            redactor=context.redactor,
-            payloads=context.settings.payloads.get(self.declaration.api_id, {}),
-        )
+        self.suite_run()
+        start_lanes(self.session)
+
+    def delete_created(self) -> list[str]:
+        """Delete what the kit's requests created; what is left behind, a line each."""
+        return self.suite_run().cleanup(run_context(self.config).keep)
 
     def teardown(self) -> None:
         if self.run is None or self.last_item is None:
             return
-        context = run_context(self.config)
-        left = self.run.cleanup(context.keep)
+        left = run_context(self.config).performed((self, CLEANUP_PROPERTY), self.delete_created)
         self.last_item.user_properties.append((CLEANUP_PROPERTY, {"api": self.declaration.api_id, "left": left}))
         self.run = None
 
@@ -83,17 +100,23 @@ class CtkItem(pytest.Item):
         assert isinstance(self.parent, CtkFile)
         return self.parent
 
-    def runtest(self) -> None:
-        run = self.suite_file.run
-        assert run is not None
-        self.suite_file.last_item = self
-        request = self.request
-        reason = run.missing_prerequisite(request)
+    def perform(self) -> tuple[RequestRecord, str | None]:
+        """Send the kit request, or skip it naming the variable it lacks: the record and the reason it was skipped.
+
+        It touches no pytest state, so a lane's worker thread may do it ahead of the test."""
+        run = self.suite_file.suite_run()
+        reason = run.missing_prerequisite(self.request)
         if reason is not None:
-            self._publish(run, run.skip(request, reason))
-            pytest.skip(reason)
-        record = run.run(request)
+            return run.skip(self.request, reason), reason
+        return run.run(self.request), None
+
+    def runtest(self) -> None:
+        run = self.suite_file.suite_run()
+        self.suite_file.last_item = self
+        record, skipped = run_context(self.config).performed(self, self.perform)
         self._publish(run, record)
+        if skipped is not None:
+            pytest.skip(skipped)
         outcome = record.outcome
         if outcome == "failed":
             raise CtkFailure(failure_text(record))
@@ -154,6 +177,7 @@ def spec_items(parent: CtkFile, declaration: SuiteDeclaration) -> Iterator[SpecI
     api = tmfapis.api(declaration.api_id)
     position = 0
     suites = {suite.resource: suite for suite in declaration.resources}
+    marks = (pytest.mark.spec, getattr(pytest.mark, api.id), pytest.mark.xdist_group(api.id))
     for resource in api.resources.values():
         for scenario in SCENARIOS:
             suite = suites.get(resource.name)
@@ -161,7 +185,7 @@ def spec_items(parent: CtkFile, declaration: SuiteDeclaration) -> Iterator[SpecI
                 continue
             item = SpecItem.from_parent(parent, name=f"{SPEC_FOLDER} {scenario.name} /{resource.name}",
                                         scenario=scenario, resource=resource, suite=suite, position=position)
-            for marker in (pytest.mark.spec, getattr(pytest.mark, api.id), pytest.mark.xdist_group(api.id)):
+            for marker in marks:
                 item.add_marker(marker)
             position += 1
             yield item
@@ -179,11 +203,11 @@ class SpecItem(pytest.Item):
         self.position = position
         self.record: RequestRecord | None = None
 
-    def runtest(self) -> None:
+    def perform(self) -> ScenarioDone:
+        """Run the scenario and delete what it created; like ``CtkItem.perform``, it touches no pytest state."""
         parent = self.parent
-        assert isinstance(parent, CtkFile) and parent.run is not None
-        suite_run = parent.run
-        parent.last_item = self
+        assert isinstance(parent, CtkFile)
+        suite_run = parent.suite_run()
         context = run_context(self.config)
         api = tmfapis.api(suite_run.declaration.api_id)
         run = ScenarioRun(
@@ -193,31 +217,40 @@ class SpecItem(pytest.Item):
                       **context.settings.payloads.get(api.id, {})},
             listener=context.callback_listener(suite_run.api_root) if self.scenario.name == "hub" else None,
         )
-        skipped = None
+        skipped = error = None
         try:
             self.scenario.run(run)
         except ScenarioSkipped as exc:
             skipped = str(exc)
-        finally:
-            left = run.cleanup(context.keep)
-            self.user_properties.append((CLEANUP_PROPERTY, {"api": api.id, "left": left}))
-            text = deviation_text(self.name, run.records)
-            skipped = skipped or (None if text else run.unverified)  # a deviation outranks what was not verified
-            self._publish(run, suite_run, skipped)
-        if skipped:
-            pytest.skip(skipped)
-        if text:
-            if context.strict:
-                raise SpecDeviation(text)
-            pytest.xfail(text)
-
-    def _publish(self, run: ScenarioRun, suite_run: SuiteRun, skipped: str | None) -> None:
+        except Exception as exc:  # noqa: BLE001 - raised by the test once the record and what was left are published
+            error = exc
+        left = run.cleanup(context.keep)
+        text = deviation_text(self.name, run.records)
+        skipped = skipped or (None if text else run.unverified)  # a deviation outranks what was not verified
         record = run.scenario_record(skipped)
-        self.record = record
-        if record is None:
-            return
-        record.skipped_reason = skipped
-        publish(self, suite_run, RECORD_INDEX_BASE + self.position, record)
+        if record is not None:
+            record.skipped_reason = skipped
+        return ScenarioDone(record, left, skipped, text, error)
+
+    def runtest(self) -> None:
+        parent = self.parent
+        assert isinstance(parent, CtkFile)
+        suite_run = parent.suite_run()
+        parent.last_item = self
+        context = run_context(self.config)
+        done = context.performed(self, self.perform)
+        self.user_properties.append((CLEANUP_PROPERTY, {"api": suite_run.declaration.api_id, "left": done.left}))
+        self.record = done.record
+        if done.record is not None:
+            publish(self, suite_run, RECORD_INDEX_BASE + self.position, done.record)
+        if done.error is not None:
+            raise done.error
+        if done.skipped:
+            pytest.skip(done.skipped)
+        if done.deviations:
+            if context.strict:
+                raise SpecDeviation(done.deviations)
+            pytest.xfail(done.deviations)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         # An xfail carries the deviations; pytest would also format (and parse the source of) its traceback.
@@ -227,3 +260,68 @@ class SpecItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, 0, self.name
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioDone:
+    """What a scenario's run found: its record, what it left behind, why it was skipped, its deviations, an error."""
+
+    record: RequestRecord | None
+    left: list[str]
+    skipped: str | None
+    deviations: str
+    error: Exception | None
+
+
+def start_lanes(session: pytest.Session) -> None:
+    """Once, before the first test of the suites: have their requests sent ahead, side by side where the order does
+    not matter (``--ctk-concurrency`` above 1, outside xdist workers, whose tests pytest-xdist hands out one by one)."""
+    context = run_context(session.config)
+    if context.lanes is not None or context.concurrency == 1 or hasattr(session.config, "workerinput"):
+        return
+    lanes = Lanes(context.concurrency)
+    context.lanes = lanes
+    lanes.start(plan_lanes(session.items))
+
+
+def plan_lanes(items: Sequence[pytest.Item]) -> list[list[list[Chain]]]:
+    """One lane per API root (APIs at the same root, one after the other); per API, the kit's requests in order,
+    then the spec scenarios, those of different resources side by side (a scenario judges its resource's
+    collection), then the deletion of what the kit created."""
+    files: dict[CtkFile, list[tuple[int, CtkItem | SpecItem]]] = {}
+    for position, item in enumerate(items):
+        if isinstance(item, CtkItem | SpecItem) and isinstance(item.parent, CtkFile):
+            files.setdefault(item.parent, []).append((position, item))
+    by_root: dict[str, list[list[Chain]]] = {}
+    for suite_file, placed in files.items():
+        kit = [(position, item) for position, item in placed if isinstance(item, CtkItem)]
+        scenarios: dict[str, list[tuple[int, CtkItem | SpecItem]]] = {}
+        for position, item in placed:
+            if isinstance(item, SpecItem):
+                scenarios.setdefault(item.resource.name, []).append((position, item))
+        stages = [[_chain(kit)] if kit else [], [_chain(chain) for chain in scenarios.values()],
+                  [Chain(placed[-1][0], (Step((suite_file, CLEANUP_PROPERTY), suite_file.delete_created, always=True),))]]
+        by_root.setdefault(suite_file.suite_run().api_root, []).extend(stages)
+    return list(by_root.values())
+
+
+def _chain(placed: Sequence[tuple[int, CtkItem | SpecItem]]) -> Chain:
+    return Chain(placed[0][0], tuple(Step(item, item.perform) for _, item in placed))
+
+
+def stop_lanes(session: pytest.Session, interrupted: bool) -> None:
+    """At the end of the test loop (also -x, Ctrl-C): drop what was not begun, cut the requests under way if the
+    loop was interrupted, delete what was created; what the files pytest never reached left behind goes to the
+    run record."""
+    context = run_context(session.config)
+    lanes = context.lanes
+    if lanes is None:
+        return
+    lanes.drop()
+    if interrupted:  # Ctrl-C does not wait for a server that does not answer
+        cut_requests_under_way()
+    lanes.stop()
+    for suite_file in dict.fromkeys(item.parent for item in session.items if isinstance(item.parent, CtkFile)):
+        key = (suite_file, CLEANUP_PROPERTY)
+        if suite_file.last_item is None and key in lanes and (left := lanes.result(key)):
+            context.left.setdefault(suite_file.declaration.api_id, []).extend(left)

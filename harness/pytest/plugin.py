@@ -21,7 +21,7 @@ import requests
 import tmfapis
 from harness.pytest import hookspecs
 from harness.pytest.context import CONTEXT_KEY, NO_SERVER, RunContext, run_context
-from harness.pytest.items import CtkFile
+from harness.pytest.items import CtkFile, stop_lanes
 from harness.pytest.settings import keep_selected_apis, run_settings, selected_apis
 from harness.pytest.suitefiles import FUZZ_DIR, apis_of_items, declared_api
 from harness.redact import Redactor
@@ -30,6 +30,7 @@ __all__ = ["RunContext", "run_context"]
 
 PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting", "harness.pytest.preflight", "harness.pytest.fuzzing")
 FOLDERS = ("N1", "N2", "E1")
+DEFAULT_CONCURRENCY = 8
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -65,6 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--callback-host", metavar="HOST", default=None,
                     help="address the system under test can reach this machine on, for hub event callbacks "
                          "(automatic on 127.0.0.1 for a loopback server)")
+    group.addoption("--ctk-concurrency", metavar="N", type=int, default=DEFAULT_CONCURRENCY,
+                    help="requests under way at once: APIs at different roots side by side, each in its kit's order "
+                         f"(default {DEFAULT_CONCURRENCY}; 1: one at a time, in pytest's order)")
     group.addoption("--ctk-strict", action="store_true", default=False,
                     help="spec-tier deviations fail the run (by default they are reported beside the CTK verdict)")
 
@@ -121,6 +125,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
     """The target, shown once the run holds kit requests: a pytest run without the suites prints nothing."""
     return run_context(config).target_lines(apis_of_items(items)) if any(map(_is_kit_item, items)) else []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """The lanes started by the first suite's setup end with the test loop, however it ends (-x, Ctrl-C)."""
+    interrupted = True
+    try:
+        result = yield
+        interrupted = False
+        return result
+    finally:
+        stop_lanes(session, interrupted)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CtkFile | None:

@@ -2,7 +2,7 @@
 
 A run waits for an event in full once; while the listener has received no event at all after such a
 wait, later waits are short (``SILENT_WAIT_S``): a server that delivers no events costs one wait, not
-one per resource.
+one per resource. Scenarios run side by side wait for a full wait under way to end before their own.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class CallbackListener:
     def __init__(self, host: str) -> None:
         self._events: list[dict[str, Any]] = []
         self._silent = False  # a full wait ended with no event received at all
+        self._full_wait = False  # a full wait is under way (scenarios run side by side wait for it)
         self._changed = threading.Condition()
         owner = self
 
@@ -71,18 +72,30 @@ class CallbackListener:
         The wait is ``timeout_s``, or ``SILENT_WAIT_S`` once a full wait of the run received no event at all.
         """
         with self._changed:
+            while self._full_wait and self._found(event_type, instance_id) is None:
+                self._changed.wait()  # a wait of another scenario is finding out whether events come at all
             silent = self._silent and not self._events
             wait_s = min(timeout_s, SILENT_WAIT_S) if silent else timeout_s
-            deadline = time.monotonic() + wait_s
-            while True:
-                for event in self._events:
-                    if event.get("eventType") == event_type and _is_about(event, instance_id):
-                        return event, wait_s
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self._silent = self._silent or not self._events
-                    return None, wait_s
-                self._changed.wait(left)
+            if (event := self._found(event_type, instance_id)) is not None:
+                return event, wait_s
+            full = self._full_wait = not silent
+            try:
+                deadline = time.monotonic() + wait_s
+                while (event := self._found(event_type, instance_id)) is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self._silent = self._silent or not self._events
+                        return None, wait_s
+                    self._changed.wait(left)
+                return event, wait_s
+            finally:
+                if full:
+                    self._full_wait = False
+                    self._changed.notify_all()
+
+    def _found(self, event_type: str, instance_id: str) -> dict[str, Any] | None:
+        return next((event for event in self._events
+                     if event.get("eventType") == event_type and _is_about(event, instance_id)), None)
 
     def summary(self) -> str:
         """What the listener received in the run, and why a wait was short."""

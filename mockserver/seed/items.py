@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 import tmfapis
 from mockserver.resources import completed, rules_for
 from mockserver.seed.quick import Check, quick_check
@@ -97,7 +95,9 @@ def _word_fault(path: Path, place: tuple[str, str, int], definition: str, api_id
         raise SeedError(f"seed file {path}: {where}.id must be a non-empty string.")
     validator = tmfapis.schema_validator(api_id, definition)
     checked = instance if _requires_id(api_id, definition) else _without_id(instance)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(checked))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(checked))
     if error is not None:
         at = ".".join(str(part) for part in error.absolute_path)
         raise SeedError(f"seed file {path}: {where}{'.' + at if at else ''}: {error.message}")

@@ -58,19 +58,19 @@ def quick_check(api_id: str, definition: str) -> Check:
             checks.append(named(schema["$ref"].removeprefix("#/definitions/")))
         kinds = [schema["type"]] if isinstance(schema.get("type"), str) else schema.get("type")
         form = schema.get("format")
-        if form not in tmfapis.FORMAT_CHECKER.checkers:  # formats without a checker always conform
+        if form not in tmfapis.format_checker().checkers:  # formats without a checker always conform
             form = None
         if kinds == ["object"] and ("required" in schema or "properties" in schema):
             checks.append(members_check(tuple(schema.get("required", ())), schema.get("properties", {}), True))
         elif kinds == ["string"] and form is not None:
-            conforms = tmfapis.FORMAT_CHECKER.conforms
+            conforms = tmfapis.format_checker().conforms
             checks.append(lambda value: isinstance(value, str) and conforms(value, form))
         else:
             if kinds is not None:
                 tests = [TYPES[kind] for kind in kinds]
                 checks.append(tests[0] if len(tests) == 1 else lambda value: any(test(value) for test in tests))
             if form is not None:
-                checks.append(lambda value: tmfapis.FORMAT_CHECKER.conforms(value, form))
+                checks.append(lambda value: tmfapis.format_checker().conforms(value, form))
             if "required" in schema or "properties" in schema:
                 checks.append(members_check(tuple(schema.get("required", ())), schema.get("properties", {}), False))
         if "enum" in schema:
@@ -120,7 +120,7 @@ def quick_check(api_id: str, definition: str) -> Check:
         rest = set(schema) - {"type", "format"}
         return schema.get("type") == "string" and not rest and schema.get("format") not in checked_formats
 
-    checked_formats = set(tmfapis.FORMAT_CHECKER.checkers)
+    checked_formats = set(tmfapis.format_checker().checkers)
     try:
         return named(definition)
     except UnknownKeyword:

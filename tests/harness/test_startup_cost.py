@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,14 @@ def test_collecting_the_suites_imports_no_hypothesis() -> None:
     result = subprocess.run([sys.executable, "-c", COLLECT], cwd=REPO, capture_output=True, text=True, timeout=300,
                             check=False)
     assert result.stdout.splitlines()[-1] == "0 False", result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_collecting_again_reads_the_kept_declarations_without_yaml_or_jsonschema(tmp_path: Path) -> None:
+    """The second collection reads the declarations the first found valid; the server is not started either."""
+    imported = COLLECT.replace('"hypothesis" in sys.modules', '[name for name in ("yaml", "jsonschema", "aiohttp") '
+                                                               'if name in sys.modules]')
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    outputs = [subprocess.run([sys.executable, "-c", imported], cwd=REPO, capture_output=True, text=True, timeout=300,
+                              check=False, env=env).stdout for _ in range(2)]
+    assert outputs[0].splitlines()[-1].startswith("0 ["), outputs[0][-2000:]
+    assert outputs[1].splitlines()[-1] == "0 []", outputs[1][-2000:]

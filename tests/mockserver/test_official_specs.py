@@ -58,7 +58,7 @@ class OfficialResponses:
             return None
         body = response.json()
         validator = jsonschema.Draft4Validator(
-            {**schema, "definitions": self.spec["definitions"]}, format_checker=tmfapis.FORMAT_CHECKER
+            {**schema, "definitions": self.spec["definitions"]}, format_checker=tmfapis.format_checker()
         )
         errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)]
         assert not errors, f"{response.request.method} {template} {response.status_code}: {errors}"
@@ -151,7 +151,7 @@ def test_hub_and_events_follow_the_official_spec(server: Running, api_id: str) -
         if definition in official.spec["definitions"]:  # TMF681's spec declares no event definitions
             errors = jsonschema.Draft4Validator(
                 {"$ref": f"#/definitions/{definition}", "definitions": official.spec["definitions"]},
-                format_checker=tmfapis.FORMAT_CHECKER,
+                format_checker=tmfapis.format_checker(),
             ).iter_errors(body)
             # What the client sent and its _Create took is the client's; the server's own id and href are
             # strings, as every kit checks (TMF642's spec types the id an integer).
