@@ -11,6 +11,7 @@ from harness.ctk.declaration import load_declaration
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "harness" / "suites" / "ctk629" / "ctk629.yaml"
+# run from an empty folder, as a vendor does: in the checkout, pytest would also load tests/conftest.py
 COLLECT = """
 import sys, pytest
 code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "--pyargs", "harness.suites"])
@@ -28,9 +29,9 @@ def test_a_declaration_is_read_once_and_again_when_its_text_changes(tmp_path: Pa
     assert load_declaration(path).collection == "Another kit"
 
 
-def test_collecting_the_suites_imports_no_hypothesis() -> None:
+def test_collecting_the_suites_imports_no_hypothesis(tmp_path: Path) -> None:
     """Hypothesis's pytest plugin imports all of it for a terminal summary that has nothing to say here."""
-    result = subprocess.run([sys.executable, "-c", COLLECT], cwd=REPO, capture_output=True, text=True, timeout=300,
+    result = subprocess.run([sys.executable, "-c", COLLECT], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             check=False)
     assert result.stdout.splitlines()[-1] == "0 False", result.stdout[-2000:] + result.stderr[-2000:]
 
@@ -40,7 +41,8 @@ def test_collecting_again_reads_the_kept_declarations_without_yaml_or_jsonschema
     imported = COLLECT.replace('"hypothesis" in sys.modules', '[name for name in ("yaml", "jsonschema", "aiohttp") '
                                                                'if name in sys.modules]')
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    outputs = [subprocess.run([sys.executable, "-c", imported], cwd=REPO, capture_output=True, text=True, timeout=300,
+    (tmp_path / "empty").mkdir()  # run where a vendor runs, outside the checkout and its tests' conftest
+    outputs = [subprocess.run([sys.executable, "-c", imported], cwd=tmp_path / "empty", capture_output=True, text=True, timeout=300,
                               check=False, env=env).stdout for _ in range(2)]
     assert outputs[0].splitlines()[-1].startswith("0 ["), outputs[0][-2000:]
     assert outputs[1].splitlines()[-1] == "0 []", outputs[1][-2000:]
