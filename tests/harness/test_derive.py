@@ -40,6 +40,10 @@ DRIFTS = [
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
     ("ctk629", "{do: fields id, status: [200]}", "fields id", "the statuses checked is (), the kit's is (200,)"),
     ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
+    ("ctk620", "    when: {bundledProductSpecification: {isBundle: true}}", "    when: {}",
+     "productSpecification: the conditional attributes (when) is {}, the kit's is {'bundledProductSpecification'"),
+    ("ctk666", "{do: list, instances: items, hold: last", "{do: list, hold: last", "the instances checked is 'every', the kit's is 'items'"),
+    ("ctk704", "      - {do: start, name: Start}\n", "", "the request list"),
 ]
 
 
