@@ -5,8 +5,8 @@ Python of ``tmfapis``, ``mockserver`` and ``harness`` for string literals that n
 a literal without spaces (prose, such as a message showing the form ``tmf629=URL``, and docstrings may
 show one), or a literal that is a resource name of ``tmfapis`` or an attribute that one API's suite
 declaration alone holds. The project's own vocabulary is not such knowledge: the keys and values of the declaration
-schema and of the run record, the keywords of JSON Schema, the attributes every TMF resource has (``id``, ``href``, ``@type``) and
-those of the TMF Error and event envelopes. None is left: the reference server's overrides are data.
+schema and of the run record, the keywords of JSON Schema, the attributes every TMF resource has (``id``, ``href``, ``@type``),
+those of the TMF Error and event envelopes and those the state-change events follow. None is left: the reference server's overrides are data.
 """
 
 from __future__ import annotations
@@ -67,11 +67,17 @@ def _behaviour_keys() -> Iterator[str]:
             yield from rules
 
 
+def _state_attributes() -> Iterator[str]:
+    """The attributes the TMF state-change events follow (``state``, ``status``), in any API."""
+    return (resource.state for api in tmfapis.apis() for resource in api.resources.values() if resource.state)
+
+
 def _vocabulary() -> frozenset[str]:
     """What the project's own formats say: the declaration schema, the run record, the server's behaviour rules,
     TMF's common attributes, Allure's label names."""
     return frozenset([*_schema_words(DECLARATION_SCHEMA), *_record_keys(), *_behaviour_keys(), *tmfapis.ALWAYS_SELECTED,
-                      *_common_attributes(), *(v for k, v in vars(LabelType).items() if isinstance(v, str) and k.isupper()),
+                      *_common_attributes(), *_state_attributes(),
+                      *(v for k, v in vars(LabelType).items() if isinstance(v, str) and k.isupper()),
                       *jsonschema.Draft7Validator.META_SCHEMA["properties"]])
 
 

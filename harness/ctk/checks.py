@@ -25,6 +25,7 @@ __all__ = [
     "held_values",
     "instance_checks",
     "instances_of",
+    "meets",
     "not_a_list",
     "not_array",
     "not_expected",
@@ -146,21 +147,32 @@ def instance_checks(
     held: Sequence[Mapping[str, Any]],
     typed: Iterable[str] | None = None,
 ) -> list[CheckResult]:
-    """Checks 3 to 5 of the template on one instance: mandatory set, typed attributes, held values in the body."""
+    """Checks 3 to 5 of the template on one instance: mandatory set, typed attributes, held values in the body.
+
+    An attribute the kit requires only under a condition (``suite.when``) is required and typed only where it holds.
+    """
     results = []
     name = "Instance has all mandatory attributes"
+    unmet = {attribute for attribute, condition in suite.when.items() if not meets(instance, condition)}
     if not reply.json_ok:
         results.append(failed(name, reply.problem or ""))
     elif not isinstance(instance, dict):
         results.append(failed(name, f"expected a JSON object, got {show(instance)}"))
     else:
-        missing = [attribute for attribute in suite.mandatory if attribute not in instance]
+        required = dict.fromkeys([*suite.mandatory, *(attribute for attribute in suite.when if attribute not in unmet)])
+        missing = [attribute for attribute in required if attribute not in instance]
         message = f"missing: {', '.join(missing)} {which(instance)}"
         results.append(failed(name, message) if missing else passed(name))
     for attribute in suite.typed if typed is None else typed:
-        results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
+        if attribute not in unmet:
+            results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
     results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
     return results
+
+
+def meets(instance: Any, condition: Mapping[str, Any]) -> bool:
+    """Whether an instance has the values of a kit's condition (``isBundle: true``), compared as the kit's ``==``."""
+    return isinstance(instance, dict) and all(instance.get(key) == value for key, value in condition.items())
 
 
 def _typed(reply: Reply, instance: Any, attribute: str, json_type: str) -> CheckResult:

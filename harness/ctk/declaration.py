@@ -25,23 +25,27 @@ __all__ = [
     "kit_variable", "load_declaration",
 ]
 
-JsonType = Literal["string", "array", "object", "number", "boolean"]
+JsonType = Literal["string", "array", "object", "number", "boolean", "integer"]
 JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,
     "array": list,
     "object": dict,
     "number": (int, float),
     "boolean": bool,
+    "integer": (),  # chai's a('integer') names no type chai detects (5 is a 'number'): it fails on every value
 }
 
 _NAME = {"type": "string", "minLength": 1}
 _NAMES = {"type": "array", "items": _NAME}
 _STATUSES = {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}}
+# attribute -> the condition under which the kit requires it (``bundledProductSpecification: {isBundle: true}``)
+_WHEN = {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}}
 # One kit request: "<kind> [attribute] [instance]" (``create 1``, ``filter name 2``, ``missing``; ``start`` is the
 # kit's routing request to www.example.com, which checks nothing and is not sent), alone or as
 # ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
 # checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
-# value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value.
+# value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value,
+# which instances of a list answer it checks, attributes it requires only under a condition.
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
 }
@@ -69,6 +73,14 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
+                "instances": {"enum": ["every", "items"]},
+                "when": _WHEN,
+                "single": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
+                                   "includes": _NAMES, "mandatory": _NAMES, "when": _WHEN},
+                },
             },
         },
     ]
@@ -97,6 +109,7 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "held_at": {"type": "object", "additionalProperties": _NAME},
                     "compared": _NAMES,
                     "mandatory": _NAMES,
+                    "when": _WHEN,
                     "payload_schema": {"type": "object"},
                     "profile_mandatory": _NAMES,
                     "payloads": {"type": "array", "maxItems": 9, "items": {"type": "object"}},
@@ -151,6 +164,12 @@ class Step:
     patch: PatchStep | None = None
     body: Any = None  # what a reject step posts: a payload the server must refuse
     expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
+    # which instances of a list answer get the instance checks: every item (an empty array or an object judged
+    # as one instance), or only the items of a non-empty array (a kit script without an else branch)
+    instances: Literal["every", "items"] = "every"
+    when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
+    # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the items'
+    single: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -175,6 +194,8 @@ class ResourceSuite:
     includes: tuple[str, ...] = ()  # "Body includes value held on <attr>"
     compared: tuple[str, ...] = ()  # "<attr> is <value>", where the kit compares them
     held_at: Mapping[str, str] = field(default_factory=dict)  # the dotted path of a value the kit names otherwise
+    # attributes the kit requires (and type-checks, where typed) only on instances meeting a condition
+    when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def path(self, attribute: str) -> tuple[str, ...]:
         """Where the kit reads ``attribute`` in an instance: ``account.id`` is nested, and so is what ``held_at`` names."""
@@ -337,6 +358,7 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *
         includes=tuple(entry.get("includes", held)),
         compared=tuple(entry.get("compared", held)),
         held_at=dict(entry.get("held_at", {})),
+        when=dict(entry.get("when", {})),
     )
     creates = sorted(step.instance for step in steps if step.kind == "create")
     payloads = tuple(entry["payloads"])

@@ -94,6 +94,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "held", suite.held, kit.create.holds)
         differ(where, "body includes", suite.includes, created.includes)
         differ(where, "held_at (where the included values are read)", dict(suite.held_at), kit.included_at)
+        differ(where, "the conditional attributes (when)", dict(suite.when), created.conditional)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
         differ(where, "profile_mandatory (top-level rows of the Conformance Profile's table)",
                suite.profile_mandatory, tuple(a for a in suite.profile_mandatory if a in profile_rows(kit_dir, kit.entity)))
@@ -127,13 +128,21 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "the quote around the filter value in the URL", mark, theirs.query[1][:1] if theirs.query[1][:1] in "'\"" else "")
     if not request.makes_instance_checks and request.kind not in ("list", "retrieve", "filter", "patch"):
         return
-    suite, checked, patch = request.suite, request.checked, request.step.patch
+    checked, patch = request.checked, request.step.patch
     branch = theirs.listed if request.kind in ("list", "filter", "fields") and theirs.listed else theirs.single
-    count = suite.instances
+    count = request.existing  # the kit's checks of an instance not created yet find nothing
     if request.makes_instance_checks:
         differ(where, "mandatory", checked.mandatory, branch.mandatory)
         differ(where, "typed", sorted(checked.typed.items()), sorted(dict(branch.typed).items()))
         differ(where, "body includes", checked.includes, branch.includes)
+        differ(where, "the conditional attributes (when)", dict(checked.when), branch.conditional)
+        differ(where, "the instances checked", request.step.instances, "items" if theirs.items_only else "every")
+        if request.kind in ("list", "filter", "fields") and theirs.listed:  # an answer judged as one: the else branch
+            one, single = request.checked_as_one, theirs.single
+            differ(where, "mandatory of an answer judged as one instance", one.mandatory, single.mandatory)
+            differ(where, "typed of an answer judged as one instance", sorted(one.typed.items()), sorted(dict(single.typed).items()))
+            differ(where, "body includes of an answer judged as one instance", one.includes, single.includes)
+            differ(where, "the conditional attributes of an answer judged as one instance", dict(one.when), single.conditional)
     compared = [(n, attrs) for n, attrs in branch.values if n <= count]
     differ(where, "instances with value checks", request.compared_instances(), [n for n, _ in compared])
     for _, attributes in compared:

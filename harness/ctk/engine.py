@@ -8,6 +8,7 @@ names the variable and the request that should have produced it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ class KitRequest:
     method: str
     suite: ResourceSuite
     step: Step
+    existing: int = 0  # the instances of the resource there are by then: created by earlier steps, or held by a list
 
     @property
     def kind(self) -> Kind:
@@ -64,11 +66,22 @@ class KitRequest:
     def checked(self) -> ResourceSuite:
         """The resource as this request checks its instances: the create's checks, or the step's own."""
         step = self.step
-        if step.typed is None and step.includes is None and step.mandatory is None:
+        if step.typed is None and step.includes is None and step.mandatory is None and step.when is None:
             return self.suite
         return replace(self.suite, typed=self.suite.typed if step.typed is None else step.typed,
                        includes=self.suite.includes if step.includes is None else step.includes,
-                       mandatory=self.suite.mandatory if step.mandatory is None else step.mandatory)
+                       mandatory=self.suite.mandatory if step.mandatory is None else step.mandatory,
+                       when=self.suite.when if step.when is None else step.when)
+
+    @property
+    def checked_as_one(self) -> ResourceSuite:
+        """The resource as this request checks an answer that is no non-empty array: the kit's else branch."""
+        checked, single = self.checked, self.step.single
+        if not single:
+            return checked
+        return replace(checked, typed=single.get("typed", checked.typed), when=single.get("when", checked.when),
+                       includes=tuple(single.get("includes", checked.includes)),
+                       mandatory=tuple(single.get("mandatory", checked.mandatory)))
 
     @property
     def makes_instance_checks(self) -> bool:
@@ -91,21 +104,21 @@ class KitRequest:
         if not self.compared:
             return []
         if self.kind == "list" or (self.kind == "fields" and not self.instance):
-            return list(range(1, self.suite.instances + 1))
+            return list(range(1, self.existing + 1))
         return [self.instance]
 
     def excluded_instances(self) -> list[int]:
         """The created instances that must not come back (the kit's ``<ID> not expected on this test``)."""
         if self.kind not in ("retrieve", "filter", "fields") or not self.instance:
             return []
-        return [number for number in range(1, self.suite.instances + 1) if number != self.instance]
+        return [number for number in range(1, self.existing + 1) if number != self.instance]
 
     def needs(self) -> list[tuple[int, str]]:
         """The (instance, attribute) values this request cannot be sent without."""
         if self.kind in ("start", "create", "reject", "missing") or (self.kind == "fields" and not self.instance):
             return []
         if self.kind == "list":
-            return [] if self.step.hold else [(number, "id") for number in range(1, len(self.suite.payloads) + 1)]
+            return [] if self.step.hold else [(number, "id") for number in range(1, self.existing + 1)]
         if self.kind == "filter" and self.attribute:
             return list(dict.fromkeys([(self.instance, "id"), (self.instance, self.attribute)]))
         return [(self.instance, "id")]
@@ -118,7 +131,9 @@ def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
     """Every kit request of a suite in the kit's order."""
     requests_: list[KitRequest] = []
     for suite in declaration.resources:
+        existing = 0
         for step in suite.steps:
+            existing = max(existing, step.instance if step.kind == "create" else int(bool(step.hold)))
             requests_.append(
                 KitRequest(
                     index=len(requests_),
@@ -128,6 +143,7 @@ def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
                     method=METHODS.get(step.kind, "GET"),
                     suite=suite,
                     step=step,
+                    existing=existing,
                 )
             )
     return requests_
@@ -155,7 +171,7 @@ _DESCRIPTIONS = {
     "create": "This operation creates {a} {entity}",
     "patch": "This operation creates {a} {entity}",
     "reject": "This operation tries to create a {entity} from an invalid payload",
-    "start": "The kit's routing to the resource under test; every resource runs here",
+    "start": "The kit's routing request to the resource its config.json names; nothing is sent",
     "list": "This operation search for the created {entity}",
     "fields": "This operation filter a {entity}",
     "filter": "This operation filter a {entity}",
@@ -267,7 +283,7 @@ class SuiteRun:
         elif request.kind == "reject":
             self._keep_created(request, reply)
         elif request.kind == "patch" and reply.status in request.statuses:
-            self._hold_patched(request)
+            self._hold_patched(request, reply)
         elif request.step.hold:
             self._hold_listed(request, reply)
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
@@ -306,7 +322,7 @@ class SuiteRun:
 
         What an answer only echoes of the suite's payloads is theirs to answer for (``Payload is a valid ...``).
         """
-        if not reply.json_ok or request.kind == "fields":
+        if not reply.json_ok or request.kind == "fields" or request.step.fields:
             return []  # a field selection is partial by design; a missing body is the CTK checks' to report
         api_id = self.declaration.api_id
         if reply.status is not None and reply.status >= 400:
@@ -357,14 +373,20 @@ class SuiteRun:
             text = _text(answer["id"])
             self.created.append(Created(request.suite, text, resource_url(self.api_root, request.suite.resource, text)))
 
-    def _hold_patched(self, request: KitRequest) -> None:
-        """After a PATCH the server holds the patched values: later requests compare with them."""
+    def _hold_patched(self, request: KitRequest, reply: Reply) -> None:
+        """After a PATCH the server holds the patched values, and may have set its own anew (``lastUpdate``): later
+        requests compare with them."""
         patch = request.step.patch
         assert patch is not None
         values = self.values(request.suite, request.instance)
         for attribute, value in patch.body.items():
             if attribute in request.suite.kept:
                 values[attribute] = tmfapis.merge_patch(values.get(attribute), value)
+        answer = reply.body if isinstance(reply.body, dict) else {}
+        sent = self.payload(request.suite, request.instance)
+        for attribute in request.suite.kept:
+            if attribute in answer and attribute not in (*sent, *patch.body, *checks.SERVER_ASSIGNED):
+                values[attribute] = answer[attribute]
 
     def _status(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         return [checks.status_is(reply, request.statuses)] if request.statuses else []
@@ -375,7 +397,7 @@ class SuiteRun:
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked
-        numbers = range(1, suite.instances + 1)
+        numbers = range(1, request.existing + 1)
         if kind in ("delete", "gone", "missing", "reject"):
             return self._status(request, reply)
         if kind == "fields" and not request.makes_instance_checks:
@@ -396,8 +418,12 @@ class SuiteRun:
         targets = [request.instance] if request.instance else list(numbers)
         held = [self.values(suite, number) for number in targets]
         results = self._status(request, reply)
-        # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
-        instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
+        if request.step.instances == "items" and reply.json_ok:  # the kit checks the items of an array, nothing else
+            instances = reply.body if isinstance(reply.body, list) else []
+        else:  # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
+            instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
+        if not (reply.json_ok and isinstance(reply.body, list) and reply.body):
+            checked = request.checked_as_one
         for instance in instances:
             results.extend(checks.instance_checks(reply, checked, instance, held))
         for number in request.compared_instances():
@@ -451,4 +477,9 @@ class SuiteRun:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+    """A held value as the kit's ``{{VARIABLE}}`` writes it into a URL: JavaScript's text of it (``false``, ``null``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -31,6 +31,7 @@ from harness.ctk.kit import (
     ResourceFacts,
     collection_path,
     kit_facts,
+    launcher_environment,
 )
 from harness.errors import DeclarationError
 
@@ -110,6 +111,20 @@ def _values(branch: Branch, count: int) -> tuple[str, ...]:
     return found[0] if found else ()
 
 
+def _departures(branch: Branch, items: Branch) -> dict[str, Any]:
+    """Where a script's checks of an answer judged as one instance (its else branch) depart from those of the items."""
+    departures: dict[str, Any] = {}
+    if dict(branch.typed) != dict(items.typed):
+        departures["typed"] = dict(branch.typed)
+    if branch.mandatory != items.mandatory:
+        departures["mandatory"] = list(branch.mandatory)
+    if branch.includes != items.includes:
+        departures["includes"] = list(branch.includes)
+    if branch.conditional != items.conditional:
+        departures["when"] = branch.conditional
+    return departures
+
+
 def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...], request: KitRequestFacts,
           created: int, injected: Mapping[tuple[int, ...], Any]) -> str | dict[str, Any]:
     kind, attribute, instance = _kind(request)
@@ -161,6 +176,12 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
             options["includes"] = list(includes)
         if mandatory != create.mandatory:
             options["mandatory"] = list(mandatory)
+        if branch.conditional != create.conditional:
+            options["when"] = branch.conditional
+        if listed and request.listed and (single := _departures(request.single, branch)):
+            options["single"] = single
+    if request.items_only:
+        options["instances"] = "items"
     if kind == "list" and request.holds and not request.creates:
         options["hold"] = "first" if "count == 0" in request.script else "last"
     if kind == "reject":
@@ -234,8 +255,11 @@ def declaration_text(api_id: str, kit_dir: Path, keep: Mapping[str, Mapping[str,
     """The suite declaration of ``api_id`` written from its kit; ``keep`` holds per resource what is not in the kit."""
     collection = json.loads(collection_path(kit_dir).read_text(encoding="utf-8"))["info"]["name"]
     injected = injected_payloads(kit_dir)
-    lines = [_HEADER.format(name=tmfapis.API_NAMES[api_id], collection=collection, api=api_id),
-             f"api: {api_id}\n", f"collection: {collection}\n", "resources:\n"]
+    lines = [_HEADER.format(name=tmfapis.API_NAMES[api_id], collection=collection, api=api_id)]
+    routing = launcher_environment(kit_dir)
+    if routing:  # the kit routes on what its launcher takes from config.json: the declaration holds what that run sends
+        lines.append(f"# the requests of the kit's run routed by its config.json: {_flow(routing)}\n")
+    lines += [f"api: {api_id}\n", f"collection: {collection}\n", "resources:\n"]
     for facts in kit_facts(kit_dir):
         lines += _resource_lines(api_id, facts, injected, (keep or {}).get(facts.resource, {}))
     return "".join(lines)
@@ -265,6 +289,8 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
         lines.append(f"    held_at: {_flow(facts.included_at)}  # where the kit reads the included values\n")
     if compared != create.holds:
         lines.append(f"    compared: {_flow(list(compared))}\n")
+    if created_checks.conditional:
+        lines.append(f"    when: {_flow(created_checks.conditional)}  # required only under the kit's condition\n")
     lines += [
         f"    mandatory: {_flow(list(created_checks.mandatory))}  # the kit's requiredAttributes\n",
         "    # the kit's payload schema, written by python -m harness.ctk.derive --write\n",

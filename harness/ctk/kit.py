@@ -21,9 +21,11 @@ __all__ = [
     "kit_facts",
     "kit_items",
     "kit_order",
+    "launcher_environment",
     "payload_schema",
     "placed_items",
     "profile_rows",
+    "routed",
 ]
 
 DEFAULT_KITS_DIR = Path(__file__).resolve().parents[3] / "shared" / "official-ctks"
@@ -56,6 +58,11 @@ _STATUS = re.compile(r"to\.have\.status\((\d+)\)")
 _WHEN = re.compile(r"if \(instance\.id == pm\.globals\.get\(\"ID[A-Z]{2,6}(\d\d)\"\)\) \{(.*?)\n\s*\}", re.DOTALL)
 _VALUE = re.compile(r"pm\.test\('(\S+) is ' \+")
 _UNGUARDED_VALUE = re.compile(r"pm\.test\('(\S+) is ' \+ pm\.globals\.get\(\"[A-Z@]+(\d\d)\"\)")
+# ``if (instance['isBundle'] !== undefined && instance['isBundle'] == true) { requiredAttributes.push('bundled...')``
+_CONDITIONAL = re.compile(
+    r"if \(instance\['(\w+)'\] !== undefined && instance\['\1'\] == ('[^']*'|\"[^\"]*\"|[\w.]+)\) ?\{\s*"
+    r"requiredAttributes\.push\('([^']+)'\)"
+)
 _NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
 # Checks a kit records only when they fail: compared by what they test, not by name.
 _ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
@@ -71,6 +78,12 @@ class Branch:
     values: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (instance number, compared attributes)
     not_expected: tuple[int, ...] = ()
     included_at: tuple[tuple[str, str], ...] = ()  # (included name, dotted path) where the value is not at its name
+    when: tuple[tuple[str, str, Any], ...] = ()  # (attribute, condition attribute, value): required only then
+
+    @property
+    def conditional(self) -> dict[str, dict[str, Any]]:
+        """Attribute -> the condition under which the script requires it, as a declaration's ``when`` says it."""
+        return {attribute: {on: value} for attribute, on, value in self.when}
 
 
 def _branch(text: str) -> Branch:
@@ -95,6 +108,8 @@ def _branch(text: str) -> Branch:
         values=tuple(values),
         not_expected=tuple(not_expected),
         included_at=tuple(_included_at(text)),
+        when=tuple(dict.fromkeys((pushed, attribute, _literal(value))
+                                 for attribute, value, pushed in _CONDITIONAL.findall(text))),
     )
 
 
@@ -129,6 +144,8 @@ class KitRequestFacts:
     equals: tuple[tuple[str, str, Any], ...] = ()  # (check name, attribute, value) of the script's own equality checks
     code: str | None = None  # the API code of the variables the script sets (``IDCU01``: ``CU``)
     script: str = ""  # the test script
+    items_only: bool = False  # the script checks the items of an array answer and nothing else (no else branch)
+    prerequest: str = ""  # the pre-request script
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -213,9 +230,9 @@ def placed_items(items: list[dict[str, Any]], at: tuple[int, ...] = ()) -> Itera
             yield (*at, index), "", item
 
 
-def _script(item: dict[str, Any]) -> str:
+def _script(item: dict[str, Any], listen: str = "test") -> str:
     return "\n".join(
-        "\n".join(event["script"]["exec"]) for event in item.get("event", []) if event.get("listen") == "test"
+        "\n".join(event["script"]["exec"]) for event in item.get("event", []) if event.get("listen") == listen
     )
 
 
@@ -231,6 +248,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
     else:
         listed, single = None, _branch(script)
         on_object = on_array = script
+    items_only = array_at >= 0 and listed is None
     raw = (request.get("body") or {}).get("raw")
     holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(script)))
     status_test = _STATUS_TEST.search(script)
@@ -257,6 +275,8 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         position=position,
         code=code.group(1) if (code := _CODE.search(script)) else None,
         script=script,
+        items_only=items_only,
+        prerequest=_script(item, "prerequest"),
         equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
     )
 
@@ -332,7 +352,60 @@ def profile_rows(kit_dir: Path, entity: str) -> set[str]:
     return rows
 
 
-def kit_order(kit_dir: Path) -> list[KitRequestFacts]:
-    """The kit's requests in run order, all resources together."""
+def kit_order(kit_dir: Path, environment: Mapping[str, str] | None = None) -> list[KitRequestFacts]:
+    """The kit's requests in the order Newman runs them, all resources together: where the kit routes on a value
+    its launcher puts in the environment (``resourceToTest`` from ``config.json``, or ``environment``), the routed ones."""
     collection = json.loads(collection_path(kit_dir).read_text(encoding="utf-8"))
-    return [_request_facts(item, folder, at) for at, folder, item in placed_items(collection["item"])]
+    requests = [_request_facts(item, folder, at) for at, folder, item in placed_items(collection["item"])]
+    return routed(requests, launcher_environment(kit_dir) if environment is None else environment)
+
+
+# ``if (resourceToTest.toLowerCase() == "testcase"){ postman.setNextRequest("Post TestCase") }``
+_ROUTE = re.compile(r"if \((\w+)\.toLowerCase\(\) == ['\"]([^'\"]+)['\"]\)\s*\{\s*postman\.setNextRequest\(['\"]([^'\"]+)['\"]\)")
+_ROUTED_ON = re.compile(r"(\w+) = pm\.environment\.get\(['\"](\w+)['\"]\)")
+_NEXT = re.compile(r"postman\.setNextRequest\((null|'[^']*'|\"[^\"]*\")\)")
+# the launcher's ``{"key": "resourceToTest", "value": config['resourcesToTest']}``
+_ENVIRONMENT_FROM_CONFIG = re.compile(r"['\"]key['\"]\s*:\s*['\"](\w+)['\"]\s*,\s*['\"]value['\"]\s*:\s*config\[['\"](\w+)['\"]\]")
+
+
+def launcher_environment(kit_dir: Path) -> dict[str, str]:
+    """The environment values the kit's launcher takes from its ``config.json`` (``resourceToTest``)."""
+    launcher, config = kit_dir / "launcher.js", kit_dir / "config.json"
+    if not launcher.exists() or not config.exists():
+        return {}
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    return {key: str(settings[name]) for key, name in _ENVIRONMENT_FROM_CONFIG.findall(launcher.read_text(encoding="utf-8"))
+            if isinstance(settings.get(name), str)}
+
+
+def _next_request(request: KitRequestFacts, environment: Mapping[str, str]) -> str | None | bool:
+    """Where the run goes after ``request``: a request's name, None (the run ends), or False (on in order).
+
+    Only the routes a run's configuration decides are followed: one on an environment value in the pre-request
+    script, and an unconditional ``postman.setNextRequest`` in the test script (outside any block).
+    """
+    script = request.script
+    ends = [found for found in _NEXT.finditer(script) if script[:found.start()].count("{") == script[:found.start()].count("}")]
+    if ends:
+        target = ends[-1].group(1)
+        return None if target == "null" else target[1:-1]
+    variables = {name: environment.get(key) for name, key in _ROUTED_ON.findall(request.prerequest)}
+    for name, value, target in _ROUTE.findall(request.prerequest):
+        if (variables.get(name) or "").lower() == value:
+            return str(target)
+    return False
+
+
+def routed(requests: list[KitRequestFacts], environment: Mapping[str, str]) -> list[KitRequestFacts]:
+    """The requests Newman runs of a kit that routes on its launcher's environment (``postman.setNextRequest``); the
+    others run every request in order (their routes depend on answers: harness.ctk does not follow them)."""
+    if not any(_ROUTE.search(request.prerequest) for request in requests):
+        return requests
+    names = {request.name: index for index, request in reversed(list(enumerate(requests)))}
+    order: list[KitRequestFacts] = []
+    at: int | None = 0
+    while at is not None and at < len(requests) and len(order) < len(requests):
+        order.append(requests[at])
+        target = _next_request(requests[at], environment)
+        at = at + 1 if target is False else names.get(target) if isinstance(target, str) else None
+    return order

@@ -282,8 +282,10 @@ def hub_and_events(run: ScenarioRun) -> None:
                           "an address of this machine the server can reach)")
     elif not subscribed:
         run.unverified = f"{resource.event_type('Create')} not awaited: the hub registration failed"
+    elif "Create" not in resource.events:
+        run.unverified = f"{resource.event_type('Create')} not awaited: the spec declares no such event"
     try:
-        if listener is not None and subscribed:
+        if listener is not None and subscribed and "Create" in resource.events:
             event_type = resource.event_type("Create")
 
             def event_came(instance: dict[str, Any]) -> list[CheckResult]:

@@ -49,6 +49,10 @@ DRIFTS = [
     ("ctk642", "{do: fields id, status: [200, 206], selection: true}", "{do: fields id, status: [200, 206]}", "the check names"),
     ("ctk621", "    includes: [id, href, ticketType, description, severity]\n", "", "body includes is"),
     ("ctk621", "      - fields severity\n", "      - {do: fields severity, folder: N3}\n", "the request list"),
+    ("ctk620", "    when: {bundledProductSpecification: {isBundle: true}}", "    when: {}",
+     "productSpecification: the conditional attributes (when) is {}, the kit's is {'bundledProductSpecification'"),
+    ("ctk666", "{do: list, instances: items, hold: last", "{do: list, hold: last", "the instances checked is 'every', the kit's is 'items'"),
+    ("ctk704", "      - {do: start, name: Start}\n", "", "the request list"),
 ]
 
 

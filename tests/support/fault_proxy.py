@@ -87,7 +87,7 @@ def route(path: str) -> Route:
     for base, api_id in _roots():
         if parts.path.startswith(base):
             segments = [unquote(segment) for segment in parts.path[len(base):].split("/")]
-            named = segments[0][:1].lower() + segments[0][1:]
+            named = segments[0][:1].lower() + segments[0][1:]  # a kit's capitalised path (``TestCase/<id>``) names it too
             resource = named if named in tmfapis.api(api_id).resources else None
             instance = segments[1] if resource and len(segments) > 1 and segments[1] else None
             return Route(api_id, resource, instance, parts.query)

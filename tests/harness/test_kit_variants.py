@@ -1,0 +1,99 @@
+"""What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
+condition, a list whose items alone are checked, a list made before the second create, routing on the launcher's
+config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mockserver
+from harness.ctk.kit import DEFAULT_KITS_DIR, kit_order, launcher_environment, routed
+from tests.harness.conftest import CtkRun
+from tests.support.fault_proxy import Exchange, Fault, edit_instances, route, start_fault_proxy, start_proxy
+
+
+def _bundled(exchange: Exchange) -> None:
+    """Every product specification says it is a bundle, yet none lists its bundled specifications."""
+    if route(exchange.client_path).resource == "productSpecification":
+        edit_instances(exchange, lambda item: item.update(isBundle=True))
+
+
+def _outcomes(run: CtkRun, api_id: str, request: str) -> dict[str, str]:
+    return {check["name"]: check["outcome"] for name, check in run.checks(api_id) if name == request and check["tier"] == "ctk"}
+
+
+def test_an_attribute_the_kit_requires_under_a_condition_is_checked_only_where_it_holds(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    clean = run_ctk("--base-url", reference_server.url, "-k", "ProductSpecification", suites=("ctk620",))
+    assert clean.result.ret == 0, clean.result.stdout.str()
+    assert "Response has bundledProductSpecification attribute" not in _outcomes(clean, "tmf620", "/ProductSpecification")
+    with start_proxy(reference_server.url, Fault(on_answer=_bundled)) as url:
+        run = run_ctk("--base-url", url, "-k", "ProductSpecification", suites=("ctk620",))
+    assert run.result.ret == 1
+    listed = _outcomes(run, "tmf620", "/ProductSpecification")
+    assert listed["Response has bundledProductSpecification attribute"] == "failed"
+    assert listed["Instance has all mandatory attributes"] == "failed"
+    # the kit's GET by id requires no bundled specifications, whatever isBundle says
+    assert _outcomes(run, "tmf620", "/ProductSpecification/{{IDPS01}}")["Instance has all mandatory attributes"] == "passed"
+
+
+def _no_name(exchange: Exchange) -> None:
+    if route(exchange.client_path).resource == "billPresentationMedia" and exchange.method == "GET":
+        exchange.payload = b'[{"id": "42", "href": "http://vendor.example/billPresentationMedia/42"}]'
+
+
+def test_a_list_whose_kit_checks_only_its_items_checks_nothing_on_an_empty_answer(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    clean = run_ctk("--base-url", reference_server.url, "-k", "BillPresentationMedia", suites=("ctk666",))
+    assert clean.result.ret == 0, clean.result.stdout.str()
+    assert _outcomes(clean, "tmf666", "/BillPresentationMedia") == {"Status code is 200": "passed"}
+    with start_proxy(reference_server.url, Fault(on_answer=_no_name)) as url:
+        run = run_ctk("--base-url", url, "-k", "BillPresentationMedia", suites=("ctk666",))
+    assert run.result.ret == 1
+    listed = _outcomes(run, "tmf666", "/BillPresentationMedia")
+    assert listed["Instance has all mandatory attributes"] == listed["Response has name attribute"] == "failed"
+
+
+def test_an_answer_judged_as_one_instance_gets_the_checks_of_the_kits_else_branch(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "filter_empty") as proxy:
+        run = run_ctk("--base-url", proxy.url, suites=("ctk648",))
+    assert run.result.ret == 1
+    # the kit's script checks an empty answer for price, which it never asks of the items of a list
+    assert _outcomes(run, "tmf648", "/quote?id={{IDQU01}}")["Response has price attribute"] == "failed"
+    assert "Response has price attribute" not in _outcomes(run, "tmf648", "/quote")
+
+
+def test_kits_with_booleans_lists_before_a_later_create_patches_and_routing_pass_on_the_reference_server(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    run = run_ctk("--base-url", reference_server.url, suites=("ctk633", "ctk634", "ctk648", "ctk704"))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None
+    apis: dict[str, Any] = run.summary["apis"]
+    assert {api["verdict"] for api in apis.values()} == {"passed"}
+    urls = {request["name"]: request["url"] for request in apis["tmf633"]["requests"]}
+    assert urls["/ServiceSpecification?isBundle={{ISBUNDLESS01}}"].endswith("?isBundle=false")  # as JavaScript writes it
+    # the list before the second create compares the one instance there is by then
+    first_list = next(r for r in apis["tmf648"]["requests"] if (r["method"], r["name"]) == ("GET", "/quote"))
+    assert len([check for check in first_list["checks"] if check["name"].startswith("id is ")]) == 1
+    # the GET after a PATCH holds the lastUpdate the server set on the PATCH
+    assert all(outcome == "passed" for outcome in _outcomes(run, "tmf634", "/ResourceSpecification/{{IDRS01}}").values())
+    assert [request["name"] for request in apis["tmf704"]["requests"]] == [
+        "Start", "Post NonFunctionalTestModel", "/NonFunctionalTestModel", "/NonFunctionalTestModel/{{IDNFTM01}}",
+        "/NonFunctionalTestModel?fields=id", "/NonFunctionalTestModel?id={{IDNFTM01}}", "/NonFunctionalTestModel/404ID"]
+
+
+def test_a_kit_routed_on_its_launchers_config_runs_what_the_config_names() -> None:
+    kit = DEFAULT_KITS_DIR / "tmf704"
+    assert launcher_environment(kit) == {"resourceToTest": "NonFunctionalTestModel"}
+    assert [request.name for request in kit_order(kit)][:2] == ["Start", "Post NonFunctionalTestModel"]
+    test_case = kit_order(kit, {"resourceToTest": "TestCase"})
+    assert [request.name for request in test_case] == [
+        "Start", "Post TestCase", "/TestCase", "/TestCase/{{IDTC01}}", "/TestCase?fields=id", "/TestCase?id={{IDTC01}}",
+        "/TestCase/404ID"]
+    assert len(routed(kit_order(DEFAULT_KITS_DIR / "tmf681"), {})) == 13  # a kit that does not route: every request
