@@ -13,7 +13,8 @@ from typing import Any
 import jsonschema
 
 import tmfapis
-from harness.ctk.declaration import JSON_TYPES, ResourceSuite
+from harness.ctk.ajv import ajv_errors, errors_text
+from harness.ctk.declaration import JSON_TYPES, ResourceSuite, SchemaCheck
 from harness.http import Reply, excerpt
 from harness.record import CheckResult, Tier
 
@@ -30,6 +31,7 @@ __all__ = [
     "payload_conforms",
     "refused_body",
     "schema_problems",
+    "schema_valid",
     "selection",
     "status_is",
     "which",
@@ -318,3 +320,21 @@ def attribute_equals(reply: Reply, name: str, expected: Mapping[str, Any]) -> Ch
         return failed(name, f"expected a JSON object, got {reply.problem or show(reply.body)}")
     wrong = [f"{key} {show(body.get(key))} (expected {show(value)})" for key, value in expected.items() if body.get(key) != value]
     return failed(name, "; ".join(wrong)) if wrong else passed(name)
+
+
+def schema_valid(reply: Reply, check: SchemaCheck) -> list[CheckResult]:
+    """The kit's ajv check against a schema of its script: the whole body, or each instance of a non-empty array.
+
+    Named as the kit names it, with ajv's own errors text where the kit appends it (``ajv.errorsText()``).
+    """
+    if not reply.json_ok:
+        return [failed(check.name, f"no JSON body to validate: {reply.problem}")]
+    if check.each and not (isinstance(reply.body, list) and reply.body):
+        return []  # the kit validates only in its branch for a non-empty array
+    results = []
+    for instance in reply.body if check.each else [reply.body]:
+        errors = ajv_errors(check.schema, instance, check.all_errors, check.json_pointers)
+        name = check.name + errors_text(errors) if check.errors_in_name else check.name
+        refused = which(instance) if isinstance(instance, dict) else "the body"
+        results.append(failed(name, f"the kit's schema refuses {refused}: {errors_text(errors)}") if errors else passed(name))
+    return results

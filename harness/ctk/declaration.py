@@ -17,10 +17,11 @@ import jsonschema
 import yaml
 
 import tmfapis
+from harness.ctk.ajv import KEYWORDS, unknown_keywords
 from harness.errors import DeclarationError
 
 __all__ = [
-    "DEFAULT_FOLDER", "DEFAULT_STATUS", "DeclarationError", "Kind", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration",
+    "DEFAULT_FOLDER", "DEFAULT_STATUS", "DeclarationError", "Kind", "PatchStep", "ResourceSuite", "SchemaCheck", "Step", "SuiteDeclaration",
     "kit_variable", "load_declaration",
 ]
 
@@ -40,9 +41,24 @@ _STATUSES = {"type": "array", "items": {"type": "integer", "minimum": 100, "maxi
 # kit's routing request to www.example.com, which checks nothing and is not sent), alone or as
 # ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
 # checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
-# value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value.
+# value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value, the
+# kit's ajv checks against a schema written in its script.
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
+}
+# A kit's ajv check of the answer against a schema written in its test script, with the kit's ajv options.
+_VALID = {
+    "type": "object",
+    "required": ["name", "schema"],
+    "additionalProperties": False,
+    "properties": {
+        "name": _NAME,
+        "errors_in_name": {"type": "boolean"},  # the kit appends ajv.errorsText() to the name
+        "each": {"type": "boolean"},  # each instance of a non-empty array answer, else the whole body
+        "all_errors": {"type": "boolean"},
+        "json_pointers": {"type": "boolean"},
+        "schema": {"type": "object"},
+    },
 }
 _STEP = {
     "oneOf": [
@@ -68,6 +84,7 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
+                "valid": {"type": "array", "items": _VALID},
             },
         },
     ]
@@ -127,6 +144,18 @@ class PatchStep:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaCheck:
+    """The kit's ajv validation of an answer against a schema its test script writes out, with its ajv options."""
+
+    name: str
+    schema: Mapping[str, Any]
+    errors_in_name: bool = False  # the check is named ``name + ajv.errorsText()``
+    each: bool = False  # each instance of a non-empty array answer is validated, else the whole body
+    all_errors: bool = False
+    json_pointers: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One kit request of a resource, in the kit's order; what is not given follows the template."""
 
@@ -152,6 +181,7 @@ class Step:
     patch: PatchStep | None = None
     body: Any = None  # what a reject step posts: a payload the server must refuse
     expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
+    valid: tuple[SchemaCheck, ...] = ()  # the kit's ajv checks against schemas of its own
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -320,6 +350,11 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
     if kind == "patch":
         patch = PatchStep(dict(body), tuple(values or ()))
     lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory") if key in options}
+    valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
+    for check in valid:
+        if unknown := unknown_keywords(check.schema):
+            raise DeclarationError(f"{_where(path, (*at, 'valid'))}: keywords {', '.join(unknown)} are not known to the "
+                                   f"ajv checks (known: {', '.join(KEYWORDS)})")
     return Step(
         kind=kind,
         attribute=names[0] if names else None,
@@ -327,6 +362,7 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         values=None if values is None or patch else tuple(values),
         patch=patch,
         body=body if kind == "reject" else None,
+        valid=valid,
         **lists,
         **options,
     )

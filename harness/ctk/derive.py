@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.ctk.declaration import SuiteDeclaration, load_declaration
+from harness.ctk.declaration import SchemaCheck, SuiteDeclaration, load_declaration
 from harness.ctk.engine import KitRequest, plan
 from harness.ctk.generate import write_declaration
 from harness.ctk.kit import (
@@ -66,6 +66,7 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
     names += list(step.expect)
+    names += [check.name for check in step.valid]
     return tuple(dict.fromkeys(step.rename.get(name, name) for name in names))
 
 
@@ -121,6 +122,7 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     kit_names = {"list": theirs.listed_checks, "filter": theirs.listed_checks,
                  "fields": (*theirs.listed_checks, *theirs.checks)}.get(request.kind, theirs.checks)
     differ(where, "the check names", sorted(_named(check_names(request))), sorted(_named(kit_names)))
+    differ(where, "the ajv checks", request.step.valid, tuple(SchemaCheck(**check) for check in theirs.valid))
     if request.kind == "filter" and theirs.query:
         mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
         differ(where, "the quote around the filter value in the URL", mark, theirs.query[1][:1] if theirs.query[1][:1] in "'\"" else "")

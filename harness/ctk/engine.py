@@ -356,7 +356,8 @@ class SuiteRun:
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         rename = request.step.rename
-        return [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
+        renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
+        return [*renamed, *(result for check in request.step.valid for result in checks.schema_valid(reply, check))]
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked

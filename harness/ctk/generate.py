@@ -173,6 +173,8 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["values"] = list(values)
     if request.equals:
         options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
+    if request.valid:
+        options["valid"] = list(request.valid)
     return {"do": do, **options} if options else do
 
 

@@ -52,6 +52,14 @@ _WHEN = re.compile(r"if \(instance\.id == pm\.globals\.get\(\"ID[A-Z]{2,6}(\d\d)
 _VALUE = re.compile(r"pm\.test\('(\S+) is ' \+")
 _UNGUARDED_VALUE = re.compile(r"pm\.test\('(\S+) is ' \+ pm\.globals\.get\(\"[A-Z@]+(\d\d)\"\)")
 _NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
+# An ajv check: a schema written in the script, the options of ``new Ajv``, the test that validates with them.
+_AJV_SCHEMA = re.compile(r"(\w+)\s*=\s*\{\s*\"\$schema\"")
+_AJV_OPTIONS = re.compile(r"new Ajv\(\{([^}]*)\}\)")
+_AJV_VALID = re.compile(r"var valid = ajv\.validate\((\w+), (\w+)\);")
+_AJV_TEST = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1( \+ ajv\.errorsText\(\))?,\s*function\s*\(\)\s*\{\s*(?:pm\.response\.json\(\);\s*)?"
+    r"pm\.expect\((?:ajv\.validate\((\w+), (pm\.response\.json\(\)|\w+)\)|(valid))\)"
+)
 # Checks a kit records only when they fail: compared by what they test, not by name.
 _ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
 
@@ -114,6 +122,7 @@ class KitRequestFacts:
     equals: tuple[tuple[str, str, Any], ...] = ()  # (check name, attribute, value) of the script's own equality checks
     code: str | None = None  # the API code of the variables the script sets (``IDCU01``: ``CU``)
     script: str = ""  # the test script
+    valid: tuple[Mapping[str, Any], ...] = ()  # its ajv checks, as a declaration's step writes them (``valid``)
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -237,7 +246,46 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         code=code.group(1) if (code := _CODE.search(script)) else None,
         script=script,
         equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
+        valid=_ajv_checks(script),
     )
+
+
+def _ajv_checks(script: str) -> tuple[dict[str, Any], ...]:
+    """The script's ajv checks: name, schema and ajv options, and whether each listed instance is validated."""
+    schemas = {found.group(1): json.loads(_braced(script, script.index("{", found.start())))
+               for found in _AJV_SCHEMA.finditer(script)}
+    options = _AJV_OPTIONS.search(script)
+    flags = options.group(1) if options else ""
+    checks = []
+    for test in _AJV_TEST.finditer(script):
+        _, name, errors_in_name, schema, target, by_variable = test.groups()
+        if by_variable:
+            validated = _AJV_VALID.search(script[:test.start()])
+            if validated is None:
+                continue
+            schema, target = validated.groups()
+        if schema not in schemas:
+            continue
+        check: dict[str, Any] = {"name": name}
+        if errors_in_name:
+            check["errors_in_name"] = True
+        if target == "instance" and "forEach" in script[:test.start()]:
+            check["each"] = True
+        for option, key in (("allErrors", "all_errors"), ("jsonPointers", "json_pointers")):
+            if re.search(rf"\b{option}\s*:\s*true", flags):
+                check[key] = True
+        checks.append({**check, "schema": schemas[schema]})
+    return tuple(checks)
+
+
+def _braced(text: str, start: int) -> str:
+    """The balanced ``{...}`` of ``text`` that opens at ``start``."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start:index + 1]
+    return text[start:]
 
 
 def _literal(text: str) -> Any:

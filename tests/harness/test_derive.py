@@ -39,6 +39,8 @@ DRIFTS = [
     ("ctk683", "      - fields reason\n", "", "the request list"),
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
     ("ctk629", "{do: fields id, status: [200]}", "fields id", "the statuses checked is (), the kit's is (200,)"),
+    ("ctk654", "valid: [{name: Schema is valid, schema: {", "valid: [{name: Schema is valid, all_errors: true, schema: {",
+     "the ajv checks"),
     ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
 ]
 
