@@ -14,15 +14,17 @@ import jsonschema
 
 import tmfapis
 from harness.ctk.ajv import ajv_errors, errors_text
-from harness.ctk.declaration import JSON_TYPES, ResourceSuite, SchemaCheck
+from harness.ctk.declaration import JSON_TYPES, IncludesIf, ResourceSuite, SchemaCheck, TypedAt
 from harness.http import Reply, excerpt
 from harness.record import CheckResult, Tier
 
 __all__ = [
+    "ABSENT",
     "attribute_equals",
     "body_includes",
     "body_matches",
     "held_values",
+    "includes_if",
     "instance_checks",
     "instances_of",
     "not_a_list",
@@ -34,10 +36,32 @@ __all__ = [
     "schema_valid",
     "selection",
     "status_is",
+    "typed_at",
+    "unset_value",
+    "value_at",
     "which",
 ]
 
 SERVER_ASSIGNED = ("id", "href")  # what a server sets on a create whatever the payload says
+ABSENT = object()  # no value at all, not even null
+
+
+def value_at(instance: Any, attribute: str) -> Any:
+    """The instance's value of ``attribute`` (``ABSENT`` where it has none). A dotted name the instance does not hold
+    as a key is a path as the kits read it: through objects, and through an array by its first item
+    (``billDocument.id`` is ``instance['billDocument'][0]['id']``)."""
+    if not isinstance(instance, Mapping):
+        return ABSENT
+    if attribute in instance or "." not in attribute:
+        return instance.get(attribute, ABSENT)
+    value: Any = instance
+    for part in attribute.split("."):
+        if isinstance(value, list):
+            value = value[0] if value else ABSENT
+        if not isinstance(value, Mapping) or part not in value:
+            return ABSENT
+        value = value[part]
+    return value
 
 
 def passed(name: str, tier: Tier = "ctk") -> CheckResult:
@@ -118,7 +142,7 @@ def body_includes(
         return failed(name, f"no value is held on {attribute}: the create's answer did not carry one")
     if not isinstance(instance, dict):
         return failed(name, f"expected a JSON object with {attribute}, got {show(instance)}")
-    if instance.get(attribute) is None:
+    if value_at(instance, attribute) in (None, ABSENT):
         return failed(name, f"the instance {which(instance)} has no {attribute}")
     missing = [values[attribute] for values in held if not _contains(reply.text, values[attribute])]
     if missing:
@@ -154,12 +178,33 @@ def _typed(reply: Reply, instance: Any, attribute: str, json_type: str) -> Check
     name = f"Response has {attribute} attribute"
     if not reply.json_ok:
         return failed(name, reply.problem or "")
-    if not isinstance(instance, dict) or attribute not in instance:
+    value = value_at(instance, attribute)
+    if value is ABSENT:
         return failed(name, f"expected {attribute} ({json_type}); it is absent")
-    value = instance[attribute]
-    if isinstance(value, JSON_TYPES[json_type]) and not (json_type == "number" and isinstance(value, bool)):
+    if _is_json_type(value, json_type):
         return passed(name)
     return failed(name, f"expected {attribute} to be a JSON {json_type}, got {show(value)}")
+
+
+def _is_json_type(value: Any, json_type: str) -> bool:
+    return isinstance(value, JSON_TYPES[json_type]) and not (json_type == "number" and isinstance(value, bool))
+
+
+def typed_at(reply: Reply, name: str, check: TypedAt) -> CheckResult:
+    """A check the kit names itself: the answer holds a value of the JSON type at the path (keys, array indexes)."""
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in check.path).lstrip(".")
+    if not reply.json_ok:
+        return failed(name, f"no JSON body: {reply.problem}")
+    value = reply.body
+    for part in check.path:
+        indexed = isinstance(part, int) and isinstance(value, list) and part < len(value)
+        if indexed or (isinstance(part, str) and isinstance(value, dict) and part in value):
+            value = value[part]
+        else:
+            return failed(name, f"expected a JSON {check.type} at {where}; the answer has nothing there")
+    if _is_json_type(value, check.type):
+        return passed(name)
+    return failed(name, f"expected a JSON {check.type} at {where}, got {show(value)}")
 
 
 def held_values(
@@ -183,7 +228,8 @@ def held_values(
         return [failed(name, message, tier) for name in names]
     results = []
     for attribute, name in zip(attributes, names, strict=True):
-        expected, actual = held.get(attribute), found.get(attribute)
+        expected, actual = held.get(attribute), value_at(found, attribute)
+        actual = None if actual is ABSENT else actual
         if actual == expected:
             results.append(passed(name, tier))
         else:
@@ -233,7 +279,6 @@ def schema_problems(api_id: str, definition: str, instance: Any, sent: Sequence[
     return problems
 
 
-_ABSENT = object()
 
 
 def _at(body: Any, path: Sequence[str | int]) -> Any:
@@ -241,14 +286,14 @@ def _at(body: Any, path: Sequence[str | int]) -> Any:
         found = (isinstance(body, Mapping) and isinstance(part, str) and part in body) or (
             isinstance(body, list) and isinstance(part, int) and part < len(body))
         if not found:
-            return _ABSENT
+            return ABSENT
         body = body[part]
     return body
 
 
 def _echoes(error: jsonschema.ValidationError, sent: Any) -> bool:
     """Whether the value a request body held at the error's place explains the error."""
-    if sent is _ABSENT:
+    if sent is ABSENT:
         return False
     if error.validator == "required" and isinstance(sent, Mapping):
         return not _missing(error) & set(sent)
@@ -338,3 +383,36 @@ def schema_valid(reply: Reply, check: SchemaCheck) -> list[CheckResult]:
         refused = which(instance) if isinstance(instance, dict) else "the body"
         results.append(failed(name, f"the kit's schema refuses {refused}: {errors_text(errors)}") if errors else passed(name))
     return results
+
+
+def includes_if(reply: Reply, check: IncludesIf) -> list[CheckResult]:
+    """Where the answer holds the values of ``check.when``: each named check that the body text includes the answer's
+    own value at its path (none where it does not hold them, as in the kit)."""
+    body = reply.body if reply.json_ok and isinstance(reply.body, dict) else None
+    if body is None or any(value_at(body, path) != value for path, value in check.when.items()):
+        return []
+    results = []
+    for name, path in check.includes.items():
+        value = value_at(body, path)
+        if value in (None, ABSENT):
+            results.append(failed(name, f"the answer has no {path}"))
+        elif not _contains(reply.text, value):
+            results.append(failed(name, f"expected the body to include {show(value)} ({path}); it does not"))
+        else:
+            results.append(passed(name))
+    return results
+
+
+def unset_value(instance: Any, attribute: str) -> CheckResult:
+    """``<attr> is undefined``: the kit's value check of an instance it never created, which an answer instance without
+    id meets; the kit's script reads the attribute's path and fails where a parent on the way is absent."""
+    name = f"{attribute} is undefined"
+    value: Any = instance
+    for part in attribute.split(".")[:-1]:
+        if isinstance(value, list):
+            value = value[0] if value else None
+        value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return failed(name, f"the instance {which(instance) if isinstance(instance, Mapping) else show(instance)} "
+                                f"has no {part}, so {attribute} cannot be read")
+    return passed(name)

@@ -21,8 +21,19 @@ from harness.ctk.ajv import KEYWORDS, unknown_keywords
 from harness.errors import DeclarationError
 
 __all__ = [
-    "DEFAULT_FOLDER", "DEFAULT_STATUS", "DeclarationError", "Kind", "PatchStep", "ResourceSuite", "SchemaCheck", "Step", "SuiteDeclaration",
-    "kit_variable", "load_declaration",
+    "DEFAULT_FOLDER",
+    "DEFAULT_STATUS",
+    "DeclarationError",
+    "IncludesIf",
+    "Kind",
+    "PatchStep",
+    "ResourceSuite",
+    "SchemaCheck",
+    "Step",
+    "SuiteDeclaration",
+    "TypedAt",
+    "kit_variable",
+    "load_declaration",
 ]
 
 JsonType = Literal["string", "array", "object", "number", "boolean"]
@@ -42,7 +53,8 @@ _STATUSES = {"type": "array", "items": {"type": "integer", "minimum": 100, "maxi
 # ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
 # checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
 # value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value, the
-# kit's ajv checks against a schema written in its script.
+# kit's ajv checks against a schema written in its script, its own checks of a value's type at a path, checks it
+# makes only where the answer holds a value.
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
 }
@@ -59,6 +71,22 @@ _VALID = {
         "json_pointers": {"type": "boolean"},
         "schema": {"type": "object"},
     },
+}
+# A kit's own check of the JSON type of the value at a path of the answer (keys and array indexes).
+_TYPED_AT = {
+    "type": "object",
+    "required": ["path", "type"],
+    "additionalProperties": False,
+    "properties": {"path": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
+                   "type": {"enum": list(JSON_TYPES)}},
+}
+# Checks a kit makes only where the answer holds a value (``if``): that the body includes the answer's value at a path.
+_INCLUDES_IF = {
+    "type": "object",
+    "required": ["if", "includes"],
+    "additionalProperties": False,
+    "properties": {"if": {"type": "object", "minProperties": 1},
+                   "includes": {"type": "object", "minProperties": 1, "additionalProperties": _NAME}},
 }
 _STEP = {
     "oneOf": [
@@ -85,6 +113,9 @@ _STEP = {
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
                 "valid": {"type": "array", "items": _VALID},
+                "typed_at": {"type": "object", "additionalProperties": _TYPED_AT},
+                "includes_if": {"type": "array", "items": _INCLUDES_IF},
+                "unset_values": _NAMES,
             },
         },
     ]
@@ -156,6 +187,23 @@ class SchemaCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class TypedAt:
+    """The kit's own check that the answer holds a value of a JSON type at a path (``orderItem[0].state``)."""
+
+    path: tuple[str | int, ...]
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncludesIf:
+    """Checks the kit makes only where the answer holds the given values (dotted paths): that the body text includes
+    the answer's own value at a path, each check named by the kit."""
+
+    when: Mapping[str, Any]
+    includes: Mapping[str, str]  # check name -> dotted path
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One kit request of a resource, in the kit's order; what is not given follows the template."""
 
@@ -182,6 +230,11 @@ class Step:
     body: Any = None  # what a reject step posts: a payload the server must refuse
     expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
     valid: tuple[SchemaCheck, ...] = ()  # the kit's ajv checks against schemas of its own
+    typed_at: Mapping[str, TypedAt] = field(default_factory=dict)  # named checks: the value at a path has a JSON type
+    includes_if: tuple[IncludesIf, ...] = ()  # named checks made where the answer holds a value
+    # the kit's value checks of an instance it never creates, made on an answer instance without id (``<attr> is
+    # undefined``): those of a dotted attribute fail where its parent is absent
+    unset_values: tuple[str, ...] = ()
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -349,8 +402,11 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         raise DeclarationError(f"{_where(path, at)}: a patch and a reject have a body, other steps none")
     if kind == "patch":
         patch = PatchStep(dict(body), tuple(values or ()))
-    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory") if key in options}
+    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values")
+                             if key in options}
     valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
+    typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"]) for name, entry in options.pop("typed_at", {}).items()}
+    includes_if = tuple(IncludesIf(entry["if"], entry["includes"]) for entry in options.pop("includes_if", ()))
     for check in valid:
         if unknown := unknown_keywords(check.schema):
             raise DeclarationError(f"{_where(path, (*at, 'valid'))}: keywords {', '.join(unknown)} are not known to the "
@@ -363,6 +419,8 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         patch=patch,
         body=body if kind == "reject" else None,
         valid=valid,
+        typed_at=typed_at,
+        includes_if=includes_if,
         **lists,
         **options,
     )

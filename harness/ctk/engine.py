@@ -320,10 +320,10 @@ class SuiteRun:
         values = self.values(request.suite, request.instance)
         values.clear()
         for attribute in request.suite.kept:
-            if attribute in sent and attribute not in checks.SERVER_ASSIGNED:
-                values[attribute] = sent[attribute]
-            elif attribute in answer:
-                values[attribute] = answer[attribute]
+            if (given := checks.value_at(sent, attribute)) is not checks.ABSENT and attribute not in checks.SERVER_ASSIGNED:
+                values[attribute] = given
+            elif (returned := checks.value_at(answer, attribute)) is not checks.ABSENT:
+                values[attribute] = returned
         self._keep_created(request, reply)
 
     def _hold_listed(self, request: KitRequest, reply: Reply) -> None:
@@ -333,7 +333,8 @@ class SuiteRun:
         values.clear()
         if listed and isinstance(reply.body, list):
             chosen = listed[0] if request.step.hold == "first" else listed[-1]
-            values.update({attribute: chosen[attribute] for attribute in request.suite.kept if attribute in chosen})
+            found = {attribute: checks.value_at(chosen, attribute) for attribute in request.suite.kept}
+            values.update({attribute: value for attribute, value in found.items() if value is not checks.ABSENT})
 
     def _keep_created(self, request: KitRequest, reply: Reply) -> None:
         """Note an instance the answer says was created (even by a reject the server accepted), to delete it."""
@@ -357,7 +358,10 @@ class SuiteRun:
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         rename = request.step.rename
         renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
-        return [*renamed, *(result for check in request.step.valid for result in checks.schema_valid(reply, check))]
+        step = request.step
+        return [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
+                *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()),
+                *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked
@@ -388,6 +392,9 @@ class SuiteRun:
             results.extend(checks.instance_checks(reply, checked, instance, held))
         for number in request.compared_instances():
             results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
+        for instance in instances if request.step.unset_values and reply.json_ok else ():
+            if not isinstance(instance, dict) or instance.get("id") is None:  # the kit's unset ID variable matches it
+                results.extend(checks.unset_value(instance, attribute) for attribute in request.step.unset_values)
         for other in request.excluded_instances():
             if not self._shares_filtered_value(request, other):
                 results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))

@@ -105,6 +105,12 @@ def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
     return "list", None, 0
 
 
+def _unset_values(branch: Branch, count: int) -> tuple[str, ...]:
+    """The dotted attributes of the value checks the script writes for an instance it never creates: they run on an
+    answer instance without id (its variables are unset) and fail where the attribute's parent is absent."""
+    return tuple(dict.fromkeys(a for number, attributes in branch.values if number > count for a in attributes if "." in a))
+
+
 def _values(branch: Branch, count: int) -> tuple[str, ...]:
     found = [attributes for number, attributes in branch.values if number <= count]
     return found[0] if found else ()
@@ -150,6 +156,9 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
     values = _values(branch, count)
+    unset = _unset_values(branch, count)
+    if unset:
+        options["unset_values"] = list(unset)
     if checks_instances != (kind in ("create", "list", "retrieve", "filter")):
         options["instance_checks"] = checks_instances
     if checks_instances:
@@ -175,6 +184,10 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
     if request.valid:
         options["valid"] = list(request.valid)
+    if request.includes_if:
+        options["includes_if"] = list(request.includes_if)
+    if request.typed_at:
+        options["typed_at"] = {name: {"path": list(path), "type": json_type} for name, path, json_type in request.typed_at}
     return {"do": do, **options} if options else do
 
 

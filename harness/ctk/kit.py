@@ -60,6 +60,21 @@ _AJV_TEST = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1( \+ ajv\.errorsText\(\))?,\s*function\s*\(\)\s*\{\s*(?:pm\.response\.json\(\);\s*)?"
     r"pm\.expect\((?:ajv\.validate\((\w+), (pm\.response\.json\(\)|\w+)\)|(valid))\)"
 )
+# A check the kit names itself of the JSON type of a value deep in the instance, read directly or through an alias
+# (``var orderItem = instance['orderItem'][0]``); the template's ``Response has <attr> attribute`` is not one.
+_SUBSCRIPTS = r"((?:\[['\"]?[\w@.]+['\"]?\])+)"
+_ALIAS = re.compile(r"var (\w+) = instance" + _SUBSCRIPTS)
+_TYPED_AT = re.compile(
+    r"pm\.test\((['\"])((?!Response has )[^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\((\w+)" + _SUBSCRIPTS
+    + r"\)\.to\.be\.an?\('(\w+)'\)"
+)
+# Checks the script makes only where the instance holds a value (``if (instance['a']['b'] === "v") {...}``): that the
+# body includes the instance's value at a path.
+_IF_EQUALS = re.compile(r"if \(instance" + _SUBSCRIPTS + r"\s*===?\s*(['\"])([^'\"]*)\2\)\s*\{(.*?)\n\}", re.DOTALL)
+_INCLUDES_AT = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(pm\.response\.text\(\)\)\.to\.include\(instance"
+    + _SUBSCRIPTS + r"\)"
+)
 # Checks a kit records only when they fail: compared by what they test, not by name.
 _ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
 
@@ -123,6 +138,8 @@ class KitRequestFacts:
     code: str | None = None  # the API code of the variables the script sets (``IDCU01``: ``CU``)
     script: str = ""  # the test script
     valid: tuple[Mapping[str, Any], ...] = ()  # its ajv checks, as a declaration's step writes them (``valid``)
+    typed_at: tuple[tuple[str, tuple[str | int, ...], str], ...] = ()  # (name, path, JSON type) on an object answer
+    includes_if: tuple[Mapping[str, Any], ...] = ()  # body-includes checks made where the instance holds a value
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -247,7 +264,39 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         script=script,
         equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
         valid=_ajv_checks(script),
+        typed_at=_typed_at(on_object),
+        includes_if=_includes_if(on_object),
     )
+
+
+def _includes_if(script: str) -> tuple[dict[str, Any], ...]:
+    """The script's checks made only where the instance holds a value: ``{if: {path: value}, includes: {name: path}}``,
+    paths as dotted names."""
+    found = []
+    for subscripts, _, value, block in _IF_EQUALS.findall(script):
+        includes = {name: _dotted(inner) for _, name, inner in _INCLUDES_AT.findall(block)}
+        if includes:
+            found.append({"if": {_dotted(subscripts): value}, "includes": includes})
+    return tuple(found)
+
+
+def _dotted(subscripts: str) -> str:
+    return ".".join(str(part) for part in _path(subscripts))
+
+
+def _typed_at(script: str) -> tuple[tuple[str, tuple[str | int, ...], str], ...]:
+    """The script's own checks of a value's type at a path of the instance: (name, path, JSON type)."""
+    aliases = {alias: _path(subscripts) for alias, subscripts in _ALIAS.findall(script)}
+    found = []
+    for _, name, variable, subscripts, json_type in _TYPED_AT.findall(script):
+        if variable == "instance" or variable in aliases:
+            found.append((name, (*aliases.get(variable, ()), *_path(subscripts)), json_type))
+    return tuple(found)
+
+
+def _path(subscripts: str) -> tuple[str | int, ...]:
+    """``['orderItem'][0]`` as ``("orderItem", 0)``: a quoted subscript is a key, a bare number an index."""
+    return tuple(int(bare) if bare else key for key, bare in re.findall(r"\[['\"]([^'\"]+)['\"]\]|\[(\d+)\]", subscripts))
 
 
 def _ajv_checks(script: str) -> tuple[dict[str, Any], ...]:

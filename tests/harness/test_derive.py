@@ -41,6 +41,9 @@ DRIFTS = [
     ("ctk629", "{do: fields id, status: [200]}", "fields id", "the statuses checked is (), the kit's is (200,)"),
     ("ctk654", "valid: [{name: Schema is valid, schema: {", "valid: [{name: Schema is valid, all_errors: true, schema: {",
      "the ajv checks"),
+    ("ctk652", "path: [orderItem, 0, state]", "path: [orderItem, state]", "the typed paths"),
+    ("ctk676", "if: {paymentMethod.@type: paymentMethodRef}", "if: {paymentMethod.@type: PaymentMethodRef}",
+     "the checks made where the answer holds a value"),
     ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
 ]
 
