@@ -105,12 +105,6 @@ def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
     return "list", None, 0
 
 
-def _unset_values(branch: Branch, count: int) -> tuple[str, ...]:
-    """The dotted attributes of the value checks the script writes for an instance it never creates: they run on an
-    answer instance without id (its variables are unset) and fail where the attribute's parent is absent."""
-    return tuple(dict.fromkeys(a for number, attributes in branch.values if number > count for a in attributes if "." in a))
-
-
 def _values(branch: Branch, count: int) -> tuple[str, ...]:
     found = [attributes for number, attributes in branch.values if number <= count]
     return found[0] if found else ()
@@ -156,7 +150,7 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
     values = _values(branch, count)
-    unset = _unset_values(branch, count)
+    unset = branch.unset_values(count)
     if unset:
         options["unset_values"] = list(unset)
     if checks_instances != (kind in ("create", "list", "retrieve", "filter")):

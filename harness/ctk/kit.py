@@ -89,6 +89,12 @@ class Branch:
     values: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (instance number, compared attributes)
     not_expected: tuple[int, ...] = ()
 
+    def unset_values(self, count: int) -> tuple[str, ...]:
+        """The dotted attributes of the value checks written for an instance the kit never creates (it creates
+        ``count``): they run on an answer instance without id (the variables are unset) and fail where the
+        attribute's parent is absent."""
+        return tuple(dict.fromkeys(a for number, attributes in self.values if number > count for a in attributes if "." in a))
+
 
 def _branch(text: str) -> Branch:
     required = _REQUIRED.search(text)
