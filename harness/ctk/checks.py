@@ -37,6 +37,7 @@ __all__ = [
     "selection",
     "status_is",
     "typed_at",
+    "unreadable",
     "unset_value",
     "value_at",
     "which",
@@ -217,7 +218,8 @@ def held_values(
 ) -> list[CheckResult]:
     """``<attr> is <held value>`` for one created instance, found in the response by its id."""
     attributes = list(suite.compared if attributes is None else attributes)
-    names = [f"{attribute} is {_plain(held.get(attribute))}" for attribute in attributes]
+    # a value never held is the kit's unset variable: its name reads "undefined"
+    names = [f"{attribute} is {_plain(held[attribute]) if attribute in held else 'undefined'}" for attribute in attributes]
     if not reply.json_ok:
         return [failed(name, f"no instance to compare: {reply.problem}", tier) for name in names]
     wanted_id = held.get("id")
@@ -230,7 +232,9 @@ def held_values(
     for attribute, name in zip(attributes, names, strict=True):
         expected, actual = held.get(attribute), value_at(found, attribute)
         actual = None if actual is ABSENT else actual
-        if actual == expected:
+        if (absent := unreadable(found, attribute)) is not None:  # the kit's read of the path throws: its check fails
+            results.append(failed(name, f"the instance has no {absent}, so {attribute} cannot be read", tier))
+        elif actual == expected:
             results.append(passed(name, tier))
         else:
             results.append(failed(name, f"expected {attribute} {show(expected)}, got {show(actual)}", tier))
@@ -407,12 +411,21 @@ def unset_value(instance: Any, attribute: str) -> CheckResult:
     """``<attr> is undefined``: the kit's value check of an instance it never created, which an answer instance without
     id meets; the kit's script reads the attribute's path and fails where a parent on the way is absent."""
     name = f"{attribute} is undefined"
+    absent = unreadable(instance, attribute)
+    if absent is not None:
+        return failed(name, f"the instance {which(instance) if isinstance(instance, Mapping) else show(instance)} "
+                            f"has no {absent}, so {attribute} cannot be read")
+    return passed(name)
+
+
+def unreadable(instance: Any, attribute: str) -> str | None:
+    """The parent a kit's script finds absent reading a dotted attribute (``instance['account']['id']`` throws where
+    ``account`` is absent or null), or None where the read goes through."""
     value: Any = instance
     for part in attribute.split(".")[:-1]:
         if isinstance(value, list):
             value = value[0] if value else None
         value = value.get(part) if isinstance(value, Mapping) else None
         if value is None:
-            return failed(name, f"the instance {which(instance) if isinstance(instance, Mapping) else show(instance)} "
-                                f"has no {part}, so {attribute} cannot be read")
-    return passed(name)
+            return part
+    return None

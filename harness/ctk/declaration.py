@@ -116,6 +116,7 @@ _STEP = {
                 "typed_at": {"type": "object", "additionalProperties": _TYPED_AT},
                 "includes_if": {"type": "array", "items": _INCLUDES_IF},
                 "unset_values": _NAMES,
+                "reads": _NAMES,
             },
         },
     ]
@@ -235,6 +236,9 @@ class Step:
     # the kit's value checks of an instance it never creates, made on an answer instance without id (``<attr> is
     # undefined``): those of a dotted attribute fail where its parent is absent
     unset_values: tuple[str, ...] = ()
+    # the dotted paths a create's script reads before and while it keeps values: where a parent on the way is absent,
+    # its script stops there and the variables it would keep after it stay unset
+    reads: tuple[str, ...] = ()
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -402,7 +406,7 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         raise DeclarationError(f"{_where(path, at)}: a patch and a reject have a body, other steps none")
     if kind == "patch":
         patch = PatchStep(dict(body), tuple(values or ()))
-    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values")
+    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values", "reads")
                              if key in options}
     valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
     typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"]) for name, entry in options.pop("typed_at", {}).items()}

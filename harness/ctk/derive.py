@@ -127,6 +127,7 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "the ajv checks", request.step.valid, tuple(SchemaCheck(**check) for check in theirs.valid))
     differ(where, "the checks made where the answer holds a value",
            [{"if": dict(check.when), "includes": dict(check.includes)} for check in request.step.includes_if], list(theirs.includes_if))
+    differ(where, "the paths read outside the tests", request.step.reads, theirs.reads)
     differ(where, "the typed paths", {name: (check.path, check.type) for name, check in request.step.typed_at.items()},
            {name: (path, json_type) for name, path, json_type in theirs.typed_at})
     if request.kind == "filter" and theirs.query:

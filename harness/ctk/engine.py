@@ -319,7 +319,11 @@ class SuiteRun:
         answer = reply.body if isinstance(reply.body, dict) else {}
         values = self.values(request.suite, request.instance)
         values.clear()
+        reads = request.step.reads
+        stop = next((index for index, path in enumerate(reads) if checks.unreadable(answer, path)), len(reads))
         for attribute in request.suite.kept:
+            if attribute in reads[stop:]:
+                continue  # the kit's script stopped reading the answer before it kept this one
             if (given := checks.value_at(sent, attribute)) is not checks.ABSENT and attribute not in checks.SERVER_ASSIGNED:
                 values[attribute] = given
             elif (returned := checks.value_at(answer, attribute)) is not checks.ABSENT:

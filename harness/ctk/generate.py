@@ -178,6 +178,8 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
     if request.valid:
         options["valid"] = list(request.valid)
+    if request.reads:
+        options["reads"] = list(request.reads)
     if request.includes_if:
         options["includes_if"] = list(request.includes_if)
     if request.typed_at:

@@ -68,6 +68,8 @@ _TYPED_AT = re.compile(
     r"pm\.test\((['\"])((?!Response has )[^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\((\w+)" + _SUBSCRIPTS
     + r"\)\.to\.be\.an?\('(\w+)'\)"
 )
+# What a script reads of the instance outside any test, in order: an alias, or a value it keeps in a variable.
+_READ = re.compile(r"(?:var \w+ = |pm\.globals\.set\(['\"]\w+['\"],\s*)instance" + _SUBSCRIPTS)
 # Checks the script makes only where the instance holds a value (``if (instance['a']['b'] === "v") {...}``): that the
 # body includes the instance's value at a path.
 _IF_EQUALS = re.compile(r"if \(instance" + _SUBSCRIPTS + r"\s*===?\s*(['\"])([^'\"]*)\2\)\s*\{(.*?)\n\}", re.DOTALL)
@@ -146,6 +148,9 @@ class KitRequestFacts:
     valid: tuple[Mapping[str, Any], ...] = ()  # its ajv checks, as a declaration's step writes them (``valid``)
     typed_at: tuple[tuple[str, tuple[str | int, ...], str], ...] = ()  # (name, path, JSON type) on an object answer
     includes_if: tuple[Mapping[str, Any], ...] = ()  # body-includes checks made where the instance holds a value
+    # the dotted paths its script reads outside any test, in order, where one can fail (a read of an absent parent
+    # stops the script: the variables it would set after it stay unset)
+    reads: tuple[str, ...] = ()
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -272,7 +277,14 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         valid=_ajv_checks(script),
         typed_at=_typed_at(on_object),
         includes_if=_includes_if(on_object),
+        reads=_reads(on_object) if array_at < 0 else (),
     )
+
+
+def _reads(script: str) -> tuple[str, ...]:
+    """The dotted paths the script reads outside its tests, in order, where one of them can fail (has a parent)."""
+    reads = tuple(_dotted(subscripts) for subscripts in _READ.findall(script))
+    return reads if any("." in read for read in reads) else ()
 
 
 def _includes_if(script: str) -> tuple[dict[str, Any], ...]:

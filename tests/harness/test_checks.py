@@ -108,3 +108,12 @@ def test_a_value_check_of_an_instance_never_created_fails_where_the_kits_read_of
     assert checks.unset_value({"account": None}, "account.id").outcome == "failed"
     assert checks.unset_value({"account": {}}, "account.id").name == "account.id is undefined"
     assert checks.unset_value({"account": {}}, "account.id").outcome == "passed"  # reads undefined, throws nothing
+
+
+def test_a_value_check_on_a_dotted_attribute_fails_where_the_kits_read_of_it_fails() -> None:
+    payment = load_declaration(SUITES / "ctk676" / "ctk676.yaml").resources[0]
+    held = {"id": "p1", "account.id": "15"}
+    (unreadable, unset) = checks.held_values(reply([{"id": "p1"}]), payment, 1, held, ["account.id", "totalAmount.value"])
+    assert (unreadable.name, unreadable.outcome) == ("account.id is 15", "failed")
+    assert unreadable.message == "the instance has no account, so account.id cannot be read"
+    assert unset.name == "totalAmount.value is undefined"  # never held: the kit's unset variable

@@ -44,6 +44,8 @@ DRIFTS = [
     ("ctk652", "path: [orderItem, 0, state]", "path: [orderItem, state]", "the typed paths"),
     ("ctk676", "if: {paymentMethod.@type: paymentMethodRef}", "if: {paymentMethod.@type: PaymentMethodRef}",
      "the checks made where the answer holds a value"),
+    ("ctk652", "reads: [orderItem.0, href, id, orderDate]", "reads: [href, id, orderDate, orderItem.0]",
+     "the paths read outside the tests"),
     ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
 ]
 
