@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import tmfapis
-from harness.ctk.declaration import JSON_TYPES, ResourceSuite
+from harness.ctk.ajv import ajv_errors, errors_text
+from harness.ctk.declaration import JSON_TYPES, IncludesIf, ResourceSuite, SchemaCheck, TypedAt
 from harness.http import Reply, excerpt
 from harness.record import PAYLOAD_FAULT, CheckResult, Tier
 
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
     import jsonschema
 
 __all__ = [
+    "ABSENT",
     "attribute_equals",
     "body_includes",
     "body_matches",
     "held_values",
+    "includes_if",
     "instance_checks",
     "instances_of",
     "meets",
@@ -32,19 +35,26 @@ __all__ = [
     "payload_conforms",
     "refused_body",
     "schema_problems",
+    "schema_valid",
     "selection",
     "status_is",
+    "typed_at",
+    "unreadable",
+    "unset_value",
     "value_at",
     "which",
 ]
 
 SERVER_ASSIGNED = ("id", "href")  # what a server sets on a create whatever the payload says
-ABSENT: Any = object()  # what ``value_at`` finds where a body has nothing
+ABSENT: Any = object()  # what ``value_at`` finds where a body has nothing, not even null
 
 
 def value_at(body: Any, path: Sequence[str | int]) -> Any:
-    """The value at ``path`` in a body (an index, or a name of digits as the kit's ``[0]``, picks from an array), else ``ABSENT``."""
+    """The value at ``path`` in a body, else ``ABSENT``: an index (or a name of digits, as the kit's ``[0]``) picks from
+    an array, and a name is read through an array by its first item, as the kits read ``billDocument.id``."""
     for part in path:
+        if isinstance(body, list) and not str(part).isdigit():
+            body = body[0] if body else ABSENT
         if isinstance(body, Mapping) and isinstance(part, str) and part in body:
             body = body[part]
         elif isinstance(body, list) and str(part).isdigit() and int(part) < len(body):
@@ -179,12 +189,33 @@ def _typed(reply: Reply, instance: Any, attribute: str, json_type: str) -> Check
     name = f"Response has {attribute} attribute"
     if not reply.json_ok:
         return failed(name, reply.problem or "")
-    if not isinstance(instance, dict) or attribute not in instance:
+    value = value_at(instance, attribute.split("."))
+    if value is ABSENT:
         return failed(name, f"expected {attribute} ({json_type}); it is absent")
-    value = instance[attribute]
-    if isinstance(value, JSON_TYPES[json_type]) and not (json_type == "number" and isinstance(value, bool)):
+    if _is_json_type(value, json_type):
         return passed(name)
     return failed(name, f"expected {attribute} to be a JSON {json_type}, got {show(value)}")
+
+
+def _is_json_type(value: Any, json_type: str) -> bool:
+    return isinstance(value, JSON_TYPES[json_type]) and not (json_type == "number" and isinstance(value, bool))
+
+
+def typed_at(reply: Reply, name: str, check: TypedAt) -> CheckResult:
+    """A check the kit names itself: the answer holds a value of the JSON type at the path (keys, array indexes)."""
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in check.path).lstrip(".")
+    if not reply.json_ok:
+        return failed(name, f"no JSON body: {reply.problem}")
+    value = reply.body
+    for part in check.path:
+        indexed = isinstance(part, int) and isinstance(value, list) and part < len(value)
+        if indexed or (isinstance(part, str) and isinstance(value, dict) and part in value):
+            value = value[part]
+        else:
+            return failed(name, f"expected a JSON {check.type} at {where}; the answer has nothing there")
+    if _is_json_type(value, check.type):
+        return passed(name)
+    return failed(name, f"expected a JSON {check.type} at {where}, got {show(value)}")
 
 
 def held_values(
@@ -197,7 +228,8 @@ def held_values(
 ) -> list[CheckResult]:
     """``<attr> is <held value>`` for one created instance, found in the response by its id."""
     attributes = list(suite.compared if attributes is None else attributes)
-    names = [f"{attribute} is {_plain(held.get(attribute))}" for attribute in attributes]
+    # a value never held is the kit's unset variable: its name reads "undefined"
+    names = [f"{attribute} is {_plain(held[attribute]) if attribute in held else 'undefined'}" for attribute in attributes]
     if not reply.json_ok:
         return [failed(name, f"no instance to compare: {reply.problem}", tier) for name in names]
     wanted_id = held.get("id")
@@ -208,8 +240,11 @@ def held_values(
         return [failed(name, message, tier) for name in names]
     results = []
     for attribute, name in zip(attributes, names, strict=True):
-        expected, actual = held.get(attribute), found.get(attribute)
-        if actual == expected:
+        expected, actual = held.get(attribute), value_at(found, attribute.split("."))
+        actual = None if actual is ABSENT else actual
+        if (absent := unreadable(found, attribute)) is not None:  # the kit's read of the path throws: its check fails
+            results.append(failed(name, f"the instance has no {absent}, so {attribute} cannot be read", tier))
+        elif actual == expected:
             results.append(passed(name, tier))
         else:
             results.append(failed(name, f"expected {attribute} {show(expected)}, got {show(actual)}", tier))
@@ -260,6 +295,18 @@ def schema_problems(api_id: str, definition: str, instance: Any, sent: Sequence[
         where = ".".join(str(part) for part in path) or "(top level)"
         problems.append(f"{where}: {error.message}")
     return problems
+
+
+
+
+def _at(body: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        found = (isinstance(body, Mapping) and isinstance(part, str) and part in body) or (
+            isinstance(body, list) and isinstance(part, int) and part < len(body))
+        if not found:
+            return ABSENT
+        body = body[part]
+    return body
 
 
 def _echoes(error: jsonschema.ValidationError, sent: Any) -> bool:
@@ -336,3 +383,63 @@ def attribute_equals(reply: Reply, name: str, expected: Mapping[str, Any]) -> Ch
         return failed(name, f"expected a JSON object, got {reply.problem or show(reply.body)}")
     wrong = [f"{key} {show(body.get(key))} (expected {show(value)})" for key, value in expected.items() if body.get(key) != value]
     return failed(name, "; ".join(wrong)) if wrong else passed(name)
+
+
+def schema_valid(reply: Reply, check: SchemaCheck) -> list[CheckResult]:
+    """The kit's ajv check against a schema of its script: the whole body, or each instance of a non-empty array.
+
+    Named as the kit names it, with ajv's own errors text where the kit appends it (``ajv.errorsText()``).
+    """
+    if not reply.json_ok:
+        return [failed(check.name, f"no JSON body to validate: {reply.problem}")]
+    if check.each and not (isinstance(reply.body, list) and reply.body):
+        return []  # the kit validates only in its branch for a non-empty array
+    results = []
+    for instance in reply.body if check.each else [reply.body]:
+        errors = ajv_errors(check.schema, instance, check.all_errors, check.json_pointers)
+        name = check.name + errors_text(errors) if check.errors_in_name else check.name
+        refused = which(instance) if isinstance(instance, dict) else "the body"
+        results.append(failed(name, f"the kit's schema refuses {refused}: {errors_text(errors)}") if errors else passed(name))
+    return results
+
+
+def includes_if(reply: Reply, check: IncludesIf) -> list[CheckResult]:
+    """Where the answer holds the values of ``check.when``: each named check that the body text includes the answer's
+    own value at its path (none where it does not hold them, as in the kit)."""
+    body = reply.body if reply.json_ok and isinstance(reply.body, dict) else None
+    if body is None or any(value_at(body, path.split(".")) != value for path, value in check.when.items()):
+        return []
+    results = []
+    for name, path in check.includes.items():
+        value = value_at(body, path.split("."))
+        if value in (None, ABSENT):
+            results.append(failed(name, f"the answer has no {path}"))
+        elif not _contains(reply.text, value):
+            results.append(failed(name, f"expected the body to include {show(value)} ({path}); it does not"))
+        else:
+            results.append(passed(name))
+    return results
+
+
+def unset_value(instance: Any, attribute: str) -> CheckResult:
+    """``<attr> is undefined``: the kit's value check of an instance it never created, which an answer instance without
+    id meets; the kit's script reads the attribute's path and fails where a parent on the way is absent."""
+    name = f"{attribute} is undefined"
+    absent = unreadable(instance, attribute)
+    if absent is not None:
+        return failed(name, f"the instance {which(instance) if isinstance(instance, Mapping) else show(instance)} "
+                            f"has no {absent}, so {attribute} cannot be read")
+    return passed(name)
+
+
+def unreadable(instance: Any, attribute: str) -> str | None:
+    """The parent a kit's script finds absent reading a dotted attribute (``instance['account']['id']`` throws where
+    ``account`` is absent or null), or None where the read goes through."""
+    value: Any = instance
+    for part in attribute.split(".")[:-1]:
+        if isinstance(value, list):
+            value = value[0] if value else None
+        value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return part
+    return None

@@ -18,11 +18,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tmfapis
+from harness.ctk.ajv import KEYWORDS, unknown_keywords
 from harness.errors import DeclarationError
 
 __all__ = [
-    "DEFAULT_FOLDER", "DEFAULT_STATUS", "DeclarationError", "Kind", "PatchStep", "ResourceSuite", "Step", "SuiteDeclaration",
-    "kit_variable", "load_declaration",
+    "DEFAULT_FOLDER",
+    "DEFAULT_STATUS",
+    "DeclarationError",
+    "IncludesIf",
+    "Kind",
+    "PatchStep",
+    "ResourceSuite",
+    "SchemaCheck",
+    "Step",
+    "SuiteDeclaration",
+    "TypedAt",
+    "kit_variable",
+    "load_declaration",
 ]
 
 JsonType = Literal["string", "array", "object", "number", "boolean", "integer"]
@@ -45,9 +57,41 @@ _WHEN = {"type": "object", "additionalProperties": {"type": "object", "minProper
 # ``do`` with what departs from the template: the kit's folder, name, statuses, its own names for template
 # checks, a quoted filter value, a field selection's checks, the typed, included, mandatory attributes and
 # value checks where the request's differ from the create's, a PATCH body, checks of one attribute's value,
-# which instances of a list answer it checks, attributes it requires only under a condition.
+# which instances of a list answer it checks, attributes it requires only under a condition, the kit's ajv checks
+# against a schema written in its script, its own checks of a value's type at a path, checks it makes only where
+# the answer holds a value.
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
+}
+# A kit's ajv check of the answer against a schema written in its test script, with the kit's ajv options.
+_VALID = {
+    "type": "object",
+    "required": ["name", "schema"],
+    "additionalProperties": False,
+    "properties": {
+        "name": _NAME,
+        "errors_in_name": {"type": "boolean"},  # the kit appends ajv.errorsText() to the name
+        "each": {"type": "boolean"},  # each instance of a non-empty array answer, else the whole body
+        "all_errors": {"type": "boolean"},
+        "json_pointers": {"type": "boolean"},
+        "schema": {"type": "object"},
+    },
+}
+# A kit's own check of the JSON type of the value at a path of the answer (keys and array indexes).
+_TYPED_AT = {
+    "type": "object",
+    "required": ["path", "type"],
+    "additionalProperties": False,
+    "properties": {"path": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
+                   "type": {"enum": list(JSON_TYPES)}},
+}
+# Checks a kit makes only where the answer holds a value (``if``): that the body includes the answer's value at a path.
+_INCLUDES_IF = {
+    "type": "object",
+    "required": ["if", "includes"],
+    "additionalProperties": False,
+    "properties": {"if": {"type": "object", "minProperties": 1},
+                   "includes": {"type": "object", "minProperties": 1, "additionalProperties": _NAME}},
 }
 _STEP = {
     "oneOf": [
@@ -81,6 +125,11 @@ _STEP = {
                     "properties": {"typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
                                    "includes": _NAMES, "mandatory": _NAMES, "when": _WHEN},
                 },
+                "valid": {"type": "array", "items": _VALID},
+                "typed_at": {"type": "object", "additionalProperties": _TYPED_AT},
+                "includes_if": {"type": "array", "items": _INCLUDES_IF},
+                "unset_values": _NAMES,
+                "reads": _NAMES,
             },
         },
     ]
@@ -139,6 +188,35 @@ class PatchStep:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaCheck:
+    """The kit's ajv validation of an answer against a schema its test script writes out, with its ajv options."""
+
+    name: str
+    schema: Mapping[str, Any]
+    errors_in_name: bool = False  # the check is named ``name + ajv.errorsText()``
+    each: bool = False  # each instance of a non-empty array answer is validated, else the whole body
+    all_errors: bool = False
+    json_pointers: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TypedAt:
+    """The kit's own check that the answer holds a value of a JSON type at a path (``orderItem[0].state``)."""
+
+    path: tuple[str | int, ...]
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncludesIf:
+    """Checks the kit makes only where the answer holds the given values (dotted paths): that the body text includes
+    the answer's own value at a path, each check named by the kit."""
+
+    when: Mapping[str, Any]
+    includes: Mapping[str, str]  # check name -> dotted path
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One kit request of a resource, in the kit's order; what is not given follows the template."""
 
@@ -170,6 +248,15 @@ class Step:
     when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
     # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the items'
     single: Mapping[str, Any] = field(default_factory=dict)
+    valid: tuple[SchemaCheck, ...] = ()  # the kit's ajv checks against schemas of its own
+    typed_at: Mapping[str, TypedAt] = field(default_factory=dict)  # named checks: the value at a path has a JSON type
+    includes_if: tuple[IncludesIf, ...] = ()  # named checks made where the answer holds a value
+    # the kit's value checks of an instance it never creates, made on an answer instance without id (``<attr> is
+    # undefined``): those of a dotted attribute fail where its parent is absent
+    unset_values: tuple[str, ...] = ()
+    # the dotted paths a create's script reads before and while it keeps values: where a parent on the way is absent,
+    # its script stops there and the variables it would keep after it stay unset
+    reads: tuple[str, ...] = ()
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -393,7 +480,15 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         raise DeclarationError(f"{_where(path, at)}: a patch and a reject have a body, other steps none")
     if kind == "patch":
         patch = PatchStep(dict(body), tuple(values or ()))
-    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory") if key in options}
+    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values", "reads")
+                             if key in options}
+    valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
+    typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"]) for name, entry in options.pop("typed_at", {}).items()}
+    includes_if = tuple(IncludesIf(entry["if"], entry["includes"]) for entry in options.pop("includes_if", ()))
+    for check in valid:
+        if unknown := unknown_keywords(check.schema):
+            raise DeclarationError(f"{_where(path, (*at, 'valid'))}: keywords {', '.join(unknown)} are not known to the "
+                                   f"ajv checks (known: {', '.join(KEYWORDS)})")
     return Step(
         kind=kind,
         attribute=names[0] if names else None,
@@ -401,6 +496,9 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         values=None if values is None or patch else tuple(values),
         patch=patch,
         body=body if kind == "reject" else None,
+        valid=valid,
+        typed_at=typed_at,
+        includes_if=includes_if,
         **lists,
         **options,
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.ctk.declaration import SuiteDeclaration, load_declaration
+from harness.ctk.declaration import SchemaCheck, SuiteDeclaration, load_declaration
 from harness.ctk.engine import KitRequest, plan
 from harness.ctk.generate import write_declaration
 from harness.ctk.kit import (
@@ -66,6 +66,9 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
     names += list(step.expect)
+    names += [check.name for check in step.valid]
+    names += list(step.typed_at)
+    names += [name for check in step.includes_if for name in check.includes]
     return tuple(dict.fromkeys(step.rename.get(name, name) for name in names))
 
 
@@ -123,6 +126,12 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     kit_names = {"list": theirs.listed_checks, "filter": theirs.listed_checks,
                  "fields": (*theirs.listed_checks, *theirs.checks)}.get(request.kind, theirs.checks)
     differ(where, "the check names", sorted(_named(check_names(request))), sorted(_named(kit_names)))
+    differ(where, "the ajv checks", request.step.valid, tuple(SchemaCheck(**check) for check in theirs.valid))
+    differ(where, "the checks made where the answer holds a value",
+           [{"if": dict(check.when), "includes": dict(check.includes)} for check in request.step.includes_if], list(theirs.includes_if))
+    differ(where, "the paths read outside the tests", request.step.reads, theirs.reads)
+    differ(where, "the typed paths", {name: (check.path, check.type) for name, check in request.step.typed_at.items()},
+           {name: (path, json_type) for name, path, json_type in theirs.typed_at})
     if request.kind == "filter" and theirs.query:
         mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
         differ(where, "the quote around the filter value in the URL", mark, theirs.query[1][:1] if theirs.query[1][:1] in "'\"" else "")
@@ -147,6 +156,8 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "instances with value checks", request.compared_instances(), [n for n, _ in compared])
     for _, attributes in compared:
         differ(where, "value checks", request.compared, attributes)
+    differ(where, "the value checks of an instance never created, on a dotted attribute", request.step.unset_values,
+           branch.unset_values(count))
     # a kit that names the requested instance itself "not expected" checks nothing there; ours does not make that check
     differ(where, "instances not expected", request.excluded_instances(),
            [n for n in branch.not_expected if n <= count and n != request.instance])

@@ -341,7 +341,11 @@ class SuiteRun:
         answer = reply.body if isinstance(reply.body, dict) else {}
         values = self.values(request.suite, request.instance)
         values.clear()
+        reads = request.step.reads
+        stop = next((index for index, path in enumerate(reads) if checks.unreadable(answer, path)), len(reads))
         for attribute in request.suite.kept:
+            if attribute in reads[stop:]:
+                continue  # the kit's script stopped reading the answer before it kept this one
             path = request.suite.path(attribute)
             value = checks.ABSENT if attribute in checks.SERVER_ASSIGNED else checks.value_at(sent, path)
             if value is checks.ABSENT:
@@ -393,7 +397,11 @@ class SuiteRun:
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         rename = request.step.rename
-        return [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
+        renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
+        step = request.step
+        return [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
+                *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()),
+                *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked
@@ -428,6 +436,9 @@ class SuiteRun:
             results.extend(checks.instance_checks(reply, checked, instance, held))
         for number in request.compared_instances():
             results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
+        for instance in instances if request.step.unset_values and reply.json_ok else ():
+            if not isinstance(instance, dict) or instance.get("id") is None:  # the kit's unset ID variable matches it
+                results.extend(checks.unset_value(instance, attribute) for attribute in request.step.unset_values)
         for other in request.excluded_instances():
             if not self._shares_filtered_value(request, other):
                 results.append(checks.not_expected(reply, suite, other, self.values(suite, other).get("id")))

@@ -165,6 +165,9 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
     values = _values(branch, count)
+    unset = branch.unset_values(count)
+    if unset:
+        options["unset_values"] = list(unset)
     if checks_instances != (kind in ("create", "list", "retrieve", "filter")):
         options["instance_checks"] = checks_instances
     if checks_instances:
@@ -194,6 +197,14 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["values"] = list(values)
     if request.equals:
         options["expect"] = {name: {attr: value} for name, attr, value in request.equals}
+    if request.valid:
+        options["valid"] = list(request.valid)
+    if request.reads:
+        options["reads"] = list(request.reads)
+    if request.includes_if:
+        options["includes_if"] = list(request.includes_if)
+    if request.typed_at:
+        options["typed_at"] = {name: {"path": list(path), "type": json_type} for name, path, json_type in request.typed_at}
     return {"do": do, **options} if options else do
 
 

@@ -64,6 +64,31 @@ _CONDITIONAL = re.compile(
     r"requiredAttributes\.push\('([^']+)'\)"
 )
 _NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
+# An ajv check: a schema written in the script, the options of ``new Ajv``, the test that validates with them.
+_AJV_SCHEMA = re.compile(r"(\w+)\s*=\s*\{\s*\"\$schema\"")
+_AJV_OPTIONS = re.compile(r"new Ajv\(\{([^}]*)\}\)")
+_AJV_VALID = re.compile(r"var valid = ajv\.validate\((\w+), (\w+)\);")
+_AJV_TEST = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1( \+ ajv\.errorsText\(\))?,\s*function\s*\(\)\s*\{\s*(?:pm\.response\.json\(\);\s*)?"
+    r"pm\.expect\((?:ajv\.validate\((\w+), (pm\.response\.json\(\)|\w+)\)|(valid))\)"
+)
+# A check the kit names itself of the JSON type of a value deep in the instance, read directly or through an alias
+# (``var orderItem = instance['orderItem'][0]``); the template's ``Response has <attr> attribute`` is not one.
+_SUBSCRIPTS = r"((?:\[['\"]?[\w@.]+['\"]?\])+)"
+_ALIAS = re.compile(r"var (\w+) = instance" + _SUBSCRIPTS)
+_TYPED_AT = re.compile(
+    r"pm\.test\((['\"])((?!Response has )[^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\((\w+)" + _SUBSCRIPTS
+    + r"\)\.to\.be\.an?\('(\w+)'\)"
+)
+# What a script reads of the instance outside any test, in order: an alias, or a value it keeps in a variable.
+_READ = re.compile(r"(?:var \w+ = |pm\.globals\.set\(['\"]\w+['\"],\s*)instance" + _SUBSCRIPTS)
+# Checks the script makes only where the instance holds a value (``if (instance['a']['b'] === "v") {...}``): that the
+# body includes the instance's value at a path.
+_IF_EQUALS = re.compile(r"if \(instance" + _SUBSCRIPTS + r"\s*===?\s*(['\"])([^'\"]*)\2\)\s*\{(.*?)\n\}", re.DOTALL)
+_INCLUDES_AT = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(pm\.response\.text\(\)\)\.to\.include\(instance"
+    + _SUBSCRIPTS + r"\)"
+)
 # Checks a kit records only when they fail: compared by what they test, not by name.
 _ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
 
@@ -84,6 +109,12 @@ class Branch:
     def conditional(self) -> dict[str, dict[str, Any]]:
         """Attribute -> the condition under which the script requires it, as a declaration's ``when`` says it."""
         return {attribute: {on: value} for attribute, on, value in self.when}
+
+    def unset_values(self, count: int) -> tuple[str, ...]:
+        """The dotted attributes of the value checks written for an instance the kit never creates (it creates
+        ``count``): they run on an answer instance without id (the variables are unset) and fail where the
+        attribute's parent is absent."""
+        return tuple(dict.fromkeys(a for number, attributes in self.values if number > count for a in attributes if "." in a))
 
 
 def _branch(text: str) -> Branch:
@@ -146,6 +177,12 @@ class KitRequestFacts:
     script: str = ""  # the test script
     items_only: bool = False  # the script checks the items of an array answer and nothing else (no else branch)
     prerequest: str = ""  # the pre-request script
+    valid: tuple[Mapping[str, Any], ...] = ()  # its ajv checks, as a declaration's step writes them (``valid``)
+    typed_at: tuple[tuple[str, tuple[str | int, ...], str], ...] = ()  # (name, path, JSON type) on an object answer
+    includes_if: tuple[Mapping[str, Any], ...] = ()  # body-includes checks made where the instance holds a value
+    # the dotted paths its script reads outside any test, in order, where one can fail (a read of an absent parent
+    # stops the script: the variables it would set after it stay unset)
+    reads: tuple[str, ...] = ()
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -278,7 +315,85 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         items_only=items_only,
         prerequest=_script(item, "prerequest"),
         equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
+        valid=_ajv_checks(script),
+        typed_at=_typed_at(on_object),
+        includes_if=_includes_if(on_object),
+        reads=_reads(on_object) if array_at < 0 else (),
     )
+
+
+def _reads(script: str) -> tuple[str, ...]:
+    """The dotted paths the script reads outside its tests, in order, where one of them can fail (has a parent)."""
+    reads = tuple(_dotted(subscripts) for subscripts in _READ.findall(script))
+    return reads if any("." in read for read in reads) else ()
+
+
+def _includes_if(script: str) -> tuple[dict[str, Any], ...]:
+    """The script's checks made only where the instance holds a value: ``{if: {path: value}, includes: {name: path}}``,
+    paths as dotted names."""
+    found = []
+    for subscripts, _, value, block in _IF_EQUALS.findall(script):
+        includes = {name: _dotted(inner) for _, name, inner in _INCLUDES_AT.findall(block)}
+        if includes:
+            found.append({"if": {_dotted(subscripts): value}, "includes": includes})
+    return tuple(found)
+
+
+def _dotted(subscripts: str) -> str:
+    return ".".join(str(part) for part in _path(subscripts))
+
+
+def _typed_at(script: str) -> tuple[tuple[str, tuple[str | int, ...], str], ...]:
+    """The script's own checks of a value's type at a path of the instance: (name, path, JSON type)."""
+    aliases = {alias: _path(subscripts) for alias, subscripts in _ALIAS.findall(script)}
+    found = []
+    for _, name, variable, subscripts, json_type in _TYPED_AT.findall(script):
+        if variable == "instance" or variable in aliases:
+            found.append((name, (*aliases.get(variable, ()), *_path(subscripts)), json_type))
+    return tuple(found)
+
+
+def _path(subscripts: str) -> tuple[str | int, ...]:
+    """``['orderItem'][0]`` as ``("orderItem", 0)``: a quoted subscript is a key, a bare number an index."""
+    return tuple(int(bare) if bare else key for key, bare in re.findall(r"\[['\"]([^'\"]+)['\"]\]|\[(\d+)\]", subscripts))
+
+
+def _ajv_checks(script: str) -> tuple[dict[str, Any], ...]:
+    """The script's ajv checks: name, schema and ajv options, and whether each listed instance is validated."""
+    schemas = {found.group(1): json.loads(_braced(script, script.index("{", found.start())))
+               for found in _AJV_SCHEMA.finditer(script)}
+    options = _AJV_OPTIONS.search(script)
+    flags = options.group(1) if options else ""
+    checks = []
+    for test in _AJV_TEST.finditer(script):
+        _, name, errors_in_name, schema, target, by_variable = test.groups()
+        if by_variable:
+            validated = _AJV_VALID.search(script[:test.start()])
+            if validated is None:
+                continue
+            schema, target = validated.groups()
+        if schema not in schemas:
+            continue
+        check: dict[str, Any] = {"name": name}
+        if errors_in_name:
+            check["errors_in_name"] = True
+        if target == "instance" and "forEach" in script[:test.start()]:
+            check["each"] = True
+        for option, key in (("allErrors", "all_errors"), ("jsonPointers", "json_pointers")):
+            if re.search(rf"\b{option}\s*:\s*true", flags):
+                check[key] = True
+        checks.append({**check, "schema": schemas[schema]})
+    return tuple(checks)
+
+
+def _braced(text: str, start: int) -> str:
+    """The balanced ``{...}`` of ``text`` that opens at ``start``."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start:index + 1]
+    return text[start:]
 
 
 def _literal(text: str) -> Any:

@@ -143,7 +143,8 @@ def create_example(api_id: str, resource: str) -> dict[str, Any]:
     suite = declared().get((api_id, resource))
     payload = dict(suite.payloads[0]) if suite and suite.payloads else {}
     merged: dict[str, Any] = _under(smallest, payload)
-    return merged
+    definition = tmfapis.api(api_id).resources[resource].create_schema
+    return merged if tmfapis.schema_validator(api_id, definition).is_valid(merged) else smallest
 
 
 def _under(smallest: Any, given: Any) -> Any:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from harness.ctk import checks
-from harness.ctk.declaration import load_declaration
+from harness.ctk.declaration import IncludesIf, TypedAt, load_declaration
 from harness.http import Reply
 from harness.record import Exchange
 from tests.support.suite_runs import SUITES
@@ -85,3 +85,59 @@ def test_the_servers_own_id_is_judged_as_the_string_tmf630_makes_it() -> None:
     customer = {**HELD, "id": 7, "engagedParty": {"id": "42", "@referredType": "Organization"}}
     numbered = checks.body_matches(reply(customer), "tmf629", "Customer")
     assert numbered.outcome == "failed" and "id: 7 is not of type 'string'" in numbered.message
+
+
+ORDER_ITEM_STATE = TypedAt(("orderItem", 0, "state"), "string")
+
+
+def test_a_typed_path_passes_where_the_answer_holds_a_value_of_that_type() -> None:
+    result = checks.typed_at(reply({"orderItem": [{"state": "acknowledged"}]}), "OrderItem includes state attribute",
+                             ORDER_ITEM_STATE)
+    assert (result.name, result.outcome) == ("OrderItem includes state attribute", "passed")
+
+
+def test_a_typed_path_fails_on_another_type_or_nothing_there() -> None:
+    wrong = checks.typed_at(reply({"orderItem": [{"state": 1}]}), "named", ORDER_ITEM_STATE)
+    assert wrong.outcome == "failed" and wrong.message == "expected a JSON string at orderItem[0].state, got 1"
+    for body in ({"orderItem": []}, {"orderItem": {"state": "x"}}, {}, [{"orderItem": [{"state": "x"}]}]):
+        absent = checks.typed_at(reply(body), "named", ORDER_ITEM_STATE)
+        assert absent.outcome == "failed" and "the answer has nothing there" in (absent.message or ""), body
+
+
+def test_a_dotted_attribute_is_read_as_the_kits_read_it() -> None:
+    instance = {"account": {"id": "15"}, "billDocument": [{"id": "b1"}, {"id": "b2"}], "a.b": 1, "empty": []}
+    assert checks.value_at(instance, ["account", "id"]) == "15"
+    assert checks.value_at(instance, ["billDocument", "id"]) == "b1"  # an array by its first item
+    assert checks.value_at(instance, ["billDocument", "1", "id"]) == "b2"  # or by the kit's index
+    for absent in ("account.name", "empty.id", "nothing", "account.id.more"):
+        assert checks.value_at(instance, absent.split(".")) is checks.ABSENT, absent
+
+
+PAYMENT_BY_REF = IncludesIf({"paymentMethod.@type": "paymentMethodRef"}, {"Ref id must be present": "paymentMethod.id"})
+
+
+def test_checks_made_where_the_answer_holds_a_value() -> None:
+    by_ref = {"paymentMethod": {"@type": "paymentMethodRef", "id": "p1"}}
+    assert [(r.name, r.outcome) for r in checks.includes_if(reply(by_ref), PAYMENT_BY_REF)] == [
+        ("Ref id must be present", "passed")]
+    (missing,) = checks.includes_if(reply({"paymentMethod": {"@type": "paymentMethodRef"}}), PAYMENT_BY_REF)
+    assert missing.outcome == "failed" and missing.message == "the answer has no paymentMethod.id"
+    assert checks.includes_if(reply({"paymentMethod": {"@type": "PaymentMethodRef", "id": "p1"}}), PAYMENT_BY_REF) == []
+    assert checks.includes_if(reply([by_ref]), PAYMENT_BY_REF) == []
+
+
+def test_a_value_check_of_an_instance_never_created_fails_where_the_kits_read_of_the_path_fails() -> None:
+    assert checks.unset_value([], "account.id").outcome == "failed"  # an empty list, judged as the instance
+    assert checks.unset_value({"href": "h"}, "account.id").outcome == "failed"
+    assert checks.unset_value({"account": None}, "account.id").outcome == "failed"
+    assert checks.unset_value({"account": {}}, "account.id").name == "account.id is undefined"
+    assert checks.unset_value({"account": {}}, "account.id").outcome == "passed"  # reads undefined, throws nothing
+
+
+def test_a_value_check_on_a_dotted_attribute_fails_where_the_kits_read_of_it_fails() -> None:
+    payment = load_declaration(SUITES / "ctk676" / "ctk676.yaml").resources[0]
+    held = {"id": "p1", "account.id": "15"}
+    (unreadable, unset) = checks.held_values(reply([{"id": "p1"}]), payment, 1, held, ["account.id", "totalAmount.value"])
+    assert (unreadable.name, unreadable.outcome) == ("account.id is 15", "failed")
+    assert unreadable.message == "the instance has no account, so account.id cannot be read"
+    assert unset.name == "totalAmount.value is undefined"  # never held: the kit's unset variable
