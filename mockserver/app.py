@@ -236,8 +236,10 @@ class ResourceView:
         shown = public(merged, base)  # validated as it will be read
         if self.resource.update_schema:
             check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown)
-        # the id and href are the server's own, whatever type a spec gives them
-        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown, ("id", "href"))
+        # the id and href are the server's own, whatever type a spec gives them; what the patch leaves as it was
+        # was accepted before (a _Create may allow what the entity's schema does not)
+        untouched = tuple(key for key in merged if key not in patch or patch[key] == current.get(key))
+        check(tmfapis.schema_validator(self.api.id, self.resource.entity), shown, ("id", "href", *untouched))
         state = self.rules.state_attribute
         state_changed = state is not None and merged.get(state) != current.get(state)
         stamp = now_text()
