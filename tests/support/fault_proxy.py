@@ -86,7 +86,9 @@ def route(path: str) -> Route:
     for base, api_id in _roots():
         if parts.path.startswith(base):
             segments = [unquote(segment) for segment in parts.path[len(base):].split("/")]
-            resource = segments[0] if segments[0] in tmfapis.api(api_id).resources else None
+            # a kit that capitalises a path (``ResourceFunction/<uuid>``) reads the same resource of a vendor
+            named = segments[0][:1].lower() + segments[0][1:]
+            resource = named if named in tmfapis.api(api_id).resources else None
             instance = segments[1] if resource and len(segments) > 1 and segments[1] else None
             return Route(api_id, resource, instance, parts.query)
     return Route(None, None, None, parts.query)
