@@ -30,7 +30,8 @@ def test_every_listed_api_has_its_schema_file_and_no_other_file_exists() -> None
 
 
 # The APIs whose kit the declarations cannot yet reproduce request for request (README, "Ports of the official kits").
-NOT_YET_PORTED = set(tmfapis.API_IDS) - {"tmf681", "tmf629", "tmf683", "tmf622", "tmf635"}
+NOT_YET_PORTED = set(tmfapis.API_IDS) - {"tmf681", "tmf629", "tmf683", "tmf622", "tmf635", "tmf640", "tmf664", "tmf670",
+                                         "tmf702"}
 
 
 def test_every_api_has_a_suite_declaration_and_every_declaration_a_listed_api() -> None:

@@ -40,6 +40,11 @@ DRIFTS = [
     ("ctk635", '"required": ["name"]', '"required": []', "payload_schema is"),
     ("ctk629", "{do: fields id, status: [200]}", "fields id", "the statuses checked is (), the kit's is (200,)"),
     ("ctk681", "quote: name", "quote: both", "the quote around the filter value in the URL is \"'\""),
+    ("ctk640", "tries: 38", "tries: 3", "the poll (until, tries, wait, give-up check, then)"),
+    ("ctk640", ", routed: true}\n      - {do: list", "}\n      - {do: list", "the asynchronous route"),
+    ("ctk664", "{do: create 1, accepted: {body: id}}", "create 1", "the asynchronous route"),
+    ("ctk702", "selection: must", "selection: true", "the check names"),
+    ("ctk670", "Check: {drawer: string, ", "Check: {", "attributes mandatory by @type"),
 ]
 
 
