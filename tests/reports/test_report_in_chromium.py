@@ -18,6 +18,7 @@ from report_samples import CHROMIUM, REPO, chromium, elements, tool_or_skip
 import mockserver
 from harness.reports.html import write_report
 from tests.support.fault_proxy import start_fault_proxy
+from tests.support.suite_runs import FIVE_SUITES
 
 
 def screenshot(page: Path, tmp_path: Path, name: str, height: int = 2000) -> Path:
@@ -116,7 +117,7 @@ class Run:
 
 
 def run_suites(report_dir: Path, *options: str) -> Run:
-    command = [sys.executable, "-m", "pytest", "harness/suites", "-q", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *FIVE_SUITES, "-q", "-p", "no:cacheprovider",
                "--ctk-report", str(report_dir), *options]
     result = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert (report_dir / "summary.json").exists(), result.stdout[-3000:] + result.stderr[-3000:]
