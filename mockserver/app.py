@@ -234,8 +234,8 @@ class ResourceView:
         merged.setdefault("@type", self.resource.entity)
         merged["href"] = current["href"]
         shown = public(merged, base)  # validated as it will be read
-        # what the patch leaves alone was accepted at create, where a spec's _Create may differ from the entity
-        untouched = tuple(key for key in shown if key not in patch)
+        # what the patch leaves as it was was accepted at create, where a spec's _Create may differ from the entity
+        untouched = tuple(key for key in shown if key not in patch or patch[key] == current.get(key))
         if self.resource.update_schema:
             check(tmfapis.schema_validator(self.api.id, self.resource.update_schema), shown, untouched)
         # the id and href are the server's own, whatever type a spec gives them

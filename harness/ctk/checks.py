@@ -159,23 +159,27 @@ def instance_checks(
 ) -> list[CheckResult]:
     """Checks 3 to 5 of the template on one instance: mandatory set, typed attributes, held values in the body.
 
-    An attribute the kit requires only under a condition (``suite.when``) is required and typed only where it holds.
+    An attribute the kit requires only under a condition (``suite.when``) is required and typed only where it holds;
+    an instance whose ``@type`` the suite lists in ``by_type`` has those attributes too, mandatory and typed.
     """
     results = []
     name = "Instance has all mandatory attributes"
     unmet = {attribute for attribute, condition in suite.when.items() if not meets(instance, condition)}
+    kind = instance.get("@type") if isinstance(instance, dict) else None
+    subtype = suite.by_type.get(kind, {}) if isinstance(kind, str) else {}
+    mandatory, typing = [*suite.mandatory, *subtype], {**suite.typed, **subtype}
     if not reply.json_ok:
         results.append(failed(name, reply.problem or ""))
     elif not isinstance(instance, dict):
         results.append(failed(name, f"expected a JSON object, got {show(instance)}"))
     else:
-        required = dict.fromkeys([*suite.mandatory, *(attribute for attribute in suite.when if attribute not in unmet)])
+        required = dict.fromkeys([*mandatory, *(attribute for attribute in suite.when if attribute not in unmet)])
         missing = [attribute for attribute in required if attribute not in instance]
         message = f"missing: {', '.join(missing)} {which(instance)}"
         results.append(failed(name, message) if missing else passed(name))
-    for attribute in suite.typed if typed is None else typed:
+    for attribute in [*(suite.typed if typed is None else typed), *subtype]:
         if attribute not in unmet:
-            results.append(_typed(reply, instance, attribute, suite.typed[attribute]))
+            results.append(_typed(reply, instance, attribute, typing[attribute]))
     results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
     return results
 
@@ -359,12 +363,14 @@ def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def selection(reply: Reply, attribute: str) -> list[CheckResult]:
-    """A field selection's checks, where the kit makes them: an array of instances with id, href and the attribute only."""
-    must, only = "Instance must have id, href and filtered attribute", "Instance has only id, href and filtered attribute"
+def selection(reply: Reply, attribute: str, only: bool = True) -> list[CheckResult]:
+    """A field selection's checks, where the kit makes them: an array of instances with id, href and the attribute
+    (``only``: and nothing else)."""
+    must, alone = "Instance must have id, href and filtered attribute", "Instance has only id, href and filtered attribute"
     wanted = {"id", "href", attribute}
     if not reply.json_ok:
-        return [failed(name, f"no body: {reply.problem}") for name in (must, only, "Array expected as response")]
+        names = (must, alone) if only else (must,)
+        return [failed(name, f"no body: {reply.problem}") for name in (*names, "Array expected as response")]
     if not isinstance(reply.body, list) or not reply.body:
         return [failed("Array expected as response", f"expected a non-empty JSON array, got {show(reply.body)}")]
     results = []
@@ -372,7 +378,8 @@ def selection(reply: Reply, attribute: str) -> list[CheckResult]:
         keys = set(instance) if isinstance(instance, dict) else set()
         missing, extra = sorted(wanted - keys), sorted(keys - wanted)
         results.append(failed(must, f"missing: {', '.join(missing)} in {show(instance)}") if missing else passed(must))
-        results.append(failed(only, f"not selected: {', '.join(extra)} in {show(instance)}") if extra else passed(only))
+        if only:
+            results.append(failed(alone, f"not selected: {', '.join(extra)} in {show(instance)}") if extra else passed(alone))
     return results
 
 

@@ -24,6 +24,7 @@ from harness.errors import DeclarationError
 __all__ = [
     "DEFAULT_FOLDER",
     "DEFAULT_STATUS",
+    "INSTANCE_CHECKING",
     "DeclarationError",
     "IncludesIf",
     "Kind",
@@ -60,8 +61,12 @@ _WHEN = {"type": "object", "additionalProperties": {"type": "object", "minProper
 # which instances of a list answer it checks, attributes it requires only under a condition, the kit's ajv checks
 # against a schema written in its script, its own checks of a value's type at a path, checks it makes only where
 # the answer holds a value.
+# ``poll RESOURCE`` is the kit's request sent again until the answer says the work is done (``until``), at most
+# ``tries`` times ``wait`` seconds apart; ``missing RESOURCE`` reads an unknown id of another resource at the root.
+# The kit's asynchronous route: a request ``accepted`` with 202 keeps the monitor id from a header or the body and
+# goes to the poll; the requests only that route reaches are ``routed`` (not run where no request answered 202).
 _REQUEST = {
-    "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing)( \S+)*$"
+    "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing|poll)( \S+)*$"
 }
 # A kit's ajv check of the answer against a schema written in its test script, with the kit's ajv options.
 _VALID = {
@@ -107,7 +112,7 @@ _STEP = {
                 "status": _STATUSES,
                 "rename": {"type": "object", "additionalProperties": _NAME},
                 "quote": {"enum": ["none", "name", "both", "double"]},
-                "selection": {"type": "boolean"},
+                "selection": {"enum": [True, False, "must"]},
                 "hold": {"enum": ["first", "last"]},
                 "fields": _NAME,
                 "instance_checks": {"type": "boolean"},
@@ -117,19 +122,29 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
-                "instances": {"enum": ["every", "items"]},
+                "instances": {"enum": ["every", "items", "items_or_one"]},
                 "when": _WHEN,
                 "single": {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {"typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
-                                   "includes": _NAMES, "mandatory": _NAMES, "when": _WHEN},
+                                   "includes": _NAMES, "mandatory": _NAMES, "when": _WHEN,
+                                   "rename": {"type": "object", "additionalProperties": _NAME}},
                 },
                 "valid": {"type": "array", "items": _VALID},
                 "typed_at": {"type": "object", "additionalProperties": _TYPED_AT},
                 "includes_if": {"type": "array", "items": _INCLUDES_IF},
                 "unset_values": _NAMES,
                 "reads": _NAMES,
+                "accepted": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                             "properties": {"header": _NAME, "body": _NAME}},
+                "routed": {"type": "boolean"},
+                "holds": _NAMES,
+                "until": {"type": "object", "minProperties": 1, "maxProperties": 1},
+                "tries": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "wait": {"type": "number", "minimum": 0, "maximum": 60},
+                "give_up": _NAME,
+                "then": _NAME,
             },
         },
     ]
@@ -152,6 +167,10 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "resource": _NAME,
                     "title": _NAME,
                     "code": {"type": "string", "pattern": "^[A-Z]{2,6}$"},
+                    "under": _NAME,
+                    "each_payload": {"type": "boolean"},
+                    "by_type": {"type": "object", "additionalProperties": {
+                        "type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}}},
                     "typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
                     "held": _NAMES,
                     "includes": _NAMES,
@@ -169,13 +188,15 @@ DECLARATION_SCHEMA: dict[str, Any] = {
     },
 }
 
-Kind = Literal["start", "create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing"]
+Kind = Literal["start", "create", "reject", "list", "retrieve", "fields", "filter", "patch", "delete", "gone", "missing",
+               "poll"]
 DEFAULT_STATUS: dict[str, tuple[int, ...]] = {
     "create": (201,), "reject": (400,), "list": (200,), "retrieve": (200,), "filter": (200,), "patch": (200,),
-    "delete": (204,), "gone": (404,), "missing": (404,), "fields": (), "start": (),
+    "delete": (204,), "gone": (404,), "missing": (404,), "fields": (), "start": (), "poll": (),
 }
+INSTANCE_CHECKING: tuple[str, ...] = ("create", "list", "retrieve", "filter", "poll")  # kinds checking the instances
 DEFAULT_FOLDER: dict[str, str] = {
-    "start": "N0", "create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1", "reject": "E2",
+    "start": "N0", "create": "N1", "list": "N1", "retrieve": "N1", "missing": "E1", "reject": "E2", "poll": "N1",
 }  # else N2
 
 
@@ -229,7 +250,8 @@ class Step:
     rename: Mapping[str, str] = field(default_factory=dict)  # the kit's own names of template checks
     # where the kit wrapped the value in quotes: in the name only, in name and URL, in the URL in double quotes
     quote: Literal["none", "name", "both", "double"] = "none"
-    selection: bool = False  # a field selection checks that the instances hold only id, href and the attribute
+    # a field selection checks that the instances hold only id, href and the attribute ("must": at least these)
+    selection: bool | Literal["must"] = False
     fields: str | None = None  # a filter's field selection, sent as ``&fields=<fields>``
     hold: Literal["first", "last"] | None = None  # a list whose first (last) instance is instance 01 (none created)
     values: tuple[str, ...] | None = None  # the value checks made, where they depart from the resource's
@@ -243,10 +265,13 @@ class Step:
     body: Any = None  # what a reject step posts: a payload the server must refuse
     expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named checks: attribute equals value
     # which instances of a list answer get the instance checks: every item (an empty array or an object judged
-    # as one instance), or only the items of a non-empty array (a kit script without an else branch)
-    instances: Literal["every", "items"] = "every"
+    # as one instance), only the items of an array (a kit script without an else branch: an empty array or an
+    # object gets none), or the items of an array, an empty one getting none, and any other answer judged as one
+    # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``)
+    instances: Literal["every", "items", "items_or_one"] = "every"
     when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
-    # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the items'
+    # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the
+    # items': typed, includes, mandatory, when, and the names of its checks (rename)
     single: Mapping[str, Any] = field(default_factory=dict)
     valid: tuple[SchemaCheck, ...] = ()  # the kit's ajv checks against schemas of its own
     typed_at: Mapping[str, TypedAt] = field(default_factory=dict)  # named checks: the value at a path has a JSON type
@@ -257,6 +282,14 @@ class Step:
     # the dotted paths a create's script reads before and while it keeps values: where a parent on the way is absent,
     # its script stops there and the variables it would keep after it stay unset
     reads: tuple[str, ...] = ()
+    accepted: Mapping[str, str] | None = None  # on a 202 answer, where the monitor id is: {"header": name} or {"body": name}
+    routed: bool = False  # reached only on the kit's asynchronous route
+    holds: tuple[str, ...] = ()  # attributes a read by id keeps from its answer for later requests
+    until: Mapping[str, Any] | None = None  # a poll's end: the attribute's value saying the work is done
+    tries: int = 1
+    wait: float = 0.0
+    give_up: str | None = None  # the check a poll fails when the value never came
+    then: str | None = None  # the request (its kit name) the route goes to after the poll
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -287,10 +320,15 @@ class ResourceSuite:
     def path(self, attribute: str) -> tuple[str, ...]:
         """Where the kit reads ``attribute`` in an instance: ``account.id`` is nested, and so is what ``held_at`` names."""
         return tuple(self.held_at.get(attribute, attribute).split("."))
+    under: str | None = None  # the resource under whose instance 01 the kit reads this one (``a/{id}/b``)
+    each_payload: bool = False  # the kit runs the steps once per payload, each creating instance 01 anew
+    by_type: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per @type, further typed mandatory attributes
 
     @property
     def instances(self) -> int:
         """The instances later requests use: the created ones, or the one a list holds where none is created."""
+        if self.each_payload:
+            return 1
         return len(self.payloads) or int(any(step.hold for step in self.steps))
 
     @property
@@ -312,7 +350,7 @@ class ResourceSuite:
     def completed(self, payloads: tuple[Mapping[str, Any], ...]) -> tuple[Mapping[str, Any], ...]:
         """One payload per created instance: those given, then for each missing one the first given with this
         declaration's own values of the filtered attributes, so a filter still tells the instances apart."""
-        if not payloads or len(payloads) >= len(self.payloads):
+        if not payloads or len(payloads) >= len(self.payloads) or self.each_payload:
             return payloads
         first = payloads[0]
         return (*payloads, *({**first, **{name: own[name] for name in self.filtered if name in own}}
@@ -361,9 +399,12 @@ def _declaration(path: Path, text: str) -> SuiteDeclaration:
     if data is None:
         data = _validated_data(path, text)
     api = tmfapis.api(data["api"])
-    resources = []
+    resources: list[ResourceSuite] = []
     for index, entry in enumerate(data["resources"]):
         resources.append(_resource(path, api, index, entry, validated=validated))
+        if resources[-1].under not in (None, *(earlier.resource for earlier in resources[:-1])):
+            raise DeclarationError(f"{_where(path, ('resources', index, 'under'))}: {resources[-1].under!r} is not a "
+                                   "resource declared before this one")
     if not validated:
         _keep(cached, data)
     return SuiteDeclaration(data["api"], data["collection"], tuple(resources), path)
@@ -446,10 +487,13 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *
         compared=tuple(entry.get("compared", held)),
         held_at=dict(entry.get("held_at", {})),
         when=dict(entry.get("when", {})),
+        under=entry.get("under"),
+        each_payload=entry.get("each_payload", False),
+        by_type=entry.get("by_type", {}),
     )
     creates = sorted(step.instance for step in steps if step.kind == "create")
     payloads = tuple(entry["payloads"])
-    if creates != list(range(1, len(payloads) + 1)):
+    if creates != list(range(1, (1 if suite.each_payload and payloads else len(payloads)) + 1)):
         raise DeclarationError(
             f"{_where(path, (*at, 'payloads'))}: {len(payloads)} payloads, but the steps create instances {creates}"
         )
@@ -457,6 +501,8 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *
     for position, step in enumerate(steps):
         if step.instance > known and step.kind != "create":
             raise DeclarationError(f"{_where(path, (*at, 'steps', position))}: instance {step.instance} is never created")
+        if step.kind in ("poll", "missing") and step.attribute and step.attribute not in api.resources:
+            raise DeclarationError(f"{_where(path, (*at, 'steps', position))}: {step.attribute!r} is not a resource of {api.id}")
     problem = None if validated else payload_problem(suite, payloads)
     if problem:
         raise DeclarationError(f"{_where(path, (*at, 'payloads'))}: {problem}")
@@ -468,20 +514,24 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
     kind, *words = options.pop("do").split()
     numbers = [int(word) for word in words if word.isdigit()]
     names = [word for word in words if not word.isdigit()]
-    takes_attribute = kind in ("fields", "filter")
-    if len(names) != int(takes_attribute) or len(numbers) > 1:
-        shape = f"{kind} ATTRIBUTE [INSTANCE]" if takes_attribute else f"{kind} [INSTANCE]"
+    takes_attribute = kind in ("fields", "filter", "poll")
+    names_allowed = (1,) if takes_attribute else (0, 1) if kind == "missing" else (0,)
+    if len(names) not in names_allowed or len(numbers) > 1:
+        shape = {"poll": "poll RESOURCE", "missing": "missing [RESOURCE]"}.get(
+            kind, f"{kind} ATTRIBUTE [INSTANCE]" if takes_attribute else f"{kind} [INSTANCE]")
         raise DeclarationError(f"{_where(path, at)}: expected {shape!r}, got {' '.join([kind, *words])!r}")
+    if (kind == "poll") != ("until" in options):
+        raise DeclarationError(f"{_where(path, at)}: a poll says until which value it polls, other steps do not")
     # a field selection of one instance (``fields state 1``) reads it by id; without a number, the collection
-    instance = numbers[0] if numbers else (0 if kind in ("start", "list", "fields", "missing", "reject") else 1)
+    instance = numbers[0] if numbers else (0 if kind in ("start", "list", "fields", "missing", "reject", "poll") else 1)
     body, values = options.pop("body", None), options.pop("values", None)
     patch = None
     if (body is None) == (kind in ("patch", "reject")):
         raise DeclarationError(f"{_where(path, at)}: a patch and a reject have a body, other steps none")
     if kind == "patch":
         patch = PatchStep(dict(body), tuple(values or ()))
-    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values", "reads")
-                             if key in options}
+    lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values",
+                                                                    "reads", "holds") if key in options}
     valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
     typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"]) for name, entry in options.pop("typed_at", {}).items()}
     includes_if = tuple(IncludesIf(entry["if"], entry["includes"]) for entry in options.pop("includes_if", ()))
@@ -512,7 +562,7 @@ def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...
     As the kit's launcher did, a payload is validated against the kit's own payload schema; what the
     OpenAPI ``_Create`` requires beyond it is the spec tier's to report (``checks.payload_conforms``).
     """
-    if len(payloads) > len(suite.payloads) and suite.payloads:
+    if len(payloads) > len(suite.payloads) and suite.payloads and not suite.each_payload:
         return (f"{suite.resource} takes at most {len(suite.payloads)} payloads (one per instance the kit creates; "
                 f"one is enough), got {len(payloads)}")
     import jsonschema
@@ -526,7 +576,7 @@ def payload_problem(suite: ResourceSuite, payloads: tuple[Mapping[str, Any], ...
         if error is not None:
             where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
             return f"payload {number:02d} of {suite.resource} does not fit the kit's schema: {where}: {error.message}"
-    for attribute in suite.filtered:
+    for attribute in () if suite.each_payload else suite.filtered:  # one instance at a time: nothing to tell apart
         values = [payload.get(attribute) for payload in payloads]
         sent = [value for value in values if value is not None]
         if len(sent) != len(set(map(repr, sent))):

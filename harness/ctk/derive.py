@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,11 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
     checked, step = request.checked, request.step
     names = ["Status code is " + " or ".join(map(str, step.statuses))] if step.statuses else []
     if request.kind == "fields" and step.selection:
-        names += ["Instance must have id, href and filtered attribute", "Instance has only id, href and filtered attribute",
-                  "Array expected as response"]
+        names += ["Instance must have id, href and filtered attribute", "Array expected as response"]
+        names += ["Instance has only id, href and filtered attribute"] if step.selection is True else []
     if request.makes_instance_checks:
-        names += ["Instance has all mandatory attributes", *(f"Response has {a} attribute" for a in checked.typed),
+        by_type = [attribute for typed in checked.by_type.values() for attribute in typed]  # by the instance's @type
+        names += ["Instance has all mandatory attributes", *(f"Response has {a} attribute" for a in [*checked.typed, *by_type]),
                   *(f"Body includes value held on {a}" for a in checked.includes)]
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
@@ -69,6 +70,8 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
     names += [check.name for check in step.valid]
     names += list(step.typed_at)
     names += [name for check in step.includes_if for name in check.includes]
+    if step.give_up:
+        names.append(step.give_up)
     return tuple(dict.fromkeys(step.rename.get(name, name) for name in names))
 
 
@@ -84,7 +87,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         if mine != theirs:
             problems.append(f"{where}: {what} is {mine!r}, the kit's is {theirs!r}")
 
-    planned = plan(declaration)
+    planned = [request for request in plan(declaration) if not request.passage]  # a kit run once per payload: one pass
     kit_requests = kit_order(kit_dir)
     differ(declaration.path.name, "the request list (folder, method, name)",
            [(r.folder, r.method, r.name) for r in planned], [(r.folder, r.method, r.name) for r in kit_requests])
@@ -98,6 +101,8 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "body includes", suite.includes, created.includes)
         differ(where, "held_at (where the included values are read)", dict(suite.held_at), kit.included_at)
         differ(where, "the conditional attributes (when)", dict(suite.when), created.conditional)
+        differ(where, "attributes mandatory by @type", _by_type(suite.by_type), created.by_type)
+        differ(where, "each payload runs the steps once", suite.each_payload, kit.each_payload)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
         differ(where, "profile_mandatory (top-level rows of the Conformance Profile's table)",
                suite.profile_mandatory, tuple(a for a in suite.profile_mandatory if a in profile_rows(kit_dir, kit.entity)))
@@ -123,6 +128,12 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     """Compare one planned request with the kit's: method, statuses, check names, and on instances every check."""
     differ(where, "the method", request.method, theirs.method)
     differ(where, "the statuses checked", request.statuses, theirs.statuses)
+    step, poll = request.step, theirs.poll
+    differ(where, "the asynchronous route (monitor id of a 202, reached only by the route)",
+           (dict(step.accepted or {}), step.routed), (dict([theirs.accepted] if theirs.accepted else []), theirs.routed))
+    differ(where, "the poll (until, tries, wait, give-up check, then)",
+           (dict(step.until or {}), step.tries, step.wait, step.give_up, step.then) if request.kind == "poll" else None,
+           ({poll.attribute: poll.value}, poll.tries, poll.wait_s, poll.give_up, poll.then) if poll else None)
     kit_names = {"list": theirs.listed_checks, "filter": theirs.listed_checks,
                  "fields": (*theirs.listed_checks, *theirs.checks)}.get(request.kind, theirs.checks)
     differ(where, "the check names", sorted(_named(check_names(request))), sorted(_named(kit_names)))
@@ -145,13 +156,20 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "typed", sorted(checked.typed.items()), sorted(dict(branch.typed).items()))
         differ(where, "body includes", checked.includes, branch.includes)
         differ(where, "the conditional attributes (when)", dict(checked.when), branch.conditional)
-        differ(where, "the instances checked", request.step.instances, "items" if theirs.items_only else "every")
+        differ(where, "attributes mandatory by @type", _by_type(checked.by_type), branch.by_type)
+        differ(where, "the instances checked", request.step.instances,
+               "items" if theirs.items_only else "items_or_one" if theirs.listed is not None and theirs.empty_unchecked else "every")
         if request.kind in ("list", "filter", "fields") and theirs.listed:  # an answer judged as one: the else branch
             one, single = request.checked_as_one, theirs.single
             differ(where, "mandatory of an answer judged as one instance", one.mandatory, single.mandatory)
             differ(where, "typed of an answer judged as one instance", sorted(one.typed.items()), sorted(dict(single.typed).items()))
             differ(where, "body includes of an answer judged as one instance", one.includes, single.includes)
             differ(where, "the conditional attributes of an answer judged as one instance", dict(one.when), single.conditional)
+            if single.mandatory_name:
+                default = "Instance has all mandatory attributes"
+                rename = {**request.step.rename, **request.step.single.get("rename", {})}
+                differ(where, "the mandatory check's name of an answer judged as one instance", rename.get(default, default),
+                       single.mandatory_name)
     compared = [(n, attrs) for n, attrs in branch.values if n <= count]
     differ(where, "instances with value checks", request.compared_instances(), [n for n, _ in compared])
     for _, attributes in compared:
@@ -163,6 +181,12 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
            [n for n in branch.not_expected if n <= count and n != request.instance])
     if patch is not None:
         differ(where, "the PATCH body", dict(patch.body), theirs.body)
+    if request.kind == "retrieve":
+        differ(where, "what it keeps from its answer", request.step.holds, theirs.holds)
+
+
+def _by_type(by_type: Mapping[str, Mapping[str, str]]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    return tuple((kind, tuple(typed.items())) for kind, typed in by_type.items())
 
 
 def _declarations() -> list[Path]:

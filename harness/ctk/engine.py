@@ -9,21 +9,31 @@ names the variable and the request that should have produced it.
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 import tmfapis
 from harness.cleanup import delete_created
 from harness.ctk import checks
-from harness.ctk.declaration import DEFAULT_FOLDER, Kind, ResourceSuite, Step, SuiteDeclaration, kit_variable
+from harness.ctk.declaration import (
+    DEFAULT_FOLDER,
+    INSTANCE_CHECKING,
+    Kind,
+    ResourceSuite,
+    Step,
+    SuiteDeclaration,
+    kit_variable,
+)
 from harness.http import Reply, send
 from harness.record import CheckResult, RequestRecord
 from harness.redact import Redactor
-from harness.urls import query, resource_url
+from harness.urls import PATH_SAFE, query, resource_url
 
 __all__ = ["METHODS", "Created", "KitRequest", "SuiteRun", "name_suffix", "plan"]
 
@@ -41,6 +51,7 @@ class KitRequest:
     suite: ResourceSuite
     step: Step
     existing: int = 0  # the instances of the resource there are by then: created by earlier steps, or held by a list
+    passage: int = 0  # which pass over the resource's steps, where the kit runs them once per payload
 
     @property
     def kind(self) -> Kind:
@@ -83,12 +94,17 @@ class KitRequest:
                        includes=tuple(single.get("includes", checked.includes)),
                        mandatory=tuple(single.get("mandatory", checked.mandatory)))
 
+    @staticmethod
+    def judged_as_one(reply: Reply) -> bool:
+        """Whether the kit's else branch takes the answer: it is no non-empty JSON array."""
+        return not (reply.json_ok and isinstance(reply.body, list) and reply.body)
+
     @property
     def makes_instance_checks(self) -> bool:
         """Whether the kit checks the answer's instances (mandatory, typed, included attributes)."""
         if self.step.instance_checks is not None:
             return self.step.instance_checks
-        return self.kind in ("create", "list", "retrieve", "filter")
+        return self.kind in INSTANCE_CHECKING
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -115,7 +131,7 @@ class KitRequest:
 
     def needs(self) -> list[tuple[int, str]]:
         """The (instance, attribute) values this request cannot be sent without."""
-        if self.kind in ("start", "create", "reject", "missing") or (self.kind == "fields" and not self.instance):
+        if self.kind in ("start", "create", "reject", "missing", "poll") or (self.kind == "fields" and not self.instance):
             return []
         if self.kind == "list":
             return [] if self.step.hold else [(number, "id") for number in range(1, self.existing + 1)]
@@ -127,25 +143,29 @@ class KitRequest:
 METHODS: dict[str, str] = {"create": "POST", "reject": "POST", "patch": "PATCH", "delete": "DELETE"}
 
 
-def plan(declaration: SuiteDeclaration) -> list[KitRequest]:
-    """Every kit request of a suite in the kit's order."""
+def plan(declaration: SuiteDeclaration, payloads: Mapping[str, tuple[Mapping[str, Any], ...]] | None = None) -> list[KitRequest]:
+    """Every kit request of a suite in the kit's order; a resource whose kit runs its requests once per payload,
+    once per payload the run sends (the configured ``payloads``, else the declaration's)."""
     requests_: list[KitRequest] = []
     for suite in declaration.resources:
         existing = 0
-        for step in suite.steps:
-            existing = max(existing, step.instance if step.kind == "create" else int(bool(step.hold)))
-            requests_.append(
-                KitRequest(
-                    index=len(requests_),
-                    folder=step.folder or DEFAULT_FOLDER.get(step.kind, "N2"),
-                    name=step.name or f"/{suite.title}{name_suffix(suite.code, step)}",
-                    description=_description(suite, step),
-                    method=METHODS.get(step.kind, "GET"),
-                    suite=suite,
-                    step=step,
-                    existing=existing,
+        passes = len((payloads or {}).get(suite.resource, suite.payloads)) if suite.each_payload else 1
+        for passage in range(passes):
+            for step in suite.steps:
+                existing = max(existing, step.instance if step.kind == "create" else int(bool(step.hold)))
+                requests_.append(
+                    KitRequest(
+                        index=len(requests_),
+                        folder=step.folder or DEFAULT_FOLDER.get(step.kind, "N2"),
+                        name=step.name or f"/{suite.title}{name_suffix(suite.code, step)}",
+                        description=_description(suite, step),
+                        method=METHODS.get(step.kind, "GET"),
+                        suite=suite,
+                        step=step,
+                        existing=existing,
+                        passage=passage,
+                    )
                 )
-            )
     return requests_
 
 
@@ -211,9 +231,21 @@ class SuiteRun:
     outcomes: dict[int, str] = field(default_factory=dict)
     requests: list[KitRequest] = field(default_factory=list)
     unread: dict[str, str] = field(default_factory=dict)  # resource -> why a list the kit reads from held nothing
+    monitors: dict[str, str] = field(default_factory=dict)  # resource -> the monitor id of its last 202 answer
+    route: list[KitRequest] = field(default_factory=list)  # what the asynchronous route runs next
 
     def __post_init__(self) -> None:
-        self.requests = plan(self.declaration)
+        self.requests = plan(self.declaration, self.payloads)
+
+    @property
+    def planned(self) -> int:
+        """The kit requests this run runs: all but those only the asynchronous route reaches, unless it did."""
+        return sum(not request.step.routed or request.index in self.outcomes for request in self.requests)
+
+    def routed_next(self) -> Iterator[KitRequest]:
+        """The requests the kit's asynchronous route runs now (the poll, then where the poll goes), one at a time."""
+        while self.route:
+            yield self.route.pop(0)
 
     def payloads_of(self, suite: ResourceSuite) -> tuple[Mapping[str, Any], ...]:
         """The payloads sent for ``suite``: the configured ones (one is enough) or the declaration's; none where it is only read."""
@@ -222,18 +254,25 @@ class SuiteRun:
     def payload(self, suite: ResourceSuite, number: int) -> Mapping[str, Any]:
         return self.payloads_of(suite)[number - 1]
 
+    def payload_for(self, request: KitRequest) -> Mapping[str, Any]:
+        """The payload the request's instance is created from: this pass's, where the kit runs once per payload."""
+        return self.payload(request.suite, request.passage + 1 if request.suite.each_payload else request.instance)
+
     def values(self, suite: ResourceSuite, number: int) -> dict[str, Any]:
         return self.held.setdefault(suite.resource, {}).setdefault(number, {})
 
     def missing_prerequisite(self, request: KitRequest) -> str | None:
         """Why ``request`` cannot be sent (a variable nobody set), or None."""
-        for number, attribute in request.needs():
-            if attribute in self.values(request.suite, number):
+        needed = [(request.suite, number, attribute) for number, attribute in request.needs()]
+        if request.suite.under and not (request.kind == "missing" and request.attribute):
+            needed.insert(0, (self.declaration.resource(request.suite.under), 1, "id"))
+        for suite, number, attribute in needed:
+            if attribute in self.values(suite, number):
                 continue
-            variable = request.suite.variable(attribute, number)
+            variable = suite.variable(attribute, number)
             producer = next(
                 r for r in self.requests
-                if r.suite is request.suite and ((r.kind == "create" and r.instance == number) or r.step.hold)
+                if r.suite is suite and ((r.kind == "create" and r.instance == number) or r.step.hold)
             )
             outcome = self.outcomes.get(producer.index)
             if outcome is None:
@@ -246,12 +285,21 @@ class SuiteRun:
             return f"{variable} is not set: it is produced by {producer.title}, which {happened}"
         return None
 
+    def path(self, suite: ResourceSuite) -> str:
+        """Where a resource's collection is under the API root: itself, or under the held instance 01 of another."""
+        if suite.under is None:
+            return suite.resource
+        parent = _text(self.values(self.declaration.resource(suite.under), 1).get("id", ""))
+        return f"{suite.under}/{quote(parent, safe=PATH_SAFE)}/{suite.resource}"
+
     def url(self, request: KitRequest) -> str:
-        resource = request.suite.resource
+        resource = self.path(request.suite)
         if request.kind in ("create", "reject", "list"):
             return resource_url(self.api_root, resource)
         if request.kind == "missing":
-            return resource_url(self.api_root, resource, str(uuid.uuid4()))
+            return resource_url(self.api_root, request.attribute or resource, str(uuid.uuid4()))
+        if request.kind == "poll":
+            return resource_url(self.api_root, str(request.attribute), self.monitors.get(request.suite.resource, ""))
         values = self.values(request.suite, request.instance)
         if request.kind == "fields":
             by_id = _text(values["id"]) if request.instance else None
@@ -270,14 +318,18 @@ class SuiteRun:
             self.outcomes[request.index] = record.outcome
             return record
         url = self.url(request)
+        if request.kind == "poll":
+            return self._poll(request, url)
         body: Any = None
         if request.kind == "create":
-            body = self.payload(request.suite, request.instance)
+            body = self.payload_for(request)
         elif request.kind == "patch" and request.step.patch:
             body = request.step.patch.body
         elif request.kind == "reject":
             body = request.step.body
         reply = send(self.session, request.method, url, self.redactor, body)
+        if reply.status == 202 and request.step.accepted:  # the kit checks nothing here and goes to its poll
+            return self._accepted(request, url, reply)
         if request.kind == "create":
             self._hold(request, reply)
         elif request.kind == "reject":
@@ -286,6 +338,8 @@ class SuiteRun:
             self._hold_patched(request, reply)
         elif request.step.hold:
             self._hold_listed(request, reply)
+        if request.step.holds:
+            self._hold_answered(request, reply)
         results = [*self._checks(request, reply), *self._schema_checks(request, reply)]
         if request.step.hold and request.suite.resource in self.unread:  # one reason, not a missing create's
             why = f"the answer {self.unread[request.suite.resource]}"
@@ -295,6 +349,43 @@ class SuiteRun:
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
+        record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
+        self.outcomes[request.index] = record.outcome
+        return record
+
+    def _accepted(self, request: KitRequest, url: str, reply: Reply) -> RequestRecord:
+        """A 202 answer: keep the monitor id where the kit reads it, and let the route go to the resource's poll."""
+        (where, name), = (request.step.accepted or {}).items()
+        answer = reply.body if isinstance(reply.body, dict) else {}
+        headers = {key.lower(): value for key, value in reply.exchange.response_headers.items()}
+        monitor = headers.get(name.lower()) if where == "header" else answer.get(name)
+        self.monitors[request.suite.resource] = "" if monitor is None else _text(monitor)
+        self.route = [r for r in self.requests if r.suite is request.suite and r.kind == "poll"][:1]
+        record = self.redactor.record(self._record(request, url, exchange=reply.exchange))
+        self.outcomes[request.index] = record.outcome
+        return record
+
+    def _poll(self, request: KitRequest, url: str) -> RequestRecord:
+        """Send the poll until the answer holds the awaited value, at most ``tries`` times; record the last answer.
+
+        Where the value came, the route goes on to the request the kit names (``then``) if only the route reaches it."""
+        step = request.step
+        (attribute, value), = (step.until or {}).items()
+        for attempt in range(step.tries):
+            if attempt:
+                time.sleep(step.wait)
+            reply = send(self.session, "GET", url, self.redactor)
+            body = reply.body if isinstance(reply.body, dict) else None
+            if reply.status != 200 or body is None or body.get(attribute) == value:
+                break
+        done = reply.status == 200 and body is not None and body.get(attribute) == value
+        results: list[CheckResult] = checks.not_array(reply)
+        if done:
+            results += checks.instance_checks(reply, request.checked, body, [{}])
+            self.route = [r for r in self.requests if r.suite is request.suite and r.step.routed and r.name == step.then]
+        elif reply.status == 200 and body is not None:
+            results.append(checks.failed(step.give_up or f"{attribute} is {value}",
+                                         f"{attribute} is still {checks.show(body.get(attribute))} after {step.tries} requests"))
         record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
         self.outcomes[request.index] = record.outcome
         return record
@@ -337,7 +428,7 @@ class SuiteRun:
 
         ``id`` and ``href`` always come from the answer: servers assign them and may ignore a client's.
         """
-        sent = self.payload(request.suite, request.instance)
+        sent = self.payload_for(request)
         answer = reply.body if isinstance(reply.body, dict) else {}
         values = self.values(request.suite, request.instance)
         values.clear()
@@ -370,12 +461,22 @@ class SuiteRun:
                 if (value := checks.value_at(chosen, request.suite.path(attribute))) is not checks.ABSENT:
                     values[attribute] = value
 
+    def _hold_answered(self, request: KitRequest, reply: Reply) -> None:
+        """Keep what the kit keeps from this answer; what it lacks is no longer set (later requests that need it skip)."""
+        answer = reply.body if isinstance(reply.body, dict) else {}
+        values = self.values(request.suite, request.instance)
+        for attribute in request.step.holds:
+            if attribute in answer:
+                values[attribute] = answer[attribute]
+            else:
+                values.pop(attribute, None)
+
     def _keep_created(self, request: KitRequest, reply: Reply) -> None:
         """Note an instance the answer says was created (even by a reject the server accepted), to delete it."""
         answer = reply.body if isinstance(reply.body, dict) else {}
         if answer.get("id") not in (None, ""):
             text = _text(answer["id"])
-            self.created.append(Created(request.suite, text, resource_url(self.api_root, request.suite.resource, text)))
+            self.created.append(Created(request.suite, text, resource_url(self.api_root, self.path(request.suite), text)))
 
     def _hold_patched(self, request: KitRequest, reply: Reply) -> None:
         """After a PATCH the server holds the patched values, and may have set its own anew (``lastUpdate``): later
@@ -396,9 +497,9 @@ class SuiteRun:
         return [checks.status_is(reply, request.statuses)] if request.statuses else []
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
-        rename = request.step.rename
-        renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
         step = request.step
+        rename = {**step.rename, **step.single.get("rename", {})} if request.judged_as_one(reply) else step.rename
+        renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
         return [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
                 *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()),
                 *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
@@ -409,7 +510,8 @@ class SuiteRun:
         if kind in ("delete", "gone", "missing", "reject"):
             return self._status(request, reply)
         if kind == "fields" and not request.makes_instance_checks:
-            selected = checks.selection(reply, request.attribute or "") if request.step.selection else []
+            step = request.step
+            selected = checks.selection(reply, request.attribute or "", only=step.selection is True) if step.selection else []
             return [*self._status(request, reply), *selected]
         if kind in ("retrieve", "list", "filter") and not request.makes_instance_checks:
             return [*self._status(request, reply), *self._expected(request, reply)]
@@ -419,7 +521,7 @@ class SuiteRun:
                 *checks.not_array(reply),
                 *self._status(request, reply),
                 *checks.instance_checks(reply, checked, reply.body, own),  # an array fails them, as in the kit
-                checks.payload_conforms(suite, self.payload(suite, request.instance)),
+                checks.payload_conforms(suite, self.payload_for(request)),
             ]
         if kind == "patch":
             return self._patch_checks(request, reply)
@@ -428,9 +530,11 @@ class SuiteRun:
         results = self._status(request, reply)
         if request.step.instances == "items" and reply.json_ok:  # the kit checks the items of an array, nothing else
             instances = reply.body if isinstance(reply.body, list) else []
+        elif request.step.instances == "items_or_one" and reply.json_ok and reply.body == []:
+            instances = []  # the kit's array branch takes every array: an empty one gets no instance check
         else:  # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
             instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
-        if not (reply.json_ok and isinstance(reply.body, list) and reply.body):
+        if request.judged_as_one(reply):
             checked = request.checked_as_one
         for instance in instances:
             results.extend(checks.instance_checks(reply, checked, instance, held))
@@ -470,7 +574,7 @@ class SuiteRun:
         update = tmfapis.api(suite.api_id).resources[suite.resource].update_schema
         if checks.refused_body(reply, suite.api_id, update, patch.body):
             return results
-        sent = self.payload(suite, request.instance)
+        sent = self.payload_for(request)
         patched = {"id": values.get("id"), **{k: tmfapis.merge_patch(sent.get(k), v) for k, v in patch.body.items()}}
         # a value the PATCH leaves as it was cannot tell an applied PATCH from an ignored one (the spec tier's own can)
         changed = [attribute for attribute in patch.body if patched[attribute] != sent.get(attribute)]

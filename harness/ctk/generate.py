@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 import tmfapis
-from harness.ctk.declaration import DEFAULT_FOLDER, DEFAULT_STATUS, Step
+from harness.ctk.declaration import DEFAULT_FOLDER, DEFAULT_STATUS, INSTANCE_CHECKING, Step
 from harness.ctk.engine import METHODS, name_suffix
 from harness.ctk.kit import (
     DEFAULT_KITS_DIR,
@@ -42,6 +42,7 @@ _INJECTS = re.compile(
     r"pmCollection\['item'\]\[(\d+)\]\['item'\]\[(\d+)\]\['request'\]\['body'\]\['raw'\] = "
     r"JSON\.stringify\(config\['payloads'\]\[resource\]\['(POST|PATCH)'\]\['payload'\]\)"
 )
+_LISTED = re.compile(r"JSON\.stringify\(config\.payloads\.(\w+)\.POST\.payload\)")
 SPECS_DIR = DEFAULT_KITS_DIR.parent / "tmf-specs"
 _HEADER = "# {name}: port of the {collection} collection, written by python -m harness.ctk.derive --new {api}.\n"
 
@@ -85,10 +86,13 @@ def _instance(text: str) -> int:
     return int(found[-1]) if found else 1
 
 
-def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
-    """(kind, attribute, instance) of one kit request."""
+def _kind(request: KitRequestFacts, home: str = "") -> tuple[str, str | None, int]:
+    """(kind, attribute, instance) of one kit request whose resource's paths start at ``home`` (a poll's attribute, and
+    that of a read of an unknown id elsewhere, is the resource it goes to)."""
     if not request.url.startswith("{{"):
         return "start", None, 0
+    if request.poll:
+        return "poll", request.resource, 0
     if request.method == "POST":
         return ("create" if request.creates else "reject"), None, 0
     kinds = {method: kind for kind, method in METHODS.items()}
@@ -96,13 +100,14 @@ def _kind(request: KitRequestFacts) -> tuple[str, str | None, int]:
         return kinds[request.method], None, _instance(request.url)
     query = request.query
     if query and query[0] == "fields":
-        return "fields", query[1], _instance(request.path) if "{{" in request.path else 0
+        return "fields", query[1], _instance(request.own_path) if "{{" in request.own_path else 0
     if query:
         return "filter", query[0], _instance(query[1].split("&")[0])
-    if "{{" in request.path:
-        return ("gone" if request.statuses == (404,) else "retrieve"), None, _instance(request.path)
-    if request.statuses == (404,):
-        return "missing", None, 0
+    if "{{" in request.own_path:
+        return ("gone" if request.statuses == (404,) else "retrieve"), None, _instance(request.own_path)
+    if request.statuses == (404,):  # an unknown id, of the resource itself or read at the root
+        first = request.own_path.split("/")[0]
+        return "missing", request.resource if home and first[:1].lower() + first[1:] != home else None, 0
     return "list", None, 0
 
 
@@ -122,12 +127,36 @@ def _departures(branch: Branch, items: Branch) -> dict[str, Any]:
         departures["includes"] = list(branch.includes)
     if branch.conditional != items.conditional:
         departures["when"] = branch.conditional
+    if branch.mandatory_name and branch.mandatory_name != items.mandatory_name:
+        departures["rename"] = {"Instance has all mandatory attributes": branch.mandatory_name}
     return departures
+
+
+def _home(facts: ResourceFacts) -> str:
+    """Where the resource's paths start in the kit: itself, or the resource it is nested under (``a/{{ID}}/b``: ``a``)."""
+    first = next((r.path.split("/")[0] for r in facts.requests if r.url.startswith("{{") and r.resource == facts.resource),
+                 facts.resource)
+    return first[:1].lower() + first[1:]
+
+
+def _route(request: KitRequestFacts) -> dict[str, Any]:
+    """The options of the kit's asynchronous route: where a 202 keeps the monitor id, a poll, a request only it reaches."""
+    options: dict[str, Any] = {}
+    if request.accepted:
+        options["accepted"] = {request.accepted[0]: request.accepted[1]}
+    if request.poll:
+        poll = request.poll
+        options.update(until={poll.attribute: poll.value}, tries=poll.tries, wait=poll.wait_s, give_up=poll.give_up)
+        if poll.then:
+            options["then"] = poll.then
+    if request.routed:
+        options["routed"] = True
+    return options
 
 
 def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...], request: KitRequestFacts,
           created: int, injected: Mapping[tuple[int, ...], Any]) -> str | dict[str, Any]:
-    kind, attribute, instance = _kind(request)
+    kind, attribute, instance = _kind(request, _home(facts))
     if kind == "create":
         instance = created
     do = " ".join(part for part in (kind, attribute, str(instance) if instance else None) if part)
@@ -152,7 +181,9 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     status_name = "Status code is " + " or ".join(map(str, request.statuses))
     if request.status_name and request.status_name != status_name:
         rename[status_name] = request.status_name
-    selection = kind == "fields" and "Instance has only id, href and filtered attribute" in request.listed_checks
+    selected = {*request.listed_checks, *request.checks} if kind == "fields" else set()
+    selection: bool | str = "Instance has only id, href and filtered attribute" in selected or (
+        "must" if {"Instance must have id, href and filtered attribute", "Array expected as response"} <= selected else False)
     mandatory_name = None if selection else request.mandatory_name
     checks_instances = mandatory_name is not None
     if mandatory_name and mandatory_name != "Instance has all mandatory attributes":
@@ -160,7 +191,7 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     if rename:
         options["rename"] = rename
     if selection:
-        options["selection"] = True
+        options["selection"] = selection
     count = facts.instances
     listed = kind in ("list", "filter", "fields") and request.listed is not None
     branch = request.listed if listed and request.listed else request.single
@@ -168,7 +199,7 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     unset = branch.unset_values(count)
     if unset:
         options["unset_values"] = list(unset)
-    if checks_instances != (kind in ("create", "list", "retrieve", "filter")):
+    if checks_instances != (kind in INSTANCE_CHECKING):
         options["instance_checks"] = checks_instances
     if checks_instances:
         create = facts.created_checks
@@ -185,8 +216,13 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
             options["single"] = single
     if request.items_only:
         options["instances"] = "items"
+    elif checks_instances and request.empty_unchecked:
+        options["instances"] = "items_or_one"
+    if kind == "retrieve" and request.holds:
+        options["holds"] = list(request.holds)
     if kind == "list" and request.holds and not request.creates:
-        options["hold"] = "first" if "count == 0" in request.script else "last"
+        first = "count == 0" in request.script or re.search(r"= \w+\[0\]", request.script)
+        options["hold"] = "first" if first else "last"
     if kind == "reject":
         options["body"] = injected.get(request.position, request.body)
     if kind == "patch":
@@ -205,12 +241,26 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["includes_if"] = list(request.includes_if)
     if request.typed_at:
         options["typed_at"] = {name: {"path": list(path), "type": json_type} for name, path, json_type in request.typed_at}
+    options.update(_route(request))
     return {"do": do, **options} if options else do
 
 
+def listed_payloads(kit_dir: Path) -> dict[str, list[Any]]:
+    """The payload lists a kit's launcher passes to the collection in a variable, per configured resource name."""
+    launcher, config = kit_dir / "launcher.js", kit_dir / "config.json"
+    if not launcher.exists() or not config.exists():
+        return {}
+    configured = json.loads(config.read_text(encoding="utf-8")).get("payloads") or {}
+    passed = _LISTED.findall(launcher.read_text(encoding="utf-8"))
+    return {name: entry if isinstance(entry := configured[name]["POST"]["payload"], list) else [entry]
+            for name in passed if name in configured}
+
+
 def _payloads(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[int, ...], Any],
-              filtered: tuple[str, ...]) -> list[Any]:
+              filtered: tuple[str, ...], listed: Mapping[str, list[Any]]) -> list[Any]:
     creates = facts.creates
+    if facts.each_payload:
+        return copy.deepcopy(listed.get(facts.entity, [creates[0].body]))
     payloads = [copy.deepcopy(injected.get(r.position, r.body)) for r in creates]
     resource = tmfapis.api(api_id).resources.get(facts.resource)
     for payload in payloads[1:]:
@@ -272,11 +322,11 @@ def declaration_text(api_id: str, kit_dir: Path, keep: Mapping[str, Mapping[str,
         lines.append(f"# the requests of the kit's run routed by its config.json: {_flow(routing)}\n")
     lines += [f"api: {api_id}\n", f"collection: {collection}\n", "resources:\n"]
     for facts in kit_facts(kit_dir):
-        lines += _resource_lines(api_id, facts, injected, (keep or {}).get(facts.resource, {}))
+        lines += _resource_lines(api_id, kit_dir, facts, injected, (keep or {}).get(facts.resource, {}))
     return "".join(lines)
 
 
-def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[int, ...], Any],
+def _resource_lines(api_id: str, kit_dir: Path, facts: ResourceFacts, injected: Mapping[tuple[int, ...], Any],
                     keep: Mapping[str, Any]) -> list[str]:
     create, created_checks = facts.create, facts.created_checks
     title, code = _title(facts), _code(facts)
@@ -291,6 +341,10 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
         f"  - resource: {facts.resource}\n",
         f"    title: {title}\n",
         f"    code: {code}\n",
+        *([f"    under: {_home(facts)}  # the kit reads it under that resource's instance 01\n"]
+          if _home(facts) != facts.resource else []),
+        *(["    each_payload: true  # the kit runs these steps once per payload, each creating instance 01\n"]
+          if facts.each_payload else []),
         f"    typed: {_flow(dict(created_checks.typed))}\n",
         f"    held: {_flow(list(create.holds))}\n",
     ]
@@ -302,6 +356,9 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
         lines.append(f"    compared: {_flow(list(compared))}\n")
     if created_checks.conditional:
         lines.append(f"    when: {_flow(created_checks.conditional)}  # required only under the kit's condition\n")
+    if created_checks.by_type:
+        lines.append(f"    by_type: {_flow({kind: dict(typed) for kind, typed in created_checks.by_type})}"
+                     "  # attributes mandatory by @type\n")
     lines += [
         f"    mandatory: {_flow(list(created_checks.mandatory))}  # the kit's requiredAttributes\n",
         "    # the kit's payload schema, written by python -m harness.ctk.derive --write\n",
@@ -311,7 +368,7 @@ def _resource_lines(api_id: str, facts: ResourceFacts, injected: Mapping[tuple[i
         lines.append(f"    profile_mandatory: {_flow(list(keep['profile_mandatory']))}"
                      "  # the Conformance Profile's, in responses (spec tier)\n")
     lines.append("    payloads:\n" if facts.creates else "    payloads: []  # the kit creates none: a list holds instance 01\n")
-    for payload in _payloads(api_id, facts, injected, filtered):
+    for payload in _payloads(api_id, facts, injected, filtered, listed_payloads(kit_dir)):
         block = _block(payload, 8)
         lines.append("      - " + block[8:])
     lines.append("    steps:\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_KITS_DIR",
     "Branch",
     "KitRequestFacts",
+    "Poll",
     "ResourceFacts",
     "collection_path",
     "kit_facts",
@@ -31,11 +32,18 @@ __all__ = [
 DEFAULT_KITS_DIR = Path(__file__).resolve().parents[3] / "shared" / "official-ctks"
 SCHEMA_KEYWORDS = ("type", "required", "properties", "items")
 
-_REQUIRED = re.compile(r"var requiredAttributes = \[([^\]]*)\]")
+_REQUIRED = re.compile(r"var (?:requiredAttributes|baseAttributes) = \[([^\]]*)\]")
+# Typed checks made for each attribute of a list: the JSON type, or one type for one attribute and another for the rest.
+_EACH_TYPED = re.compile(
+    r"\w+\.forEach\(attr => \{\s*pm\.test\('Response has ' \+ attr \+ ' attribute'.*?to\.be\.an?\("
+    r"(?:'(\w+)'|attr === '([^']+)' \? '(\w+)'\s*:\s*'(\w+)')\)", re.DOTALL)
+# Attributes an instance must have beside the others by its ``@type`` (``{BankCard: ['cardNumber'], ...}``).
+_BY_TYPE = re.compile(r"(?:let|var) \w+ = \{((?:\s*\w+: \[[^\]]*\],?)+)\s*\}")
 _TYPED = re.compile(r"pm\.test\('Response has (\S+) attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
 _HOLDS = re.compile(r"pm\.globals\.set\(['\"]([A-Z@]+?)[A-Z]{2,6}(\d\d)['\"], instance\[['\"]([^'\"]+)['\"]\]\)")
 _EQUALS = re.compile(
-    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(instance\.(\w+)\)\.to\.eql\(('[^']*'|\"[^\"]*\"|[\w.]+)\)"
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\((?:instance|jsonData)\.(\w+)\)\.to\.eql\("
+    r"('[^']*'|\"[^\"]*\"|[\w.]+)\)"
 )
 _CODE = re.compile(r"pm\.globals\.set\(['\"]ID([A-Z]{2,6})\d\d['\"], instance\[['\"]id['\"]\]\)")
 _TEST = re.compile(r"pm\.test\((['\"])(.*?)\1")
@@ -46,7 +54,7 @@ _STATUS_TEST = re.compile(
 )
 _MANDATORY_TEST = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(Object\.keys\(instance\)\)"
-    r"\.to\.include\.members\(requiredAttributes\)"
+    r"\.to\.include\.members\((?:requiredAttributes|baseAttributes)\)"
 )
 _INCLUDES = re.compile(r"pm\.test\('Body includes value held on (\S+)'")
 # the value the check searches for: ``instance['validFor']["startDateTime"]`` is at validFor.startDateTime
@@ -89,6 +97,13 @@ _INCLUDES_AT = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(pm\.response\.text\(\)\)\.to\.include\(instance"
     + _SUBSCRIPTS + r"\)"
 )
+# The kit's asynchronous route: a 202 answer keeps a monitor id (from a header or the body) and goes to the poll.
+_ACCEPTED = re.compile(r"pm\.globals\.set\(['\"]MONITOR_ID['\"],\s*(?:pm\.response\.headers\[['\"](\w+)['\"]\]|\w+\[['\"](\w+)['\"]\])")
+_UNTIL = re.compile(r"if \(instance\[['\"](\w+)['\"]\] == ['\"]([^'\"]+)['\"]\)")
+_RETRIES = re.compile(r"\.get\(['\"]\w+['\"]\) <= (\d+)")
+_WAIT = re.compile(r"setTimeout\(function\s*\(\)\s*\{\s*\},\s*\[?(\d+)\]?\)")
+_GIVE_UP = re.compile(r"pm\.test\((['\"])([^'\"]+)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\.fail\(\)\s*\}\);\s*postman\.setNextRequest\(null\)")
+_GO_TO = re.compile(r"postman\.setNextRequest\(\"([^\"]+)\"\)")
 # Checks a kit records only when they fail: compared by what they test, not by name.
 _ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
 
@@ -115,9 +130,12 @@ class Branch:
         ``count``): they run on an answer instance without id (the variables are unset) and fail where the
         attribute's parent is absent."""
         return tuple(dict.fromkeys(a for number, attributes in self.values if number > count for a in attributes if "." in a))
+    by_type: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (@type, its further typed attributes)
+    mandatory_name: str | None = None  # the name of the check of the mandatory attributes
 
 
-def _branch(text: str) -> Branch:
+def _branch(text: str, script: str = "") -> Branch:
+    """The checks of one branch ``text`` of a test ``script`` (where a map of attributes by type may be defined)."""
     required = _REQUIRED.search(text)
     values, not_expected = [], []
     for number, block in _WHEN.findall(text):
@@ -132,9 +150,21 @@ def _branch(text: str) -> Branch:
                 values.append((int(number), (attribute,)))
             elif attribute not in found[1]:
                 values[values.index(found)] = (found[0], (*found[1], attribute))
+    mandatory = tuple(dict.fromkeys(re.findall(r"'([^']+)'", required.group(1)))) if required else ()
+    each = _EACH_TYPED.search(text)
+    by_type = _BY_TYPE.search(script or text) if each and 'instance["@type"]' in text else None
+
+    def json_type(attribute: str) -> str:
+        assert each is not None
+        return each.group(1) or (each.group(3) if attribute == each.group(2) else each.group(4))
+
+    named = _MANDATORY_TEST.search(text)
     return Branch(
-        mandatory=tuple(dict.fromkeys(re.findall(r"'([^']+)'", required.group(1)))) if required else (),
-        typed=tuple(_TYPED.findall(text)),
+        mandatory_name=named.group(2) if named else None,
+        mandatory=mandatory,
+        typed=tuple(_TYPED.findall(text)) + (tuple((name, json_type(name)) for name in mandatory) if each else ()),
+        by_type=tuple((kind, tuple((name, json_type(name)) for name in re.findall(r"['\"]([^'\"]+)['\"]", names)))
+                      for kind, names in re.findall(r"(\w+): \[([^\]]*)\]", by_type.group(1))) if by_type else (),
         includes=tuple(_INCLUDES.findall(text)),
         values=tuple(values),
         not_expected=tuple(not_expected),
@@ -150,6 +180,18 @@ def _included_at(text: str) -> Iterator[tuple[str, str]]:
         path = ".".join(re.findall(r"\[['\"]?([^'\"\]]+)['\"]?\]", subscripts))
         if path != name:
             yield name, path
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A request the kit sends again (``setNextRequest`` to itself) until an attribute of the answer has a value."""
+
+    attribute: str
+    value: str
+    tries: int  # the most requests the kit sends before it gives up
+    wait_s: float  # between two requests
+    give_up: str  # the check the kit fails when it gives up
+    then: str | None  # the request the kit goes to when the value is reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +225,10 @@ class KitRequestFacts:
     # the dotted paths its script reads outside any test, in order, where one can fail (a read of an absent parent
     # stops the script: the variables it would set after it stay unset)
     reads: tuple[str, ...] = ()
+    accepted: tuple[str, str] | None = None  # on a 202 answer: where the monitor id is ("header"/"body", its name)
+    poll: Poll | None = None  # a request the kit sends again until its answer says the work is done
+    routed: bool = False  # reached only on the kit's asynchronous route (after the request that ends the run)
+    empty_unchecked: bool = False  # an empty array answer gets no instance check (``if (Array.isArray(jsonData))``)
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -199,6 +245,11 @@ class KitRequestFacts:
     def path(self) -> str:
         """The URL after the API root, without the query."""
         return re.sub(r"^\{\{\w+\}\}", "", self.url).split("?")[0]
+
+    @property
+    def own_path(self) -> str:
+        """The path from the resource on: without the instance of another it is nested under (``a/{{ID}}/b/x``: ``b/x``)."""
+        return re.sub(r"^[^/]+/\{\{\w+\}\}/(?=[^/])", "", self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +287,15 @@ class ResourceFacts:
     def creates(self) -> list[KitRequestFacts]:
         """The requests that create an instance: POSTs expecting success."""
         return [request for request in self.requests if request.creates]
+
+    @property
+    def each_payload(self) -> bool:
+        """Whether the kit runs the resource's requests once per configured payload: a later request routes back to
+        the create, whose body is a variable the kit fills with the next payload."""
+        create = next(iter(self.creates), None)
+        if create is None or not str(create.body).startswith("{{"):
+            return False
+        return any(f'setNextRequest("{create.name}")' in request.script for request in self.requests)
 
 
 def collection_path(kit_dir: Path) -> Path:
@@ -280,7 +340,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
     status = _STATUS.search(script)
     array_at, else_at = script.find("jsonData.forEach"), script.find("else {")
     if array_at >= 0 and else_at > array_at:
-        listed, single = _branch(script[array_at:else_at]), _branch(script[else_at:])
+        listed, single = _branch(script[array_at:else_at], script), _branch(script[else_at:], script)
         on_object, on_array = script[:array_at] + script[else_at:], script[:else_at]
     else:
         listed, single = None, _branch(script)
@@ -292,7 +352,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
     statuses: tuple[int, ...] = ()
     if status_test:
         statuses = tuple(int(code) for code in re.findall(r"\d+", "".join(g or "" for g in status_test.groups()[2:])))
-    path = re.sub(r"^\{\{\w+\}\}", "", url).split("/")[0].split("?")[0]
+    path = _resource_path(url)
     return KitRequestFacts(
         name=item["name"],
         method=request["method"],
@@ -307,8 +367,8 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         statuses=statuses,
         status_name=status_test.group(2) if status_test else None,
         mandatory_name=found.group(2) if (found := _MANDATORY_TEST.search(script)) else None,
-        checks=_check_names(on_object),
-        listed_checks=_check_names(on_array),
+        checks=_check_names(on_object, single),
+        listed_checks=_check_names(on_array, listed or single),
         position=position,
         code=code.group(1) if (code := _CODE.search(script)) else None,
         script=script,
@@ -319,6 +379,9 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         typed_at=_typed_at(on_object),
         includes_if=_includes_if(on_object),
         reads=_reads(on_object) if array_at < 0 else (),
+        empty_unchecked=listed is not None and bool(re.search(r"if \(Array\.isArray\(jsonData\)\) \{", script)),
+        accepted=_accepted(script),
+        poll=_poll(item["name"], script),
     )
 
 
@@ -396,13 +459,46 @@ def _braced(text: str, start: int) -> str:
     return text[start:]
 
 
+def _resource_path(url: str) -> str:
+    """The resource a URL goes to: its last collection segment (``a/{{ID}}/b?x=1``: ``b``)."""
+    segments = re.sub(r"^\{\{\w+\}\}", "", url).split("?")[0].split("/")
+    return next((segment for segment in reversed(segments[0::2]) if segment), segments[0])
+
+
+def _accepted(script: str) -> tuple[str, str] | None:
+    """Where a request's script keeps the monitor id from when the answer is 202, or None."""
+    found = _ACCEPTED.search(script) if "== 202" in script else None
+    if found is None:
+        return None
+    return ("header", found.group(1)) if found.group(1) else ("body", found.group(2))
+
+
+def _poll(name: str, script: str) -> Poll | None:
+    """What a request that sends itself again waits for, how often and how long, or None."""
+    until, nexts = _UNTIL.search(script), _GO_TO.findall(script)
+    if until is None or name not in nexts:
+        return None
+    retries, wait, give_up = _RETRIES.search(script), _WAIT.search(script), _GIVE_UP.search(script)
+    then = next((target for target in nexts if target != name and target != "null"), None)
+    # the kit counts the tries from the second request on and gives up on the one after its bound
+    return Poll(until.group(1), until.group(2), int(retries.group(1)) + 2 if retries else 1,
+                int(wait.group(1)) / 1000 if wait else 0.0, give_up.group(2) if give_up else "", then)
+
+
 def _literal(text: str) -> Any:
     """A JavaScript literal of a test script as a value."""
     return text[1:-1] if text[:1] in "'\"" else json.loads(text)
 
 
-def _check_names(script: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(name for _, name in _TEST.findall(script) if not _ONLY_ON_FAILURE.match(name)))
+def _check_names(script: str, branch: Branch) -> tuple[str, ...]:
+    names: list[str] = []
+    for _, name in _TEST.findall(script):
+        if name == "Response has ":  # 'Response has ' + attr + ' attribute', made for each attribute of a list
+            typed = [*branch.typed, *(pair for _, pairs in branch.by_type for pair in pairs)]
+            names += [f"Response has {attribute} attribute" for attribute, _ in typed]
+        elif not _ONLY_ON_FAILURE.match(name):
+            names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def _json(raw: str | None) -> Any:
@@ -434,11 +530,17 @@ def kit_facts(kit_dir: Path) -> list[ResourceFacts]:
     """The kit's resources in collection order, each with its requests and its reduced payload schema."""
     resources: dict[str, list[KitRequestFacts]] = {}
     waiting: list[KitRequestFacts] = []  # a request outside the API (the kit's routing Start) joins the next resource
-    for request in kit_order(kit_dir):
+    ordered = kit_order(kit_dir)
+    # a resource the kit only polls or reads by a variable nobody sets here (a monitor) belongs to the route that polls it
+    keeps = {request.resource for request in ordered if request.creates or request.holds}
+    current = None
+    for request in ordered:
         if not request.url.startswith("{{"):
             waiting.append(request)
             continue
-        resources.setdefault(request.resource, []).extend([*waiting, request])
+        if request.resource in keeps or current is None:
+            current = request.resource
+        resources.setdefault(current, []).extend([*waiting, request])
         waiting = []
     facts = []
     for resource, own in resources.items():
@@ -447,6 +549,15 @@ def kit_facts(kit_dir: Path) -> list[ResourceFacts]:
         schema = json.loads(schema_path.read_text(encoding="utf-8")) if schema_path.exists() else {}
         facts.append(ResourceFacts(resource, entity, tuple(own), payload_schema(schema)))
     return facts
+
+
+def _routed(requests: list[KitRequestFacts]) -> list[KitRequestFacts]:
+    """Mark the requests a kit with an asynchronous route reaches only by that route: those after the first request
+    that ends the run (``setNextRequest(null)``)."""
+    if not any(request.accepted for request in requests):
+        return requests
+    end = next((at for at, request in enumerate(requests) if "setNextRequest(null)" in request.script), len(requests))
+    return [replace(request, routed=True) if at > end else request for at, request in enumerate(requests)]
 
 
 def profile_rows(kit_dir: Path, entity: str) -> set[str]:
@@ -469,10 +580,11 @@ def profile_rows(kit_dir: Path, entity: str) -> set[str]:
 
 def kit_order(kit_dir: Path, environment: Mapping[str, str] | None = None) -> list[KitRequestFacts]:
     """The kit's requests in the order Newman runs them, all resources together: where the kit routes on a value
-    its launcher puts in the environment (``resourceToTest`` from ``config.json``, or ``environment``), the routed ones."""
+    its launcher puts in the environment (``resourceToTest`` from ``config.json``, or ``environment``), the routed ones;
+    those only its asynchronous route reaches marked ``routed``."""
     collection = json.loads(collection_path(kit_dir).read_text(encoding="utf-8"))
     requests = [_request_facts(item, folder, at) for at, folder, item in placed_items(collection["item"])]
-    return routed(requests, launcher_environment(kit_dir) if environment is None else environment)
+    return _routed(routed(requests, launcher_environment(kit_dir) if environment is None else environment))
 
 
 # ``if (resourceToTest.toLowerCase() == "testcase"){ postman.setNextRequest("Post TestCase") }``

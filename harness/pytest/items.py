@@ -47,7 +47,10 @@ class CtkFile(pytest.File):
         api_id = self.declaration.api_id
         tier, api, group = pytest.mark.ctk, getattr(pytest.mark, api_id), pytest.mark.xdist_group(api_id)  # once a file
         folders: dict[str, pytest.MarkDecorator] = {}
-        for request in plan(self.declaration):
+        configured = run_context(self.config).settings.payloads.get(api_id, {})
+        for request in plan(self.declaration, configured):
+            if request.step.routed:
+                continue  # run, where the kit's asynchronous route reaches it, by the item whose answer took the route
             title = request.title
             seen[title] = seen.get(title, 0) + 1
             name = title if seen[title] == 1 else f"{title} [{seen[title]}]"
@@ -100,28 +103,33 @@ class CtkItem(pytest.Item):
         assert isinstance(self.parent, CtkFile)
         return self.parent
 
-    def perform(self) -> tuple[RequestRecord, str | None]:
-        """Send the kit request, or skip it naming the variable it lacks: the record and the reason it was skipped.
+    def perform(self) -> tuple[RequestRecord, str | None, list[tuple[KitRequest, RequestRecord]]]:
+        """Send the kit request, or skip it naming the variable it lacks: the record, the reason it was skipped, and
+        the requests the kit's asynchronous route ran right after it (a poll, where it went next) with theirs.
 
         It touches no pytest state, so a lane's worker thread may do it ahead of the test."""
         run = self.suite_file.suite_run()
         reason = run.missing_prerequisite(self.request)
         if reason is not None:
-            return run.skip(self.request, reason), reason
-        return run.run(self.request), None
+            return run.skip(self.request, reason), reason, []
+        record = run.run(self.request)
+        return record, None, [(routed, run.run(routed)) for routed in run.routed_next()]
 
     def runtest(self) -> None:
         run = self.suite_file.suite_run()
         self.suite_file.last_item = self
-        record, skipped = run_context(self.config).performed(self, self.perform)
+        record, skipped, routes = run_context(self.config).performed(self, self.perform)
         self._publish(run, record)
+        for routed, routed_record in routes:
+            publish(self, run, routed.index, routed_record)
         if skipped is not None:
             pytest.skip(skipped)
-        outcome = record.outcome
-        if outcome == "failed":
-            raise CtkFailure(failure_text(record))
-        if outcome == "deviation" and run_context(self.config).strict:
-            raise CtkFailure(deviation_text(self.request.title, [record]))
+        records = [record, *(routed_record for _, routed_record in routes)]
+        failed = [failure_text(each) for each in records if each.outcome == "failed"]
+        if failed:
+            raise CtkFailure("\n".join(failed))
+        if any(each.outcome == "deviation" for each in records) and run_context(self.config).strict:
+            raise CtkFailure(deviation_text(self.request.title, records))
 
     def _publish(self, run: SuiteRun, record: RequestRecord) -> None:
         self.record = record
@@ -138,7 +146,7 @@ class CtkItem(pytest.Item):
 
 def publish(item: pytest.Item, run: SuiteRun, index: int, record: RequestRecord) -> None:
     """Send a record to the controller (through xdist too) and to the reporters, from inside the test."""
-    suite = {"collection": run.declaration.collection, "root": run.api_root, "planned": len(run.requests)}
+    suite = {"collection": run.declaration.collection, "root": run.api_root, "planned": run.planned}
     item.user_properties.append(
         (RECORD_PROPERTY, {"api": run.declaration.api_id, "index": index, "suite": suite, "record": record.to_json()})
     )

@@ -11,6 +11,7 @@ import pytest
 
 import mockserver
 import tmfapis
+from tests.support.differential import delete_kept
 from tests.support.official_kits import KitRun, require_kits, run_kits
 from tests.support.suite_runs import copy_suites
 
@@ -46,11 +47,13 @@ def side_by_side(pytester: pytest.Pytester) -> SideBySide:
             copy_suites(pytester.path, [f"ctk{api_id.removeprefix('tmf')}" for api_id in api_ids])
             report = pytester.path / "report"
             result = pytester.runpytest("-p", "no:cacheprovider", "-m", "ctk", "--base-url", base_url,
-                                        "--ctk-report", str(report))
+                                        "--ctk-report", str(report), "--keep")
             summary_path = report / "summary.json"
             output = result.stdout.str()
             assert summary_path.exists() or "pre-flight failed" in output, output[-3000:]
             summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
-            return kits.result(), summary
+            runs = kits.result()
+            delete_kept(summary)  # once the kits are done, as a kit may go on with an instance of ours
+            return runs, summary
 
     return run

@@ -141,3 +141,30 @@ def test_a_value_check_on_a_dotted_attribute_fails_where_the_kits_read_of_it_fai
     assert (unreadable.name, unreadable.outcome) == ("account.id is 15", "failed")
     assert unreadable.message == "the instance has no account, so account.id cannot be read"
     assert unset.name == "totalAmount.value is undefined"  # never held: the kit's unset variable
+
+
+PAYMENT_METHOD = load_declaration(SUITES / "ctk670" / "ctk670.yaml").resources[0]
+
+
+def test_an_instance_has_the_attributes_its_type_makes_mandatory() -> None:
+    card = {"@type": "BankCard", "name": "Card", "href": "h", "id": "1", "status": "active", "statusDate": "2024-01-01",
+            "cardNumber": "1234", "brand": "Visa", "expirationDate": "2030-01-01", "nameOnCard": "HSV"}
+    held = {"name": "Card", "status": "active", "statusDate": "2024-01-01"}
+    good = {result.name: result.outcome for result in checks.instance_checks(reply(card), PAYMENT_METHOD, card, [held])}
+    assert good["Response has cardNumber attribute"] == "passed" and set(good.values()) == {"passed"}
+    without = {key: value for key, value in card.items() if key != "cardNumber"}
+    bad = {r.name: r for r in checks.instance_checks(reply(without), PAYMENT_METHOD, without, [held])}
+    assert bad["Instance has all mandatory attributes"].message == 'missing: cardNumber (id "1")'
+    assert bad["Response has cardNumber attribute"].outcome == "failed"
+    wallet = {**without, "@type": "DigitalWallet"}  # another type: what a card must have is not asked
+    names = {r.name for r in checks.instance_checks(reply(wallet), PAYMENT_METHOD, wallet, [held])}
+    assert "Response has cardNumber attribute" not in names and "Response has walletId attribute" in names
+
+
+def test_a_selection_that_only_asks_for_the_attribute_accepts_more() -> None:
+    answer = [{"id": "1", "href": "h", "name": "n", "@type": "Resource"}]
+    assert [(r.name, r.outcome) for r in checks.selection(reply(answer), "name", only=False)] == [
+        ("Instance must have id, href and filtered attribute", "passed")]
+    missing = [{"id": "1", "href": "h"}]
+    assert [r.outcome for r in checks.selection(reply(missing), "name", only=False)] == ["failed"]
+    assert [r.name for r in checks.selection(reply([]), "name", only=False)] == ["Array expected as response"]

@@ -50,7 +50,10 @@ DRIFTS = [
     ("ctk621", "{do: list, status: [200, 206]}", "list", "the statuses checked is (200,), the kit's is (200, 206)"),
     ("ctk638", "rename: {Status code is 201 or 202: Successful POST request}", "status: [201, 202]", "the check names"),
     ("ctk680", ("{do: filter id 1, rename: {Instance has all mandatory attributes: 'Instance must have href, id, "
-     "recommendationItem attributes'}}"), "filter id 1", "the check names"),
+     "recommendationItem attributes'}, single: {rename: {Instance has all mandatory attributes: Instance has all "
+     "mandatory attributes}}}"), "filter id 1", "the check names"),
+    ("ctk680", ", single: {rename: {Instance has all mandatory attributes: Instance has all mandatory attributes}}", "",
+     "the mandatory check's name of an answer judged as one instance"),
     ("ctk646", "      - {do: list, typed: {id: string, href: string, creationDate: string, lastUpdate: string}, ",
      "      - {do: list, ", "typed is"),
     ("ctk642", "{do: fields id, status: [200, 206], selection: true}", "{do: fields id, status: [200, 206]}", "the check names"),
@@ -60,6 +63,15 @@ DRIFTS = [
      "productSpecification: the conditional attributes (when) is {}, the kit's is {'bundledProductSpecification'"),
     ("ctk666", "{do: list, instances: items, hold: last", "{do: list, hold: last", "the instances checked is 'every', the kit's is 'items'"),
     ("ctk704", "      - {do: start, name: Start}\n", "", "the request list"),
+    ("ctk640", "tries: 38", "tries: 3", "the poll (until, tries, wait, give-up check, then)"),
+    ("ctk640", ", routed: true}\n      - {do: list", "}\n      - {do: list", "the asynchronous route"),
+    ("ctk664", "{do: create 1, accepted: {body: id}}", "create 1", "the asynchronous route"),
+    ("ctk702", "selection: must", "selection: true", "the check names"),
+    ("ctk670", "Check: {drawer: string, ", "Check: {", "attributes mandatory by @type"),
+    ("ctk670", "{do: list, includes: [name, status, statusDate], instances: items_or_one}",
+     "{do: list, includes: [name, status, statusDate]}", "the instances checked is 'every', the kit's is 'items_or_one'"),
+    ("ctk702", "mandatory: [id, href], single: {mandatory: [href, id, name], ", "mandatory: [id, href], single: {",
+     "mandatory of an answer judged as one instance"),
 ]
 
 

@@ -97,3 +97,18 @@ def test_a_kit_routed_on_its_launchers_config_runs_what_the_config_names() -> No
         "Start", "Post TestCase", "/TestCase", "/TestCase/{{IDTC01}}", "/TestCase?fields=id", "/TestCase?id={{IDTC01}}",
         "/TestCase/404ID"]
     assert len(routed(kit_order(DEFAULT_KITS_DIR / "tmf681"), {})) == 13  # a kit that does not route: every request
+
+
+def test_an_empty_list_gets_the_instance_checks_its_kits_script_makes_of_it(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "filter_empty") as proxy:
+        run = run_ctk("--base-url", proxy.url, suites=("ctk670", "ctk702"))
+    assert run.result.ret == 1
+    # TMF670's array branch takes every array: an empty one gets no instance check
+    by_name = [check["name"] for name, check in run.checks("tmf670") if "?name=" in name and check["tier"] == "ctk"]
+    assert "Status code is 200" in by_name and "Instance has all mandatory attributes" not in by_name
+    # TMF702's else branch checks an empty answer for the create's mandatory attributes, under the template's name
+    by_id = _outcomes(run, "tmf702", "/Resource?id={{IDRE01}}")
+    assert by_id["Instance has all mandatory attributes"] == "failed"
+    assert "Instance has id, href and filtered attribute" not in by_id

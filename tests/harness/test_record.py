@@ -4,6 +4,7 @@ engine keeps: held values from the answer, the URL builder's query strings."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -163,3 +164,25 @@ def test_the_kit_requests_keep_a_query_string_of_the_api_root() -> None:
     assert urls["list"] == "https://vendor.example/cm/v4/customer?tenant=t1"
     assert urls["retrieve"] == "https://vendor.example/cm/v4/customer/42?tenant=t1"
     assert urls["filter"].startswith("https://vendor.example/cm/v4/customer?tenant=t1&")
+
+
+def test_a_value_that_is_not_text_goes_into_the_url_as_the_kit_writes_it() -> None:
+    # the kit's {{VAR}} holds a JavaScript value: a boolean is sent as true, not as Python's True
+    declaration = load_declaration(SUITES / "ctk629" / "ctk629.yaml")
+    run = SuiteRun(declaration, "http://x/", requests.Session(), Redactor())
+    run.values(declaration.resources[0], 1).update(id="42", name=True)
+    name_filter = next(request for request in run.requests if request.kind == "filter" and request.attribute == "name")
+    assert run.url(name_filter) == "http://x/customer?name=true"
+
+
+def test_a_nested_resource_is_read_under_the_instance_held_of_the_other() -> None:
+    declaration = load_declaration(SUITES / "ctk702" / "ctk702.yaml")
+    suite = declaration.resources[0]
+    nested = replace(declaration, resources=(suite, replace(suite, resource="monitor", under=suite.resource)))
+    run = SuiteRun(nested, "http://x/", requests.Session(), Redactor())
+    monitors = [request for request in run.requests if request.suite.resource == "monitor" and request.kind == "list"]
+    assert "IDRE01 is not set" in str(run.missing_prerequisite(monitors[0]))
+    run.values(suite, 1).update(id="a/1")
+    assert run.url(monitors[0]) == "http://x/resource/a%2F1/monitor"
+    missing = next(request for request in run.requests if request.suite.resource == "monitor" and request.kind == "missing")
+    assert run.url(missing).startswith("http://x/resource/a%2F1/monitor/")

@@ -133,6 +133,15 @@ def test_patch_that_breaks_the_instance_changes_nothing(
     assert server.http.get(created["href"]).json() == created
 
 
+def test_patch_judges_what_it_changes_not_what_the_create_accepted(server: Running) -> None:
+    # TMF670's PaymentMethod_Create takes any @type; the entity's schema lists lower-case ones only
+    created = server.create("tmf670", "paymentMethod", {"name": "Card", "@type": "BankCard"})
+    renamed = server.http.patch(created["href"], json={"@type": "BankCard", "name": "Other card"})
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "Other card")
+    retyped = server.http.patch(created["href"], json={"@type": "Card"})
+    assert retyped.status_code == 400 and retyped.json()["message"].startswith("@type: 'Card' is not one of")
+
+
 def test_patch_may_repeat_the_current_id(server: Running) -> None:
     created = server.create("tmf629", "customer")
     response = server.http.patch(created["href"], json={"id": created["id"], "name": "Same id"})

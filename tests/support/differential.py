@@ -22,15 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
 import mockserver
 import tmfapis
+from harness.cleanup import KEPT
 from harness.ctk.declaration import load_declaration
 from harness.fuzz.derived import SUITES_DIR
 from tests.support.fault_proxy import FAULTS, start_fault_proxy
 from tests.support.official_kits import REPO, KitRequest, KitRun, run_kits
 
 __all__ = [
-    "DEFECTS", "DIFFERENCES", "HARMLESS", "SPEC_ONLY", "Difference", "Verdicts", "disagreements", "documented", "judge", "main",
+    "DEFECTS", "DIFFERENCES", "HARMLESS", "SPEC_ONLY", "Difference", "Verdicts", "delete_kept", "disagreements", "documented",
+    "judge", "main",
     "ours_outcome", "ported", "run_side_by_side",
 ]
 
@@ -176,13 +180,23 @@ def run_side_by_side(upstream: str, fault: str, api_ids: Sequence[str], jobs: in
         roots = {api_id: proxy.url + tmfapis.api(api_id).base_path for api_id in api_ids}
         kits = pool.submit(run_kits, roots, max(1, jobs), 1)
         done = subprocess.run([sys.executable, "-m", "pytest", *(str(suites[api_id]) for api_id in api_ids), "-m", "ctk",
-                               "--base-url", proxy.url, f"--ctk-report={report}", "-p", "no:cacheprovider", "-q"],
-                              cwd=REPO, capture_output=True, text=True, check=False, timeout=900)
+                               "--base-url", proxy.url, f"--ctk-report={report}", "-p", "no:cacheprovider", "-q",
+                               "--keep"], cwd=REPO, capture_output=True, text=True, check=False, timeout=900)
         record = Path(report) / "summary.json"
         summary = json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
         runs = _finished(api_ids, kits)
+        delete_kept(summary)
     stopped = next((line for line in done.stdout.splitlines() if "pre-flight" in line), done.stdout[-200:])
     return judge(fault, runs, summary, proxy.tally.altered, stopped)
+
+
+def delete_kept(summary: Mapping[str, Any] | None) -> None:
+    """Delete what ours kept (``--keep``), once the kits are done: a kit that goes on with the last instance a list
+    shows (TMF664) may have taken ours, which deleting at the end of our run would pull from under it."""
+    for entry in (summary or {}).get("apis", {}).values():
+        for line in entry.get("undeleted", []):
+            if line.endswith(f": {KEPT}"):
+                requests.delete(line.removesuffix(f": {KEPT}"), timeout=10)
 
 
 def _finished(api_ids: Sequence[str], kits: Future[dict[str, KitRun]]) -> dict[str, KitRun]:
