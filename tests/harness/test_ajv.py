@@ -86,9 +86,9 @@ def test_a_check_of_the_whole_body_keeps_its_name() -> None:
 
 
 def test_a_schema_with_a_keyword_the_checks_do_not_know_is_refused(tmp_path: Path) -> None:
-    source = (SUITES / "ctk654" / "ctk654.yaml").read_text(encoding="utf-8")
-    path = tmp_path / "ctk654.yaml"
-    path.write_text(source.replace("valid: [{name: Schema is valid, schema: {", "valid: [{name: Schema is valid, schema: {enum: [1], ", 1),
+    source = (SUITES / "ctk641" / "ctk641.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "ctk641.yaml"
+    path.write_text(source.replace("json_pointers: true, schema: {", "json_pointers: true, schema: {enum: [1], ", 1),
                     encoding="utf-8")
     with pytest.raises(DeclarationError, match=r"valid: keywords enum are not known"):
         load_declaration(path)
