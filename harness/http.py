@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urljoin
@@ -24,7 +24,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from harness.record import Exchange
 from harness.redact import Redactor
-from harness.urls import same_origin
+from harness.urls import Origin, origin, same_origin
 
 __all__ = ["DEFAULT_MAX_BODY_MB", "DEFAULT_TIMEOUT_S", "NOT_JSON", "BoundedSession", "Reply", "cut_requests_under_way",
            "not_sent", "send"]
@@ -48,6 +48,25 @@ class BoundedSession(requests.Session):
         self.max_body_bytes = max_body_bytes
         for prefix in ("http://", "https://"):  # a connection kept per host for each request under way at once
             self.mount(prefix, _CuttableAdapter(pool_maxsize=max(connections, 10)))
+        self._environment: dict[Origin, Any] = {}
+        self._environment_lock = threading.Lock()
+
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        # The environment (proxies, CA bundle) is read once per origin: requests iterates os.environ for each request,
+        # and pytest changes it (PYTEST_CURRENT_TEST) while other threads send, which breaks the iteration.
+        key = origin(str(url or ""))
+        with self._environment_lock:
+            found: Any = self._environment.get(key)
+            if found is None:
+                found = self._environment[key] = super().merge_environment_settings(url, {}, None, None, None)
+        return {"proxies": {**found["proxies"], **(proxies or {})}, "stream": self.stream if stream is None else stream,
+                "verify": found["verify"] if verify is None else verify, "cert": found["cert"] if cert is None else cert}
+
+    def read_environment(self, urls: Iterable[str]) -> None:
+        """Read the environment for these URLs now (on the thread that starts the run), before others send."""
+        for url in urls:
+            self.merge_environment_settings(url, {}, None, None, None)
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)

@@ -9,18 +9,16 @@ of ``anyOf`` at its first). Only the keywords the kits use are known; a schema w
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import jsonschema
-
 __all__ = ["KEYWORDS", "AjvError", "ajv_errors", "errors_text", "unknown_keywords"]
 
 KEYWORDS = ("$schema", "type", "properties", "required", "items", "anyOf")
-_TYPE_CHECKER = jsonschema.Draft7Validator.TYPE_CHECKER  # ajv's default draft; 1.0 is an integer in JavaScript
 _IDENTIFIER = re.compile(r"^[a-z$_][a-z$_0-9]*$", re.IGNORECASE)
 
 
@@ -89,7 +87,7 @@ class _Validation:
 
     @staticmethod
     def _is(data: Any, types: list[str]) -> bool:
-        return any(_TYPE_CHECKER.is_type(data, name) for name in types)
+        return any(_type_checker().is_type(data, name) for name in types)
 
     @staticmethod
     def _type_error(types: list[str], path: str, at: str) -> AjvError:
@@ -152,3 +150,12 @@ class _Validation:
 def _fragment(name: str) -> str:
     """A property name in a schema path, as ajv writes it (a JSON pointer token, URI-encoded)."""
     return quote(name.replace("~", "~0").replace("/", "~1"), safe="-_.!~*'()")
+
+
+@functools.cache
+def _type_checker() -> Any:
+    """Draft 7's type checker, ajv's default draft (1.0 is an integer in JavaScript); jsonschema is imported only
+    when an answer is checked, not when a declaration is read."""
+    import jsonschema
+
+    return jsonschema.Draft7Validator.TYPE_CHECKER

@@ -51,9 +51,10 @@ ABSENT: Any = object()  # what ``value_at`` finds where a body has nothing, not 
 
 def value_at(body: Any, path: Sequence[str | int]) -> Any:
     """The value at ``path`` in a body, else ``ABSENT``: an index (or a name of digits, as the kit's ``[0]``) picks from
-    an array, and a name is read through an array by its first item, as the kits read ``billDocument.id``."""
-    for part in path:
-        if isinstance(body, list) and not str(part).isdigit():
+    an array, and a name below the top is read through an array by its first item, as the kits read
+    ``billDocument.id`` (an answer that is an array has no attribute: the kit's ``instance['id']`` is undefined)."""
+    for depth, part in enumerate(path):
+        if depth and isinstance(body, list) and not str(part).isdigit():
             body = body[0] if body else ABSENT
         if isinstance(body, Mapping) and isinstance(part, str) and part in body:
             body = body[part]

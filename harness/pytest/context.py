@@ -134,6 +134,7 @@ class RunContext:
             session.proxies.update(self.settings.proxies)
             session.auth = self.credentials()
             session.trust_env = not self.embedded  # a proxy from the environment must not catch loopback traffic
+            session.read_environment(url for url in (self.settings.base_url, *self.settings.api_urls.values()) if url)
             self._session = session
         return self._session
 

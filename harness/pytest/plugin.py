@@ -29,7 +29,7 @@ from harness.redact import Redactor
 __all__ = ["RunContext", "run_context"]
 
 PLUGINS = ("harness.pytest.allure", "harness.pytest.reporting", "harness.pytest.preflight", "harness.pytest.fuzzing")
-FOLDERS = ("N1", "N2", "E1")
+FOLDERS = tuple(f"{kind}{number}" for kind in "NE" for number in range(10))  # a declaration's folder: [NE][0-9]
 DEFAULT_CONCURRENCY = 8
 
 

@@ -16,6 +16,7 @@ import requests
 
 import mockserver
 import tmfapis
+from harness.http import BoundedSession
 from harness.pytest.lanes import Chain, Lanes, Step
 from tests.support.fault_proxy import Exchange, Fault, start_proxy
 from tests.support.suite_runs import copy_suites
@@ -152,3 +153,17 @@ def _until(condition: Callable[[], bool]) -> None:
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.01)
 
+
+
+def test_the_session_reads_the_environment_once_per_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests iterates os.environ for each request; pytest changes it while the lanes send, so it is read once."""
+    session = BoundedSession()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    session.read_environment(["https://vendor.example/tmf-api/customerManagement/v4/"])
+
+    def read_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the environment was read again")
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", read_again)
+    settings = session.merge_environment_settings("https://vendor.example/tmf-api/other/v4/x", {}, True, None, None)
+    assert settings["proxies"]["https"] == "http://proxy.example:3128" and settings["stream"] is True

@@ -91,7 +91,7 @@ def test_what_the_writer_writes_has_the_one_shape() -> None:
     entry = summary["apis"]["tmf629"]
     assert entry["verdict"] == "failed"
     assert entry["totals"] == {"requests": 2, "failed_requests": 1, "assertions": 1, "failed_assertions": 0}
-    assert entry["spec"] == {"checks": 1, "deviations": 1, "verdict": "deviates"}
+    assert entry["spec"] == {"checks": 1, "deviations": 1, "payload": 0, "verdict": "deviates"}
 
 
 @pytest.mark.parametrize(("edit", "message"), [
