@@ -27,7 +27,6 @@ from tests.support import hostile
 from tests.support.echo_proxy import start_echo_proxy
 from tests.support.loopback import serve_in_thread
 from tests.support.probe import ProbeSpotter
-from tests.support.suite_runs import FIVE_SUITES
 
 CANARY_BEARER = "canary-bearer-7f3a9c"
 CANARY_API_KEY = "canary-apikey-51d2e8"
@@ -58,7 +57,7 @@ def run_suites(directory: Path, *options: str, env: dict[str, str] | None = None
         directory, directory / "ctk-report", directory / "allure-results", directory / "junit.xml", 0, ""
     )
     command = [
-        sys.executable, "-m", "pytest", *FIVE_SUITES, "-p", "no:cacheprovider", "-rA", "-v",
+        sys.executable, "-m", "pytest", "harness/suites", "-p", "no:cacheprovider", "-rA", "-v",
         "--ctk-report", str(run.report_dir), "--alluredir", str(run.allure_dir), "--junitxml", str(run.junit),
         "-o", "junit_logging=all", "--log-level", "DEBUG",
         "--log-file", str(directory / "run.log"), "--log-file-level", "DEBUG", "--api", ",".join(SAMPLE), *options,

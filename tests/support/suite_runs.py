@@ -10,12 +10,10 @@ import pytest
 
 import mockserver
 
-__all__ = ["FIVE_SUITES", "REPO", "SUITES", "copy_suites", "reference_server"]
+__all__ = ["REPO", "SUITES", "copy_suites", "reference_server"]
 
 REPO = Path(__file__).resolve().parents[2]
 SUITES = REPO / "harness" / "suites"
-# The suites whose reports the report tests read, by the path a vendor gives pytest (the package ships more).
-FIVE_SUITES = tuple(f"harness/suites/{name}" for name in ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635"))
 
 
 @pytest.fixture
