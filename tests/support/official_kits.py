@@ -59,7 +59,8 @@ REPO = Path(__file__).resolve().parents[2]
 KITS_DIR = SHARED / "official-ctks"
 NEWMAN = REPO / "node_modules" / ".bin" / "newman"
 RUN_KITS = Path(__file__).resolve().parent / "run_kits.js"  # newman.run in one Node process, as the launchers did
-NEWMAN_TIMEOUT_S = 300
+# a Node process's time: a start, and a share per kit it runs (a loaded machine, a defect making kits wait)
+NEWMAN_START_S, NEWMAN_PER_KIT_S = 120, 30
 REQUEST_TIMEOUT_MS = 10_000
 ENVIRONMENT_KEY = re.compile(r"\{\{(\w+)\}\}")
 # What a launcher does, as its JavaScript says it.
@@ -431,7 +432,8 @@ def _newman(jobs: Mapping[str, tuple[Path, Path, Path]], concurrency: int, proce
             subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
             for command in commands
         ]
-        outputs = [process.communicate(timeout=NEWMAN_TIMEOUT_S) for process in running]
+        deadline = NEWMAN_START_S + NEWMAN_PER_KIT_S * -(-len(listed) // len(running))
+        outputs = [process.communicate(timeout=deadline) for process in running]
     runs = {}
     for api_id, (directory, _, _) in jobs.items():
         report = directory / "newman.json"
