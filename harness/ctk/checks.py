@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ABSENT",
+    "array_expected",
     "attribute_equals",
     "body_includes",
     "body_matches",
@@ -161,7 +162,9 @@ def instance_checks(
     """Checks 3 to 5 of the template on one instance: mandatory set, typed attributes, held values in the body.
 
     An attribute the kit requires only under a condition (``suite.when``) is required and typed only where it holds;
-    an instance whose ``@type`` the suite lists in ``by_type`` has those attributes too, mandatory and typed.
+    an instance whose ``@type`` the suite lists in ``by_type`` has those attributes too, mandatory and typed. Where
+    the kit wants at least one of some attributes (``suite.one_of``), its mandatory check wants one too, and types
+    each one found by a check nested in it, made only where the instance has the mandatory attributes.
     """
     results = []
     name = "Instance has all mandatory attributes"
@@ -176,13 +179,37 @@ def instance_checks(
     else:
         required = dict.fromkeys([*mandatory, *(attribute for attribute in suite.when if attribute not in unmet)])
         missing = [attribute for attribute in required if attribute not in instance]
-        message = f"missing: {', '.join(missing)} {which(instance)}"
-        results.append(failed(name, message) if missing else passed(name))
+        found = [] if missing else _one_of_found(suite.one_of, instance)
+        alternatives = [attribute for pairs in suite.one_of.values() for attribute in pairs]
+        # the checks nested in the kit's mandatory check end first, and Newman reports them first
+        results.extend(_typed(reply, instance, attribute, json_type) for attribute, json_type in found)
+        if missing:
+            results.append(failed(name, f"missing: {', '.join(missing)} {which(instance)}"))
+        elif alternatives and not found:
+            results.append(failed(name, f"has none of {', '.join(alternatives)} {which(instance)}"))
+        else:
+            results.append(passed(name))
     for attribute in [*(suite.typed if typed is None else typed), *subtype]:
         if attribute not in unmet:
             results.append(_typed(reply, instance, attribute, typing[attribute]))
     results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
     return results
+
+
+def _one_of_found(one_of: Mapping[str, Mapping[str, str]], instance: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The kit's "at least one of" attributes an instance has, with their JSON types: those ``present`` among its
+    keys (even null), those ``set`` where JavaScript takes their value as true (not null, false, 0 or "")."""
+    present = [(attribute, json_type) for attribute, json_type in one_of.get("present", {}).items() if attribute in instance]
+    return present + [(attribute, json_type) for attribute, json_type in one_of.get("set", {}).items()
+                      if instance.get(attribute) not in (None, False, 0, "")]
+
+
+def array_expected(reply: Reply) -> CheckResult:
+    """``Array expected as response``, where the kit asks only that the answer be an array (an empty one passes)."""
+    name = "Array expected as response"
+    if not reply.json_ok:
+        return failed(name, f"no JSON body: {reply.problem}")
+    return passed(name) if isinstance(reply.body, list) else failed(name, f"expected a JSON array, got {show(reply.body)}")
 
 
 def meets(instance: Any, condition: Mapping[str, Any]) -> bool:

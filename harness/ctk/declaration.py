@@ -65,6 +65,7 @@ _WHEN = {"type": "object", "additionalProperties": {"type": "object", "minProper
 # ``tries`` times ``wait`` seconds apart; ``missing RESOURCE`` reads an unknown id of another resource at the root.
 # The kit's asynchronous route: a request ``accepted`` with 202 keeps the monitor id from a header or the body and
 # goes to the poll; the requests only that route reaches are ``routed`` (not run where no request answered 202).
+# A request whose answer has a status of ``ends_on`` ends the kit's run (``postman.setNextRequest("null")``).
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing|poll)( \S+)*$"
 }
@@ -98,6 +99,11 @@ _INCLUDES_IF = {
     "properties": {"if": {"type": "object", "minProperties": 1},
                    "includes": {"type": "object", "minProperties": 1, "additionalProperties": _NAME}},
 }
+_TYPES = {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}}
+# The kit's "at least one of" these attributes, checked in its mandatory check, each one found typed by a check
+# nested in it: ``present`` found among the instance's keys, ``set`` by a value JavaScript takes as true.
+_ONE_OF = {"type": "object", "additionalProperties": False,
+           "properties": {"present": _TYPES, "set": _TYPES}}
 _STEP = {
     "oneOf": [
         _REQUEST,
@@ -122,13 +128,14 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
-                "instances": {"enum": ["every", "items", "items_or_one"]},
+                "instances": {"enum": ["every", "items", "items_or_one", "items_else_array", "one"]},
                 "when": _WHEN,
+                "one_of": _ONE_OF,
                 "single": {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {"typed": {"type": "object", "additionalProperties": {"enum": list(JSON_TYPES)}},
-                                   "includes": _NAMES, "mandatory": _NAMES, "when": _WHEN,
+                                   "includes": _NAMES, "mandatory": _NAMES, "when": _WHEN, "one_of": _ONE_OF,
                                    "rename": {"type": "object", "additionalProperties": _NAME}},
                 },
                 "valid": {"type": "array", "items": _VALID},
@@ -145,6 +152,7 @@ _STEP = {
                 "wait": {"type": "number", "minimum": 0, "maximum": 60},
                 "give_up": _NAME,
                 "then": _NAME,
+                "ends_on": _STATUSES,
             },
         },
     ]
@@ -178,6 +186,7 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "compared": _NAMES,
                     "mandatory": _NAMES,
                     "when": _WHEN,
+                    "one_of": _ONE_OF,
                     "payload_schema": {"type": "object"},
                     "profile_mandatory": _NAMES,
                     "payloads": {"type": "array", "maxItems": 9, "items": {"type": "object"}},
@@ -267,9 +276,12 @@ class Step:
     # which instances of a list answer get the instance checks: every item (an empty array or an object judged
     # as one instance), only the items of an array (a kit script without an else branch: an empty array or an
     # object gets none), or the items of an array, an empty one getting none, and any other answer judged as one
-    # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``)
-    instances: Literal["every", "items", "items_or_one"] = "every"
+    # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``), the items of a
+    # non-empty array, any other answer getting the kit's ``Array expected as response`` instead (an empty array
+    # passes it), or the whole answer as one instance, an array too (a script with no branch for an array)
+    instances: Literal["every", "items", "items_or_one", "items_else_array", "one"] = "every"
     when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
+    one_of: Mapping[str, Mapping[str, str]] | None = None  # the "at least one of" attributes, where they depart
     # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the
     # items': typed, includes, mandatory, when, and the names of its checks (rename)
     single: Mapping[str, Any] = field(default_factory=dict)
@@ -290,6 +302,7 @@ class Step:
     wait: float = 0.0
     give_up: str | None = None  # the check a poll fails when the value never came
     then: str | None = None  # the request (its kit name) the route goes to after the poll
+    ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after this request
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -316,6 +329,8 @@ class ResourceSuite:
     held_at: Mapping[str, str] = field(default_factory=dict)  # the dotted path of a value the kit names otherwise
     # attributes the kit requires (and type-checks, where typed) only on instances meeting a condition
     when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # the kit's "at least one of" attributes ({"present": {attribute: type}, "set": {...}}), in its mandatory check
+    one_of: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def path(self, attribute: str) -> tuple[str, ...]:
         """Where the kit reads ``attribute`` in an instance: ``account.id`` is nested, and so is what ``held_at`` names."""
@@ -487,6 +502,7 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *
         compared=tuple(entry.get("compared", held)),
         held_at=dict(entry.get("held_at", {})),
         when=dict(entry.get("when", {})),
+        one_of=dict(entry.get("one_of", {})),
         under=entry.get("under"),
         each_payload=entry.get("each_payload", False),
         by_type=entry.get("by_type", {}),
@@ -531,7 +547,7 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
     if kind == "patch":
         patch = PatchStep(dict(body), tuple(values or ()))
     lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values",
-                                                                    "reads", "holds") if key in options}
+                                                                    "reads", "holds", "ends_on") if key in options}
     valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
     typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"]) for name, entry in options.pop("typed_at", {}).items()}
     includes_if = tuple(IncludesIf(entry["if"], entry["includes"]) for entry in options.pop("includes_if", ()))

@@ -62,8 +62,11 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
         names += ["Instance has only id, href and filtered attribute"] if step.selection is True else []
     if request.makes_instance_checks:
         by_type = [attribute for typed in checked.by_type.values() for attribute in typed]  # by the instance's @type
-        names += ["Instance has all mandatory attributes", *(f"Response has {a} attribute" for a in [*checked.typed, *by_type]),
+        one_of = [attribute for typed in checked.one_of.values() for attribute in typed]
+        names += ["Instance has all mandatory attributes",
+                  *(f"Response has {a} attribute" for a in [*checked.typed, *by_type, *one_of]),
                   *(f"Body includes value held on {a}" for a in checked.includes)]
+        names += ["Array expected as response"] if step.instances == "items_else_array" else []
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
     names += list(step.expect)
@@ -101,6 +104,7 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "body includes", suite.includes, created.includes)
         differ(where, "held_at (where the included values are read)", dict(suite.held_at), kit.included_at)
         differ(where, "the conditional attributes (when)", dict(suite.when), created.conditional)
+        differ(where, "at least one of (one_of)", dict(suite.one_of), created.alternatives)
         differ(where, "attributes mandatory by @type", _by_type(suite.by_type), created.by_type)
         differ(where, "each payload runs the steps once", suite.each_payload, kit.each_payload)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
@@ -131,6 +135,7 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     step, poll = request.step, theirs.poll
     differ(where, "the asynchronous route (monitor id of a 202, reached only by the route)",
            (dict(step.accepted or {}), step.routed), (dict([theirs.accepted] if theirs.accepted else []), theirs.routed))
+    differ(where, "the statuses on which the kit's run ends after it", step.ends_on, theirs.ends_on)
     differ(where, "the poll (until, tries, wait, give-up check, then)",
            (dict(step.until or {}), step.tries, step.wait, step.give_up, step.then) if request.kind == "poll" else None,
            ({poll.attribute: poll.value}, poll.tries, poll.wait_s, poll.give_up, poll.then) if poll else None)
@@ -156,15 +161,16 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "typed", sorted(checked.typed.items()), sorted(dict(branch.typed).items()))
         differ(where, "body includes", checked.includes, branch.includes)
         differ(where, "the conditional attributes (when)", dict(checked.when), branch.conditional)
+        differ(where, "at least one of (one_of)", dict(checked.one_of), branch.alternatives)
         differ(where, "attributes mandatory by @type", _by_type(checked.by_type), branch.by_type)
-        differ(where, "the instances checked", request.step.instances,
-               "items" if theirs.items_only else "items_or_one" if theirs.listed is not None and theirs.empty_unchecked else "every")
-        if request.kind in ("list", "filter", "fields") and theirs.listed:  # an answer judged as one: the else branch
+        differ(where, "the instances checked", request.step.instances, _instances(theirs))
+        if request.kind in ("list", "filter", "fields") and theirs.listed and not theirs.else_array:  # the else branch
             one, single = request.checked_as_one, theirs.single
             differ(where, "mandatory of an answer judged as one instance", one.mandatory, single.mandatory)
             differ(where, "typed of an answer judged as one instance", sorted(one.typed.items()), sorted(dict(single.typed).items()))
             differ(where, "body includes of an answer judged as one instance", one.includes, single.includes)
             differ(where, "the conditional attributes of an answer judged as one instance", dict(one.when), single.conditional)
+            differ(where, "at least one of, on an answer judged as one instance", dict(one.one_of), single.alternatives)
             if single.mandatory_name:
                 default = "Instance has all mandatory attributes"
                 rename = {**request.step.rename, **request.step.single.get("rename", {})}
@@ -183,6 +189,17 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "the PATCH body", dict(patch.body), theirs.body)
     if request.kind == "retrieve":
         differ(where, "what it keeps from its answer", request.step.holds, theirs.holds)
+
+
+def _instances(theirs: KitRequestFacts) -> str:
+    """Which instances of its answer the kit's script checks, as a step's ``instances`` says it."""
+    if theirs.items_only:
+        return "items"
+    if theirs.listed is not None and theirs.empty_unchecked:
+        return "items_or_one"
+    if theirs.else_array:
+        return "items_else_array"
+    return "one" if theirs.whole else "every"
 
 
 def _by_type(by_type: Mapping[str, Mapping[str, str]]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:

@@ -77,12 +77,13 @@ class KitRequest:
     def checked(self) -> ResourceSuite:
         """The resource as this request checks its instances: the create's checks, or the step's own."""
         step = self.step
-        if step.typed is None and step.includes is None and step.mandatory is None and step.when is None:
+        if all(option is None for option in (step.typed, step.includes, step.mandatory, step.when, step.one_of)):
             return self.suite
         return replace(self.suite, typed=self.suite.typed if step.typed is None else step.typed,
                        includes=self.suite.includes if step.includes is None else step.includes,
                        mandatory=self.suite.mandatory if step.mandatory is None else step.mandatory,
-                       when=self.suite.when if step.when is None else step.when)
+                       when=self.suite.when if step.when is None else step.when,
+                       one_of=self.suite.one_of if step.one_of is None else step.one_of)
 
     @property
     def checked_as_one(self) -> ResourceSuite:
@@ -91,6 +92,7 @@ class KitRequest:
         if not single:
             return checked
         return replace(checked, typed=single.get("typed", checked.typed), when=single.get("when", checked.when),
+                       one_of=single.get("one_of", checked.one_of),
                        includes=tuple(single.get("includes", checked.includes)),
                        mandatory=tuple(single.get("mandatory", checked.mandatory)))
 
@@ -233,14 +235,23 @@ class SuiteRun:
     unread: dict[str, str] = field(default_factory=dict)  # resource -> why a list the kit reads from held nothing
     monitors: dict[str, str] = field(default_factory=dict)  # resource -> the monitor id of its last 202 answer
     route: list[KitRequest] = field(default_factory=list)  # what the asynchronous route runs next
+    ended: tuple[int, str] | None = None  # the request after which the kit's run ended (``ends_on``), and why
 
     def __post_init__(self) -> None:
         self.requests = plan(self.declaration, self.payloads)
 
     @property
     def planned(self) -> int:
-        """The kit requests this run runs: all but those only the asynchronous route reaches, unless it did."""
-        return sum(not request.step.routed or request.index in self.outcomes for request in self.requests)
+        """The kit requests this run runs: all but those only the asynchronous route reaches, unless it did, and
+        those after the kit's run ended."""
+        return sum((not request.step.routed or request.index in self.outcomes) and self.not_reached(request) is None
+                   for request in self.requests)
+
+    def not_reached(self, request: KitRequest) -> str | None:
+        """Why the kit's run does not reach ``request`` (it ended before), or None."""
+        if self.ended is None or request.index <= self.ended[0]:
+            return None
+        return self.ended[1]
 
     def routed_next(self) -> Iterator[KitRequest]:
         """The requests the kit's asynchronous route runs now (the poll, then where the poll goes), one at a time."""
@@ -349,6 +360,9 @@ class SuiteRun:
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
+        if reply.status in request.step.ends_on:
+            call = 'postman.setNextRequest("null")'
+            self.ended = (request.index, f"the kit's run ends after {request.title}, which answered {reply.status} ({call})")
         record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
         self.outcomes[request.index] = record.outcome
         return record
@@ -532,6 +546,11 @@ class SuiteRun:
             instances = reply.body if isinstance(reply.body, list) else []
         elif request.step.instances == "items_or_one" and reply.json_ok and reply.body == []:
             instances = []  # the kit's array branch takes every array: an empty one gets no instance check
+        elif request.step.instances == "items_else_array" and request.judged_as_one(reply):
+            instances = []  # the kit's else branch only asks for an array
+            results.append(checks.array_expected(reply))
+        elif request.step.instances == "one":
+            instances = [reply.body if reply.json_ok else None]
         else:  # an empty array is judged as one instance, as the kit does: it has none of the mandatory attributes
             instances = checks.instances_of(reply) or [reply.body if reply.json_ok else None]
         if request.judged_as_one(reply):

@@ -127,6 +127,8 @@ def _departures(branch: Branch, items: Branch) -> dict[str, Any]:
         departures["includes"] = list(branch.includes)
     if branch.conditional != items.conditional:
         departures["when"] = branch.conditional
+    if branch.alternatives != items.alternatives:
+        departures["one_of"] = branch.alternatives
     if branch.mandatory_name and branch.mandatory_name != items.mandatory_name:
         departures["rename"] = {"Instance has all mandatory attributes": branch.mandatory_name}
     return departures
@@ -151,6 +153,8 @@ def _route(request: KitRequestFacts) -> dict[str, Any]:
             options["then"] = poll.then
     if request.routed:
         options["routed"] = True
+    if request.ends_on:
+        options["ends_on"] = list(request.ends_on)
     return options
 
 
@@ -212,12 +216,18 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
             options["mandatory"] = list(mandatory)
         if branch.conditional != create.conditional:
             options["when"] = branch.conditional
-        if listed and request.listed and (single := _departures(request.single, branch)):
+        if branch.alternatives != create.alternatives:
+            options["one_of"] = branch.alternatives
+        if listed and request.listed and not request.else_array and (single := _departures(request.single, branch)):
             options["single"] = single
     if request.items_only:
         options["instances"] = "items"
     elif checks_instances and request.empty_unchecked:
         options["instances"] = "items_or_one"
+    elif checks_instances and request.else_array:
+        options["instances"] = "items_else_array"
+    elif checks_instances and request.whole:
+        options["instances"] = "one"
     if kind == "retrieve" and request.holds:
         options["holds"] = list(request.holds)
     if kind == "list" and request.holds and not request.creates:
@@ -356,6 +366,8 @@ def _resource_lines(api_id: str, kit_dir: Path, facts: ResourceFacts, injected: 
         lines.append(f"    compared: {_flow(list(compared))}\n")
     if created_checks.conditional:
         lines.append(f"    when: {_flow(created_checks.conditional)}  # required only under the kit's condition\n")
+    if created_checks.one_of:
+        lines.append(f"    one_of: {_flow(created_checks.alternatives)}  # the kit wants at least one of them\n")
     if created_checks.by_type:
         lines.append(f"    by_type: {_flow({kind: dict(typed) for kind, typed in created_checks.by_type})}"
                      "  # attributes mandatory by @type\n")

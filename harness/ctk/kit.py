@@ -53,9 +53,23 @@ _STATUS_TEST = re.compile(
     r"|pm\.expect\(\[([\d,\s]+)\]\)\.to\.include\(pm\.response\.code\))"
 )
 _MANDATORY_TEST = re.compile(
-    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\(Object\.keys\(instance\)\)"
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*(?:let \w+ = false\s*)?"
+    r"(?:pm\.expect\(Object\.keys\(instance\)\)|let (\w+) = Object\.keys\((?:instance|jsonData)\)\s*pm\.expect\(\3\))"
     r"\.to\.include\.members\((?:requiredAttributes|baseAttributes)\)"
 )
+# The kit's "at least one of" some attributes, in its mandatory test: a flag set where one is found and expected true;
+# those of a list found among the keys and those found by their value, each typed by a test nested in the test.
+_AT_LEAST_ONE = re.compile(r"let (\w+) = false\b.*?pm\.expect\(\1\)\.to\.be\.true", re.DOTALL)
+_ONE_OF_PRESENT = re.compile(
+    r"(\w+)\.forEach\(attr => \{\s*if \(keys\.includes\(attr\)\)\s*\{[^{}]*?"
+    r"pm\.test\('Response has ' \+\s*attr \+ ' attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
+_ONE_OF_SET = re.compile(
+    r"if \(\w+\[['\"](\w+)['\"]\]\)\s*\{\s*pm\.test\('Response has \1 attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
+# A request after which the kit's run ends on a status: ``if (pm.response.code == 200) { setNextRequest("null") }``
+_ENDS_ON = re.compile(r"if \(pm\.response\.code ===? (\d+)\)\s*\{\s*postman\.setNextRequest\((?:null|\"null\")\)\s*\}")
+# A script that judges the whole answer as one instance: it has no branch for an array.
+_WHOLE = re.compile(r"var instance = pm\.response\.json\(\)")
+_ARRAY_HANDLED = re.compile(r"forEach|Array\.isArray|instance = instance\[")
 _INCLUDES = re.compile(r"pm\.test\('Body includes value held on (\S+)'")
 # the value the check searches for: ``instance['validFor']["startDateTime"]`` is at validFor.startDateTime
 _INCLUDED_VALUE = re.compile(
@@ -119,6 +133,13 @@ class Branch:
     not_expected: tuple[int, ...] = ()
     included_at: tuple[tuple[str, str], ...] = ()  # (included name, dotted path) where the value is not at its name
     when: tuple[tuple[str, str, Any], ...] = ()  # (attribute, condition attribute, value): required only then
+    # the "at least one of" attributes of its mandatory test: found among the keys (present) or by their value (set)
+    one_of: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @property
+    def alternatives(self) -> dict[str, dict[str, str]]:
+        """The "at least one of" attributes as a declaration's ``one_of`` says them."""
+        return {how: dict(typed) for how, typed in self.one_of}
 
     @property
     def conditional(self) -> dict[str, dict[str, Any]]:
@@ -159,10 +180,14 @@ def _branch(text: str, script: str = "") -> Branch:
         return each.group(1) or (each.group(3) if attribute == each.group(2) else each.group(4))
 
     named = _MANDATORY_TEST.search(text)
+    one_of = _one_of(text)
+    nested = {attribute for _, typed in one_of for attribute, _ in typed}
     return Branch(
         mandatory_name=named.group(2) if named else None,
         mandatory=mandatory,
-        typed=tuple(_TYPED.findall(text)) + (tuple((name, json_type(name)) for name in mandatory) if each else ()),
+        typed=tuple(pair for pair in _TYPED.findall(text) if pair[0] not in nested)
+        + (tuple((name, json_type(name)) for name in mandatory) if each else ()),
+        one_of=one_of,
         by_type=tuple((kind, tuple((name, json_type(name)) for name in re.findall(r"['\"]([^'\"]+)['\"]", names)))
                       for kind, names in re.findall(r"(\w+): \[([^\]]*)\]", by_type.group(1))) if by_type else (),
         includes=tuple(_INCLUDES.findall(text)),
@@ -172,6 +197,20 @@ def _branch(text: str, script: str = "") -> Branch:
         when=tuple(dict.fromkeys((pushed, attribute, _literal(value))
                                  for attribute, value, pushed in _CONDITIONAL.findall(text))),
     )
+
+
+def _one_of(text: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The attributes of which a mandatory test wants at least one, with the JSON type its nested tests check:
+    ``(("present", ((attribute, type), ...)), ("set", ...))``, where it has such a test."""
+    test = _AT_LEAST_ONE.search(text)
+    if test is None:
+        return ()
+    present = []
+    for listed, json_type in _ONE_OF_PRESENT.findall(test.group(0)):
+        names = re.search(rf"var {listed} = \[([^\]]*)\]", text)
+        present += [(name, json_type) for name in re.findall(r"'([^']+)'", names.group(1) if names else "")]
+    found = (("present", tuple(present)), ("set", tuple(_ONE_OF_SET.findall(test.group(0)))))
+    return tuple((how, typed) for how, typed in found if typed)
 
 
 def _included_at(text: str) -> Iterator[tuple[str, str]]:
@@ -229,6 +268,9 @@ class KitRequestFacts:
     poll: Poll | None = None  # a request the kit sends again until its answer says the work is done
     routed: bool = False  # reached only on the kit's asynchronous route (after the request that ends the run)
     empty_unchecked: bool = False  # an empty array answer gets no instance check (``if (Array.isArray(jsonData))``)
+    else_array: bool = False  # its else branch only asks for an array (``Array.isArray(jsonData)).to.be.true``)
+    whole: bool = False  # a read judging the whole answer as one instance, an array too: it has no branch for an array
+    ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after it
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -382,6 +424,9 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         empty_unchecked=listed is not None and bool(re.search(r"if \(Array\.isArray\(jsonData\)\) \{", script)),
         accepted=_accepted(script),
         poll=_poll(item["name"], script),
+        else_array=listed is not None and "pm.expect(Array.isArray(jsonData)).to.be.true" in script[else_at:],
+        whole=request["method"] == "GET" and bool(_WHOLE.search(script)) and not _ARRAY_HANDLED.search(script),
+        ends_on=tuple(int(status) for status in _ENDS_ON.findall(script)),
     )
 
 
@@ -494,7 +539,8 @@ def _check_names(script: str, branch: Branch) -> tuple[str, ...]:
     names: list[str] = []
     for _, name in _TEST.findall(script):
         if name == "Response has ":  # 'Response has ' + attr + ' attribute', made for each attribute of a list
-            typed = [*branch.typed, *(pair for _, pairs in branch.by_type for pair in pairs)]
+            typed = [*branch.typed, *(pair for _, pairs in branch.by_type for pair in pairs),
+                     *(pair for _, pairs in branch.one_of for pair in pairs)]
             names += [f"Response has {attribute} attribute" for attribute, _ in typed]
         elif not _ONLY_ON_FAILURE.match(name):
             names.append(name)

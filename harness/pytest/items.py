@@ -103,12 +103,15 @@ class CtkItem(pytest.Item):
         assert isinstance(self.parent, CtkFile)
         return self.parent
 
-    def perform(self) -> tuple[RequestRecord, str | None, list[tuple[KitRequest, RequestRecord]]]:
+    def perform(self) -> tuple[RequestRecord | None, str | None, list[tuple[KitRequest, RequestRecord]]]:
         """Send the kit request, or skip it naming the variable it lacks: the record, the reason it was skipped, and
-        the requests the kit's asynchronous route ran right after it (a poll, where it went next) with theirs.
+        the requests the kit's asynchronous route ran right after it (a poll, where it went next) with theirs. A
+        request the kit's run does not reach (it ended before) has no record, as it has no line in the kit's report.
 
         It touches no pytest state, so a lane's worker thread may do it ahead of the test."""
         run = self.suite_file.suite_run()
+        if (ended := run.not_reached(self.request)) is not None:
+            return None, ended, []
         reason = run.missing_prerequisite(self.request)
         if reason is not None:
             return run.skip(self.request, reason), reason, []
@@ -119,6 +122,8 @@ class CtkItem(pytest.Item):
         run = self.suite_file.suite_run()
         self.suite_file.last_item = self
         record, skipped, routes = run_context(self.config).performed(self, self.perform)
+        if record is None:
+            pytest.skip(f"not run: {skipped}")
         self._publish(run, record)
         for routed, routed_record in routes:
             publish(self, run, routed.index, routed_record)

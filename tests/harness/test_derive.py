@@ -71,6 +71,10 @@ DRIFTS = [
      "{do: list, includes: [name, status, statusDate]}", "the instances checked is 'every', the kit's is 'items_or_one'"),
     ("ctk702", "mandatory: [id, href], single: {mandatory: [href, id, name], ", "mandatory: [id, href], single: {",
      "mandatory of an answer judged as one instance"),
+    ("ctk677", ", ends_on: [200]}", "}", "the statuses on which the kit's run ends after it is (), the kit's is (200,)"),
+    ("ctk677", ", set: {searchCriteria: object}}", "}", "queryUsageConsumption: at least one of (one_of)"),
+    ("ctk677", ", instances: one}", "}", "the instances checked is 'every', the kit's is 'one'"),
+    ("ctk677", ", instances: items_else_array}", "}", "the instances checked is 'every', the kit's is 'items_else_array'"),
 ]
 
 

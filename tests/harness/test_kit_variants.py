@@ -1,9 +1,11 @@
 """What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
 condition, a list whose items alone are checked, a list made before the second create, routing on the launcher's
-config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH."""
+config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a run the kit ends
+on a create's status, checks nested in a check."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -112,3 +114,55 @@ def test_an_empty_list_gets_the_instance_checks_its_kits_script_makes_of_it(
     by_id = _outcomes(run, "tmf702", "/Resource?id={{IDRE01}}")
     assert by_id["Instance has all mandatory attributes"] == "failed"
     assert "Instance has id, href and filtered attribute" not in by_id
+
+
+def test_a_create_answered_200_ends_the_run_where_the_kit_ends_it(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "wrong_status") as proxy:
+        run = run_ctk("--base-url", proxy.url, "-rs", suites=("ctk677",))
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None
+    api = run.summary["apis"]["tmf677"]
+    # as in the kit's report: the create alone, which its kit accepts with 200
+    assert [(request["method"], request["status"]) for request in api["requests"]] == [("POST", 200)]
+    assert api["verdict"] == "passed"
+    run.result.assert_outcomes(passed=1, skipped=5)
+    run.result.stdout.fnmatch_lines(["*not run: the kit's run ends after N1 POST /QueryUsageConsumption, which answered 200*"])
+
+
+_ALTERNATIVES = [
+    {"id": "none", "usageConsumption": []},
+    {"id": "null-set", "usageConsumption": [], "relatedParty": [], "searchCriteria": None},
+    {"id": "null-present", "usageConsumption": [], "partyAccount": None},
+    {"id": "not-mandatory", "relatedParty": "x"},
+    {"id": "empty-set", "usageConsumption": [], "searchCriteria": {}},
+]
+
+
+def _listed_alternatives(exchange: Exchange) -> None:
+    if exchange.client_method == "GET" and exchange.client_path.endswith("/queryUsageConsumption"):
+        exchange.payload = json.dumps(_ALTERNATIVES).encode()
+
+
+def test_the_checks_nested_in_a_kits_at_least_one_of_check_are_made_as_the_kit_makes_them(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_proxy(reference_server.url, Fault(on_answer=_listed_alternatives)) as url:
+        run = run_ctk("--base-url", url, suites=("ctk677",))
+    assert run.result.ret == 1
+    assert run.summary is not None
+    requests = run.summary["apis"]["tmf677"]["requests"]
+    listed = next(r for r in requests if (r["method"], r["name"]) == ("GET", "/QueryUsageConsumption"))
+    mandatory = "Instance has at least one of partyAccount, relatedParty, searchCriteria mandatory attributes"
+    usage = "Response has usageConsumption attribute"
+    # in Newman's order and number: a nested check before the check it is nested in, none where that one's mandatory
+    # attributes are missing; a key counts even when null, a value only when JavaScript takes it as true ({} does)
+    assert [(check["name"], check["outcome"]) for check in listed["checks"] if check["tier"] == "ctk"] == [
+        ("Status code is 200", "passed"),
+        (mandatory, "failed"), (usage, "passed"),
+        ("Response has relatedParty attribute", "passed"), (mandatory, "passed"), (usage, "passed"),
+        ("Response has partyAccount attribute", "failed"), (mandatory, "passed"), (usage, "passed"),
+        (mandatory, "failed"), (usage, "failed"),
+        ("Response has searchCriteria attribute", "passed"), (mandatory, "passed"), (usage, "passed"),
+    ]

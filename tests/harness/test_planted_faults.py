@@ -42,6 +42,11 @@ FAULT_CASES = [
     ("attribute_filter_ignored", "ctk683", "tmf683", [
         ("/partyInteraction?reason={{REASONPI02}}", "IDPI01 not expected on this test"),
     ]),
+    # A check nested in the kit's mandatory check; a list whose else branch asks only for an array; a read by id whose
+    # kit judges the whole answer as one instance.
+    ("wrong_type", "ctk677", "tmf677", [("/QueryUsageConsumption", "Response has relatedParty attribute")]),
+    ("list_as_object", "ctk677", "tmf677", [("/QueryUsageConsumption?fields=id", "Array expected as response")]),
+    ("array_by_id", "ctk677", "tmf677", [("/QueryUsageConsumption/{{IDQUC01}}", "Instance has all mandatory attributes")]),
 ]
 
 
