@@ -122,7 +122,7 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
-                "instances": {"enum": ["every", "items", "items_or_one"]},
+                "instances": {"enum": ["every", "items", "items_or_one", "first"]},
                 "when": _WHEN,
                 "single": {
                     "type": "object",
@@ -267,8 +267,9 @@ class Step:
     # which instances of a list answer get the instance checks: every item (an empty array or an object judged
     # as one instance), only the items of an array (a kit script without an else branch: an empty array or an
     # object gets none), or the items of an array, an empty one getting none, and any other answer judged as one
-    # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``)
-    instances: Literal["every", "items", "items_or_one"] = "every"
+    # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``), or the first item
+    # alone (``instance = jsonData[0]``: an object or an empty array leaves it none, and every check fails)
+    instances: Literal["every", "items", "items_or_one", "first"] = "every"
     when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
     # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the
     # items': typed, includes, mandatory, when, and the names of its checks (rename)

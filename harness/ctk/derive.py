@@ -158,7 +158,8 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "the conditional attributes (when)", dict(checked.when), branch.conditional)
         differ(where, "attributes mandatory by @type", _by_type(checked.by_type), branch.by_type)
         differ(where, "the instances checked", request.step.instances,
-               "items" if theirs.items_only else "items_or_one" if theirs.listed is not None and theirs.empty_unchecked else "every")
+               "items" if theirs.items_only else "items_or_one" if theirs.listed is not None and theirs.empty_unchecked
+               else "first" if theirs.first_only else "every")
         if request.kind in ("list", "filter", "fields") and theirs.listed:  # an answer judged as one: the else branch
             one, single = request.checked_as_one, theirs.single
             differ(where, "mandatory of an answer judged as one instance", one.mandatory, single.mandatory)

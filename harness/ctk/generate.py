@@ -218,6 +218,8 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["instances"] = "items"
     elif checks_instances and request.empty_unchecked:
         options["instances"] = "items_or_one"
+    elif checks_instances and request.first_only:
+        options["instances"] = "first"
     if kind == "retrieve" and request.holds:
         options["holds"] = list(request.holds)
     if kind == "list" and request.holds and not request.creates:

@@ -99,6 +99,7 @@ _INCLUDES_AT = re.compile(
 )
 # The kit's asynchronous route: a 202 answer keeps a monitor id (from a header or the body) and goes to the poll.
 _ACCEPTED = re.compile(r"pm\.globals\.set\(['\"]MONITOR_ID['\"],\s*(?:pm\.response\.headers\[['\"](\w+)['\"]\]|\w+\[['\"](\w+)['\"]\])")
+_FIRST_ITEM = re.compile(r"\binstance = \w+\[0\]")  # the script checks the answer's first item alone
 _UNTIL = re.compile(r"if \(instance\[['\"](\w+)['\"]\] == ['\"]([^'\"]+)['\"]\)")
 _RETRIES = re.compile(r"\.get\(['\"]\w+['\"]\) <= (\d+)")
 _WAIT = re.compile(r"setTimeout\(function\s*\(\)\s*\{\s*\},\s*\[?(\d+)\]?\)")
@@ -229,6 +230,7 @@ class KitRequestFacts:
     poll: Poll | None = None  # a request the kit sends again until its answer says the work is done
     routed: bool = False  # reached only on the kit's asynchronous route (after the request that ends the run)
     empty_unchecked: bool = False  # an empty array answer gets no instance check (``if (Array.isArray(jsonData))``)
+    first_only: bool = False  # only the answer's first item gets the instance checks (``instance = jsonData[0]``)
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -380,6 +382,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         includes_if=_includes_if(on_object),
         reads=_reads(on_object) if array_at < 0 else (),
         empty_unchecked=listed is not None and bool(re.search(r"if \(Array\.isArray\(jsonData\)\) \{", script)),
+        first_only=array_at < 0 and bool(_FIRST_ITEM.search(script)),
         accepted=_accepted(script),
         poll=_poll(item["name"], script),
     )
