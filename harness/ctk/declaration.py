@@ -128,7 +128,7 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
-                "instances": {"enum": ["every", "items", "items_or_one", "items_else_array", "one"]},
+                "instances": {"enum": ["every", "items", "items_or_one", "items_else_array", "one", "first"]},
                 "when": _WHEN,
                 "one_of": _ONE_OF,
                 "single": {
@@ -278,8 +278,9 @@ class Step:
     # object gets none), or the items of an array, an empty one getting none, and any other answer judged as one
     # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``), the items of a
     # non-empty array, any other answer getting the kit's ``Array expected as response`` instead (an empty array
-    # passes it), or the whole answer as one instance, an array too (a script with no branch for an array)
-    instances: Literal["every", "items", "items_or_one", "items_else_array", "one"] = "every"
+    # passes it), the first item alone (``instance = jsonData[0]``: an object or an empty array leaves it none, and
+    # every check fails), or the whole answer as one instance, an array too (a script with no branch for an array)
+    instances: Literal["every", "items", "items_or_one", "items_else_array", "one", "first"] = "every"
     when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
     one_of: Mapping[str, Mapping[str, str]] | None = None  # the "at least one of" attributes, where they depart
     # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the

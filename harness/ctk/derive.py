@@ -199,6 +199,8 @@ def _instances(theirs: KitRequestFacts) -> str:
         return "items_or_one"
     if theirs.else_array:
         return "items_else_array"
+    if theirs.first_only:
+        return "first"
     return "one" if theirs.whole else "every"
 
 

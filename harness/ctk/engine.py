@@ -542,7 +542,12 @@ class SuiteRun:
         targets = [request.instance] if request.instance else list(numbers)
         held = [self.values(suite, number) for number in targets]
         results = self._status(request, reply)
-        if request.step.instances == "items" and reply.json_ok:  # the kit checks the items of an array, nothing else
+        unchecked = ""  # why the kit finds no instance to check, where it checks the first item alone
+        if request.step.instances == "first" and reply.json_ok:
+            instances = reply.body[:1] if isinstance(reply.body, list) else []
+            unchecked = "" if instances else f"no first item to check: {checks.not_a_list(reply) or 'the array is empty'}"
+            instances = instances or [None]  # the kit's instance is undefined: every check of it fails
+        elif request.step.instances == "items" and reply.json_ok:  # the kit checks the items of an array, nothing else
             instances = reply.body if isinstance(reply.body, list) else []
         elif request.step.instances == "items_or_one" and reply.json_ok and reply.body == []:
             instances = []  # the kit's array branch takes every array: an empty one gets no instance check
@@ -556,7 +561,8 @@ class SuiteRun:
         if request.judged_as_one(reply):
             checked = request.checked_as_one
         for instance in instances:
-            results.extend(checks.instance_checks(reply, checked, instance, held))
+            judged = checks.instance_checks(reply, checked, instance, held)
+            results.extend(replace(r, message=unchecked) if unchecked and r.outcome == "failed" else r for r in judged)
         for number in request.compared_instances():
             results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
         for instance in instances if request.step.unset_values and reply.json_ok else ():

@@ -226,6 +226,8 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["instances"] = "items_or_one"
     elif checks_instances and request.else_array:
         options["instances"] = "items_else_array"
+    elif checks_instances and request.first_only:
+        options["instances"] = "first"
     elif checks_instances and request.whole:
         options["instances"] = "one"
     if kind == "retrieve" and request.holds:

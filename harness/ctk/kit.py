@@ -113,6 +113,7 @@ _INCLUDES_AT = re.compile(
 )
 # The kit's asynchronous route: a 202 answer keeps a monitor id (from a header or the body) and goes to the poll.
 _ACCEPTED = re.compile(r"pm\.globals\.set\(['\"]MONITOR_ID['\"],\s*(?:pm\.response\.headers\[['\"](\w+)['\"]\]|\w+\[['\"](\w+)['\"]\])")
+_FIRST_ITEM = re.compile(r"\binstance = \w+\[0\]")  # the script checks the answer's first item alone
 _UNTIL = re.compile(r"if \(instance\[['\"](\w+)['\"]\] == ['\"]([^'\"]+)['\"]\)")
 _RETRIES = re.compile(r"\.get\(['\"]\w+['\"]\) <= (\d+)")
 _WAIT = re.compile(r"setTimeout\(function\s*\(\)\s*\{\s*\},\s*\[?(\d+)\]?\)")
@@ -271,6 +272,7 @@ class KitRequestFacts:
     else_array: bool = False  # its else branch only asks for an array (``Array.isArray(jsonData)).to.be.true``)
     whole: bool = False  # a read judging the whole answer as one instance, an array too: it has no branch for an array
     ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after it
+    first_only: bool = False  # only the answer's first item gets the instance checks (``instance = jsonData[0]``)
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -422,6 +424,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         includes_if=_includes_if(on_object),
         reads=_reads(on_object) if array_at < 0 else (),
         empty_unchecked=listed is not None and bool(re.search(r"if \(Array\.isArray\(jsonData\)\) \{", script)),
+        first_only=array_at < 0 and bool(_FIRST_ITEM.search(script)),
         accepted=_accepted(script),
         poll=_poll(item["name"], script),
         else_array=listed is not None and "pm.expect(Array.isArray(jsonData)).to.be.true" in script[else_at:],

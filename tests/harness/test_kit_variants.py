@@ -1,7 +1,7 @@
 """What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
-condition, a list whose items alone are checked, a list made before the second create, routing on the launcher's
-config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a run the kit ends
-on a create's status, checks nested in a check."""
+condition, a list whose items alone (or first item alone) are checked, a list made before the second create, routing on
+the launcher's config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a
+run the kit ends on a create's status, checks nested in a check."""
 
 from __future__ import annotations
 
@@ -57,6 +57,23 @@ def test_a_list_whose_kit_checks_only_its_items_checks_nothing_on_an_empty_answe
     assert run.result.ret == 1
     listed = _outcomes(run, "tmf666", "/BillPresentationMedia")
     assert listed["Instance has all mandatory attributes"] == listed["Response has name attribute"] == "failed"
+
+
+def test_a_list_whose_kit_checks_its_first_item_alone_passes_a_leftover_after_it_and_fails_an_object(
+    run_ctk: Callable[..., CtkRun]
+) -> None:
+    # TMF673's kit reads addresses it never creates (the kit seed holds them) and checks jsonData[0] alone
+    seeded = mockserver.ServerConfig(port=0, access_log=False, seed_path=mockserver.KIT_SEED)
+    with mockserver.start_background(seeded) as server:
+        with start_fault_proxy(server.url, "leftovers") as proxy:
+            behind_leftover = run_ctk("--base-url", proxy.url, suites=("ctk673",))
+        with start_fault_proxy(server.url, "list_as_object") as proxy:
+            behind_object = run_ctk("--base-url", proxy.url, suites=("ctk673",))
+    assert set(_outcomes(behind_leftover, "tmf673", "/GeographicAddress").values()) == {"passed"}
+    failed = [check for name, check in behind_object.checks("tmf673")
+              if name == "/GeographicAddress" and check["tier"] == "ctk" and check["outcome"] == "failed"]
+    assert {check["name"] for check in failed} >= {"Instance has all mandatory attributes", "Response has city attribute"}
+    assert all(check["message"].startswith("no first item to check: the answer is an object") for check in failed), failed
 
 
 def test_an_answer_judged_as_one_instance_gets_the_checks_of_the_kits_else_branch(
