@@ -62,7 +62,8 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
         names += ["Instance has only id, href and filtered attribute"] if step.selection is True else []
     if request.makes_instance_checks:
         by_type = [attribute for typed in checked.by_type.values() for attribute in typed]  # by the instance's @type
-        names += ["Instance has all mandatory attributes", *(f"Response has {a} attribute" for a in [*checked.typed, *by_type]),
+        names += ["Instance has all mandatory attributes", *checked.any_of,
+                  *(f"Response has {a} attribute" for a in [*checked.typed, *by_type]),
                   *(f"Body includes value held on {a}" for a in checked.includes)]
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
@@ -101,6 +102,8 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "body includes", suite.includes, created.includes)
         differ(where, "held_at (where the included values are read)", dict(suite.held_at), kit.included_at)
         differ(where, "the conditional attributes (when)", dict(suite.when), created.conditional)
+        differ(where, "the checks of one attribute of several (any_of)", dict(suite.any_of), dict(created.any_of))
+        differ(where, "typed only where truthy", suite.typed_if_truthy, created.typed_if_truthy)
         differ(where, "attributes mandatory by @type", _by_type(suite.by_type), created.by_type)
         differ(where, "each payload runs the steps once", suite.each_payload, kit.each_payload)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
@@ -156,6 +159,8 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "typed", sorted(checked.typed.items()), sorted(dict(branch.typed).items()))
         differ(where, "body includes", checked.includes, branch.includes)
         differ(where, "the conditional attributes (when)", dict(checked.when), branch.conditional)
+        differ(where, "the checks of one attribute of several (any_of)", dict(checked.any_of), dict(branch.any_of))
+        differ(where, "typed only where truthy", checked.typed_if_truthy, branch.typed_if_truthy)
         differ(where, "attributes mandatory by @type", _by_type(checked.by_type), branch.by_type)
         differ(where, "the instances checked", request.step.instances,
                "items" if theirs.items_only else "items_or_one" if theirs.listed is not None and theirs.empty_unchecked else "every")
@@ -165,6 +170,9 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
             differ(where, "typed of an answer judged as one instance", sorted(one.typed.items()), sorted(dict(single.typed).items()))
             differ(where, "body includes of an answer judged as one instance", one.includes, single.includes)
             differ(where, "the conditional attributes of an answer judged as one instance", dict(one.when), single.conditional)
+            differ(where, "any_of of an answer judged as one instance", dict(one.any_of), dict(single.any_of))
+            differ(where, "typed only where truthy of an answer judged as one instance", one.typed_if_truthy,
+                   single.typed_if_truthy)
             if single.mandatory_name:
                 default = "Instance has all mandatory attributes"
                 rename = {**request.step.rename, **request.step.single.get("rename", {})}
