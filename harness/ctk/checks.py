@@ -7,6 +7,7 @@ and what came back. When there is no usable JSON body, each body check fails onc
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -189,8 +190,11 @@ def instance_checks(
             results.append(failed(name, f"has none of {', '.join(alternatives)} {which(instance)}"))
         else:
             results.append(passed(name))
+    for name, attributes in suite.any_of.items():
+        results.append(_has_one_of(reply, name, instance, attributes))
     for attribute in [*(suite.typed if typed is None else typed), *subtype]:
-        if attribute not in unmet:
+        unheld = attribute in suite.typed_if_truthy and not _truthy(value_at(instance, attribute.split(".")))
+        if attribute not in unmet and not unheld:
             results.append(_typed(reply, instance, attribute, typing[attribute]))
     results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
     return results
@@ -210,6 +214,24 @@ def array_expected(reply: Reply) -> CheckResult:
     if not reply.json_ok:
         return failed(name, f"no JSON body: {reply.problem}")
     return passed(name) if isinstance(reply.body, list) else failed(name, f"expected a JSON array, got {show(reply.body)}")
+
+
+def _has_one_of(reply: Reply, name: str, instance: Any, attributes: Sequence[str]) -> CheckResult:
+    """A check the kit names itself: the instance has at least one of the attributes (null counts, as in the kit)."""
+    if not reply.json_ok:
+        return failed(name, reply.problem or "")
+    if not isinstance(instance, dict):
+        return failed(name, f"expected a JSON object with one of {', '.join(attributes)}, got {show(instance)}")
+    if any(attribute in instance for attribute in attributes):
+        return passed(name)
+    return failed(name, f"expected one of {', '.join(attributes)}; the instance {which(instance)} has none")
+
+
+def _truthy(value: Any) -> bool:
+    """Whether JavaScript takes the value as true (``if (instance.x)``): objects and arrays always, not 0, "" or NaN."""
+    if value is ABSENT or value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return isinstance(value, (dict, list)) or bool(value)
 
 
 def meets(instance: Any, condition: Mapping[str, Any]) -> bool:

@@ -187,6 +187,8 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "mandatory": _NAMES,
                     "when": _WHEN,
                     "one_of": _ONE_OF,
+                    "any_of": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1, "items": _NAME}},
+                    "typed_if_truthy": _NAMES,
                     "payload_schema": {"type": "object"},
                     "profile_mandatory": _NAMES,
                     "payloads": {"type": "array", "maxItems": 9, "items": {"type": "object"}},
@@ -332,6 +334,8 @@ class ResourceSuite:
     when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # the kit's "at least one of" attributes ({"present": {attribute: type}, "set": {...}}), in its mandatory check
     one_of: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    any_of: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # named checks: the instance has one of these
+    typed_if_truthy: tuple[str, ...] = ()  # typed attributes the kit checks only where the value is truthy (``if (x)``)
 
     def path(self, attribute: str) -> tuple[str, ...]:
         """Where the kit reads ``attribute`` in an instance: ``account.id`` is nested, and so is what ``held_at`` names."""
@@ -504,6 +508,8 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *
         held_at=dict(entry.get("held_at", {})),
         when=dict(entry.get("when", {})),
         one_of=dict(entry.get("one_of", {})),
+        any_of={name: tuple(attributes) for name, attributes in entry.get("any_of", {}).items()},
+        typed_if_truthy=tuple(entry.get("typed_if_truthy", ())),
         under=entry.get("under"),
         each_payload=entry.get("each_payload", False),
         by_type=entry.get("by_type", {}),

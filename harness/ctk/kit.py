@@ -86,6 +86,16 @@ _CONDITIONAL = re.compile(
     r"requiredAttributes\.push\('([^']+)'\)"
 )
 _NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
+# A check that the instance has at least one of a list of attributes (``conditionalAttributes.forEach(e => {
+# if (Object.keys(instance).indexOf(e) >= 0) ...``), and the lists the script names.
+_ANY_OF = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{[^{}]*?(\w+)\.forEach\(\s*\(?(\w+)\)?\s*=>\s*\{\s*"
+    r"if\s*\(Object\.keys\(instance\)\.indexOf\(\4\)\s*>=\s*0\)"
+)
+_LISTS = re.compile(r"(?:var|let|const) (\w+) = \[([^\]]*)\]")
+# A type check made only where the instance holds a value (``if (instance.x){ pm.test('Response has x attribute'...``).
+_TYPED_IF_TRUTHY = re.compile(r"if \(instance\.(\w+)\)\s*\{\s*pm\.test\('Response has \1 attribute'")
+_COMMENT_LINE = re.compile(r"^\s*//.*$", re.MULTILINE)
 # An ajv check: a schema written in the script, the options of ``new Ajv``, the test that validates with them.
 _AJV_SCHEMA = re.compile(r"(\w+)\s*=\s*\{\s*\"\$schema\"")
 _AJV_OPTIONS = re.compile(r"new Ajv\(\{([^}]*)\}\)")
@@ -134,6 +144,8 @@ class Branch:
     not_expected: tuple[int, ...] = ()
     included_at: tuple[tuple[str, str], ...] = ()  # (included name, dotted path) where the value is not at its name
     when: tuple[tuple[str, str, Any], ...] = ()  # (attribute, condition attribute, value): required only then
+    any_of: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (check name, attributes): the instance has one of them
+    typed_if_truthy: tuple[str, ...] = ()  # typed attributes checked only where the instance holds a truthy value
     # the "at least one of" attributes of its mandatory test: found among the keys (present) or by their value (set)
     one_of: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
@@ -197,6 +209,8 @@ def _branch(text: str, script: str = "") -> Branch:
         included_at=tuple(_included_at(text)),
         when=tuple(dict.fromkeys((pushed, attribute, _literal(value))
                                  for attribute, value, pushed in _CONDITIONAL.findall(text))),
+        any_of=tuple(_any_of(text)),
+        typed_if_truthy=tuple(dict.fromkeys(_TYPED_IF_TRUTHY.findall(text))),
     )
 
 
@@ -212,6 +226,14 @@ def _one_of(text: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
         present += [(name, json_type) for name in re.findall(r"'([^']+)'", names.group(1) if names else "")]
     found = (("present", tuple(present)), ("set", tuple(_ONE_OF_SET.findall(test.group(0)))))
     return tuple((how, typed) for how, typed in found if typed)
+
+
+def _any_of(text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each check that the instance has at least one attribute of a list the script names: (name, attributes)."""
+    lists = {name: tuple(re.findall(r"'([^']+)'|\"([^\"]+)\"", items)) for name, items in _LISTS.findall(text)}
+    for _, name, listed, _ in _ANY_OF.findall(text):
+        if listed in lists:
+            yield name, tuple(single or double for single, double in lists[listed])
 
 
 def _included_at(text: str) -> Iterator[tuple[str, str]]:
@@ -391,7 +413,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         on_object = on_array = script
     items_only = array_at >= 0 and listed is None
     raw = (request.get("body") or {}).get("raw")
-    holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(script)))
+    holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(_COMMENT_LINE.sub("", script))))
     status_test = _STATUS_TEST.search(script)
     statuses: tuple[int, ...] = ()
     if status_test:

@@ -1,7 +1,8 @@
 """What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
 condition, a list whose items alone (or first item alone) are checked, a list made before the second create, routing on
 the launcher's config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a
-run the kit ends on a create's status, checks nested in a check."""
+run the kit ends on a create's status, checks nested in a check, one attribute of several required, types checked only
+where a value is held."""
 
 from __future__ import annotations
 
@@ -183,3 +184,40 @@ def test_the_checks_nested_in_a_kits_at_least_one_of_check_are_made_as_the_kit_m
         (mandatory, "failed"), (usage, "failed"),
         ("Response has searchCriteria attribute", "passed"), (mandatory, "passed"), (usage, "passed"),
     ]
+
+
+def _conditional_faults(exchange: Exchange) -> None:
+    """Process flows come back with neither specification attribute; task flows with their reference as text and
+    their specification 0 (false to JavaScript, so the kit checks no type there)."""
+    resource = route(exchange.client_path).resource
+    if resource == "processFlow":
+        edit_instances(exchange, lambda item: [item.pop(name, None) for name in (
+            "processFlowSpecification", "processFlowSpecificationRef")])
+    elif resource == "taskFlow":
+        edit_instances(exchange, lambda item: item.update(taskFlowSpecificationRef="1234", taskFlowSpecification=0))
+
+
+def test_one_attribute_of_several_is_required_and_types_are_checked_only_where_a_value_is_held(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    clean = run_ctk("--base-url", reference_server.url, suites=("ctk701",))
+    assert clean.result.ret == 0, clean.result.stdout.str()
+    created = _outcomes(clean, "tmf701", "/ProcessFlow")
+    assert created["Instance has required conditional attributes"] == created["Response has processFlowSpecification attribute"]
+    assert created["Instance has required conditional attributes"] == "passed"
+    assert "Response has processFlowSpecificationRef attribute" not in created  # the payload sends no reference
+    # every task flow request, the kit's E1 among them, goes under process flow 01
+    assert clean.summary is not None
+    requests = clean.summary["apis"]["tmf701"]["requests"]
+    parent = next(request["url"] for request in requests if request["name"] == "/ProcessFlow/{{IDPF01}}")
+    assert all(r["url"].startswith(f"{parent}/taskFlow") for r in requests if r["name"].startswith("/TaskFlow"))
+    with start_proxy(reference_server.url, Fault(on_answer=_conditional_faults)) as url:
+        run = run_ctk("--base-url", url, suites=("ctk701",))
+    assert run.result.ret == 1
+    created = _outcomes(run, "tmf701", "/ProcessFlow")
+    assert created["Instance has required conditional attributes"] == "failed"
+    assert "Response has processFlowSpecification attribute" not in created
+    task = _outcomes(run, "tmf701", "/TaskFlow/{{IDTF01}}")
+    assert task["Instance has conditional attributes"] == "passed"
+    assert task["Response has taskFlowSpecificationRef attribute"] == "failed"
+    assert "Response has taskFlowSpecification attribute" not in task
