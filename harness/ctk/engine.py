@@ -3,7 +3,8 @@
 ``plan`` lists the kit requests in the kit's order (each resource's declared steps); ``SuiteRun`` sends
 them one at a time, holds the variables the kit passes between requests (``IDCU01``...) and
 records every check. A request whose variable is missing is not sent: ``missing_prerequisite``
-names the variable and the request that should have produced it.
+names the variable and the request that should have produced it. Where the kit leaves a variable unset without a
+failure (a list it reads instance 01 from answers none), the request goes out with ``{{IDPR01}}`` as the kit's does.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ class SuiteRun:
     outcomes: dict[int, str] = field(default_factory=dict)
     requests: list[KitRequest] = field(default_factory=list)
     unread: dict[str, str] = field(default_factory=dict)  # resource -> why a list the kit reads from held nothing
+    never_set: dict[str, str] = field(default_factory=dict)  # resource -> what its list answered that set nothing
     monitors: dict[str, str] = field(default_factory=dict)  # resource -> the monitor id of its last 202 answer
     route: list[KitRequest] = field(default_factory=list)  # what the asynchronous route runs next
     ended: tuple[int, str] | None = None  # the request after which the kit's run ended (``ends_on``), and why
@@ -274,17 +276,11 @@ class SuiteRun:
 
     def missing_prerequisite(self, request: KitRequest) -> str | None:
         """Why ``request`` cannot be sent (a variable nobody set), or None."""
-        needed = [(request.suite, number, attribute) for number, attribute in request.needs()]
-        if request.suite.under and not (request.kind == "missing" and request.attribute):
-            needed.insert(0, (self.declaration.resource(request.suite.under), 1, "id"))
-        for suite, number, attribute in needed:
-            if attribute in self.values(suite, number):
+        for suite, number, attribute in self.needed(request):
+            if attribute in self.values(suite, number) or self.sent_unset(suite, number):
                 continue
             variable = suite.variable(attribute, number)
-            producer = next(
-                r for r in self.requests
-                if r.suite is suite and ((r.kind == "create" and r.instance == number) or r.step.hold)
-            )
+            producer = self.producer(suite, number)
             outcome = self.outcomes.get(producer.index)
             if outcome is None:
                 happened = "was not run (deselected or not reached)"
@@ -296,11 +292,48 @@ class SuiteRun:
             return f"{variable} is not set: it is produced by {producer.title}, which {happened}"
         return None
 
+    def needed(self, request: KitRequest) -> list[tuple[ResourceSuite, int, str]]:
+        """The (resource, instance, attribute) values ``request`` is sent with."""
+        needed = [(request.suite, number, attribute) for number, attribute in request.needs()]
+        if request.suite.under and not (request.kind == "missing" and request.attribute):
+            needed.insert(0, (self.declaration.resource(request.suite.under), 1, "id"))
+        return needed
+
+    def producer(self, suite: ResourceSuite, number: int) -> KitRequest:
+        """The request that sets instance ``number``'s variables: its create, or the list the kit reads it from."""
+        return next(r for r in self.requests
+                    if r.suite is suite and ((r.kind == "create" and r.instance == number) or r.step.hold))
+
+    def sent_unset(self, suite: ResourceSuite, number: int) -> bool:
+        """Whether the kit sends the requests that use instance ``number``'s variables with them never set: the list it
+        reads them from passed but listed no instance, so its loop that sets them never ran. (Those of a failed
+        producer ours does not send: a documented difference.)"""
+        producer = self.producer(suite, number)
+        return (bool(producer.step.hold) and suite.resource in self.never_set
+                and self.outcomes.get(producer.index) in ("passed", "deviation"))
+
+    def unset_note(self, request: KitRequest) -> str | None:
+        """What a request sent with variables the kit never set says of them, or None."""
+        unset = [(suite, number, attribute) for suite, number, attribute in self.needed(request)
+                 if attribute not in self.values(suite, number) and self.sent_unset(suite, number)]
+        if not unset:
+            return None
+        suite, number, _ = unset[0]
+        names = ", ".join(f"{{{{{each.variable(attribute, n)}}}}}" for each, n, attribute in unset)
+        return (f"sent with {names} as written, as the kit sends it ({self.producer(suite, number).title} "
+                f"{self.never_set[suite.resource]})")
+
+    def held_text(self, suite: ResourceSuite, number: int, attribute: str) -> str:
+        """A held value as the kit writes it into a URL; a variable the kit never set stays ``{{IDPR01}}``, as Newman
+        leaves it (it sends the braces unencoded in a query, where our HTTP client percent-encodes them)."""
+        values = self.values(suite, number)
+        return _text(values[attribute]) if attribute in values else f"{{{{{suite.variable(attribute, number)}}}}}"
+
     def path(self, suite: ResourceSuite) -> str:
         """Where a resource's collection is under the API root: itself, or under the held instance 01 of another."""
         if suite.under is None:
             return suite.resource
-        parent = _text(self.values(self.declaration.resource(suite.under), 1).get("id", ""))
+        parent = self.held_text(self.declaration.resource(suite.under), 1, "id")
         return f"{suite.under}/{quote(parent, safe=PATH_SAFE)}/{suite.resource}"
 
     def url(self, request: KitRequest) -> str:
@@ -311,16 +344,16 @@ class SuiteRun:
             return resource_url(self.api_root, request.attribute or resource, str(uuid.uuid4()))
         if request.kind == "poll":
             return resource_url(self.api_root, str(request.attribute), self.monitors.get(request.suite.resource, ""))
-        values = self.values(request.suite, request.instance)
+        instance_id = self.held_text(request.suite, request.instance, "id")
         if request.kind == "fields":
-            by_id = _text(values["id"]) if request.instance else None
+            by_id = instance_id if request.instance else None
             return resource_url(self.api_root, resource, by_id, query=query(("fields", str(request.attribute))))
         if request.kind == "filter" and request.attribute:
-            value = _text(values[request.attribute])
+            value = self.held_text(request.suite, request.instance, request.attribute)
             mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
             selected = (("fields", request.step.fields),) if request.step.fields else ()
             return resource_url(self.api_root, resource, query=query((request.attribute, f"{mark}{value}{mark}"), *selected))
-        return resource_url(self.api_root, resource, _text(values["id"]))
+        return resource_url(self.api_root, resource, instance_id)
 
     def run(self, request: KitRequest) -> RequestRecord:
         """Send one kit request, make all its checks and return the (redacted) record."""
@@ -356,6 +389,8 @@ class SuiteRun:
             why = f"the answer {self.unread[request.suite.resource]}"
             results = [replace(r, message=why) if r.outcome == "failed" and not r.name.startswith("Status") else r
                        for r in results]
+        if (note := self.unset_note(request)) is not None:
+            results = [replace(r, message=f"{r.message}; {note}") if r.outcome == "failed" else r for r in results]
         if request.kind == "delete" and reply.status in (200, 202, 204):
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
@@ -466,9 +501,12 @@ class SuiteRun:
         values.clear()
         resource = request.suite.resource
         self.unread.pop(resource, None)
+        self.never_set.pop(resource, None)
         if reply.body == []:
             self.unread[resource] = (f"listed no {resource}: the kit reads {resource} instances it never creates, "
                                      "so the system under test must hold one")
+        if not (isinstance(reply.body, list) and reply.body):  # the kit sets instance 01's variables in its array loop
+            self.never_set[resource] = f"listed no {resource}" if reply.body == [] else "answered no array"
         if listed and isinstance(reply.body, list):
             chosen = listed[0] if request.step.hold == "first" else listed[-1]
             for attribute in request.suite.kept:
