@@ -4,6 +4,7 @@ config, values written into a URL as JavaScript writes them, a value the server 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -112,3 +113,30 @@ def test_an_empty_list_gets_the_instance_checks_its_kits_script_makes_of_it(
     by_id = _outcomes(run, "tmf702", "/Resource?id={{IDRE01}}")
     assert by_id["Instance has all mandatory attributes"] == "failed"
     assert "Instance has id, href and filtered attribute" not in by_id
+
+
+def _bills(exchange: Exchange) -> None:
+    """Two customer bills, the second without the billDocument the kit's script reads; one applied rate by fields=id."""
+    where = route(exchange.client_path)
+    if exchange.client_method != "GET" or where.instance is not None:
+        return
+    if where.resource == "customerBill" and not where.query:
+        bill = {"id": "b1", "href": "http://vendor.example/b1", "billDocument": [{"id": "d1"}], "billingAccount": {"id": "a"}}
+        exchange.payload = json.dumps([bill, {"id": "b2", "href": "http://vendor.example/b2"}]).encode()
+    elif where.resource == "appliedCustomerBillingRate" and where.query == "fields=id":
+        exchange.payload = b'[{"id": "r9", "href": "http://vendor.example/r9"}]'
+
+
+def test_a_list_the_kit_reads_from_stops_where_its_script_stops_and_a_field_selection_keeps_what_the_kit_keeps(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_proxy(reference_server.url, Fault(on_answer=_bills)) as url:
+        run = run_ctk("--base-url", url, suites=("ctk678",))
+    assert run.summary is not None, run.result.stdout.str()
+    requests = run.summary["apis"]["tmf678"]["requests"]
+    listed = {check["name"]: check["outcome"] for check in requests[0]["checks"] if check["tier"] == "ctk"}
+    # the kit's script reads billDocument[0].id of each bill before its checks: it checks the first, stops at the second
+    assert listed.get("The kit's script reads billDocument.0.id") == "failed"
+    assert listed["Instance has all mandatory attributes"] == listed["Response valid against schema"] == "passed"
+    assert requests[3]["url"].endswith("customerBill?id=b2")  # it kept the id of the bill where it stopped
+    assert requests[15]["url"].endswith("appliedCustomerBillingRate?id=r9")  # kept from ?fields=id, as the kit does
