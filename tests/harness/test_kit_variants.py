@@ -1,6 +1,7 @@
 """What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
 condition, a list whose items alone are checked, a list made before the second create, routing on the launcher's
-config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH."""
+config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a list whose
+script stops on a read, variables kept from a field selection, a test without a function."""
 
 from __future__ import annotations
 
@@ -116,8 +117,12 @@ def test_an_empty_list_gets_the_instance_checks_its_kits_script_makes_of_it(
 
 
 def _bills(exchange: Exchange) -> None:
-    """Two customer bills, the second without the billDocument the kit's script reads; one applied rate by fields=id."""
+    """Two customer bills, the second without the billDocument the kit's script reads, and a PATCH to onHold that leaves
+    the state as it was; one applied rate by fields=id."""
     where = route(exchange.client_path)
+    if exchange.client_method == "PATCH" and where.resource == "customerBill":
+        exchange.status, exchange.payload = 200, json.dumps(
+            {"id": "b2", "href": "http://vendor.example/b2", "billDocument": [{"id": "d2"}], "state": "new"}).encode()
     if exchange.client_method != "GET" or where.instance is not None:
         return
     if where.resource == "customerBill" and not where.query:
@@ -127,7 +132,7 @@ def _bills(exchange: Exchange) -> None:
         exchange.payload = b'[{"id": "r9", "href": "http://vendor.example/r9"}]'
 
 
-def test_a_list_the_kit_reads_from_stops_where_its_script_stops_and_a_field_selection_keeps_what_the_kit_keeps(
+def test_a_list_stops_where_the_kits_script_stops_a_field_selection_keeps_what_the_kit_keeps_a_patch_is_checked(
     run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:
     with start_proxy(reference_server.url, Fault(on_answer=_bills)) as url:
@@ -140,3 +145,6 @@ def test_a_list_the_kit_reads_from_stops_where_its_script_stops_and_a_field_sele
     assert listed["Instance has all mandatory attributes"] == listed["Response valid against schema"] == "passed"
     assert requests[3]["url"].endswith("customerBill?id=b2")  # it kept the id of the bill where it stopped
     assert requests[15]["url"].endswith("appliedCustomerBillingRate?id=r9")  # kept from ?fields=id, as the kit does
+    patched = {check["name"]: check["outcome"] for check in requests[4]["checks"] if check["tier"] == "ctk"}
+    # the kit's test without a function passes whatever the state; ours checks it
+    assert (patched["Status code is 200"], patched["state is onHold"]) == ("passed", "failed")
