@@ -78,6 +78,8 @@ _VALID = {
         "name": _NAME,
         "errors_in_name": {"type": "boolean"},  # the kit appends ajv.errorsText() to the name
         "each": {"type": "boolean"},  # each instance of a non-empty array answer, else the whole body
+        "otherwise": {"type": "boolean"},  # the whole body where the answer is no non-empty array (the kit's else branch)
+        "error_checks": {"type": "boolean"},  # each ajv error is a failed check named by its JSON
         "all_errors": {"type": "boolean"},
         "json_pointers": {"type": "boolean"},
         "schema": {"type": "object"},
@@ -227,6 +229,9 @@ class SchemaCheck:
     schema: Mapping[str, Any]
     errors_in_name: bool = False  # the check is named ``name + ajv.errorsText()``
     each: bool = False  # each instance of a non-empty array answer is validated, else the whole body
+    # the whole body is validated where the answer is no non-empty array (the kit's else branch; with ``each``: beside it)
+    otherwise: bool = False
+    error_checks: bool = False  # each ajv error is also a failed check named ``JSON.stringify(error)``
     all_errors: bool = False
     json_pointers: bool = False
 
@@ -295,11 +300,12 @@ class Step:
     # undefined``): those of a dotted attribute fail where its parent is absent
     unset_values: tuple[str, ...] = ()
     # the dotted paths a create's script reads before and while it keeps values: where a parent on the way is absent,
-    # its script stops there and the variables it would keep after it stay unset
+    # its script stops there and the variables it would keep after it stay unset; a list the kit holds instance 01
+    # from reads them of each instance, and checks neither the instance where it stops nor the later ones
     reads: tuple[str, ...] = ()
     accepted: Mapping[str, str] | None = None  # on a 202 answer, where the monitor id is: {"header": name} or {"body": name}
     routed: bool = False  # reached only on the kit's asynchronous route
-    holds: tuple[str, ...] = ()  # attributes a read by id keeps from its answer for later requests
+    holds: tuple[str, ...] = ()  # attributes a read keeps from its answer (a list's: its last item) for later requests
     until: Mapping[str, Any] | None = None  # a poll's end: the attribute's value saying the work is done
     tries: int = 1
     wait: float = 0.0

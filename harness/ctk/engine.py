@@ -265,7 +265,8 @@ class SuiteRun:
         return suite.completed(self.payloads.get(suite.resource, suite.payloads))
 
     def payload(self, suite: ResourceSuite, number: int) -> Mapping[str, Any]:
-        return self.payloads_of(suite)[number - 1]
+        payloads = self.payloads_of(suite)
+        return payloads[number - 1] if number <= len(payloads) else {}  # an instance a list holds was sent nothing
 
     def payload_for(self, request: KitRequest) -> Mapping[str, Any]:
         """The payload the request's instance is created from: this pass's, where the kit runs once per payload."""
@@ -280,7 +281,8 @@ class SuiteRun:
             if attribute in self.values(suite, number) or self.sent_unset(suite, number):
                 continue
             variable = suite.variable(attribute, number)
-            producer = self.producer(suite, number)
+            kept_by = [r for r in self.requests if r.suite is suite and r.index < request.index and attribute in r.step.holds]
+            producer = kept_by[-1] if kept_by else self.producer(suite, number)  # the last read that keeps it, else its maker
             outcome = self.outcomes.get(producer.index)
             if outcome is None:
                 happened = "was not run (deselected or not reached)"
@@ -508,15 +510,20 @@ class SuiteRun:
         if not (isinstance(reply.body, list) and reply.body):  # the kit sets instance 01's variables in its array loop
             self.never_set[resource] = f"listed no {resource}" if reply.body == [] else "answered no array"
         if listed and isinstance(reply.body, list):
-            chosen = listed[0] if request.step.hold == "first" else listed[-1]
+            stop = self._unread_instance(request, reply)
+            last = reply.body[stop[0]] if stop is not None and isinstance(reply.body[stop[0]], dict) else listed[-1]
+            chosen = listed[0] if request.step.hold == "first" else last  # where the kit's script stopped, if it did
             for attribute in request.suite.kept:
                 if (value := checks.value_at(chosen, request.suite.path(attribute))) is not checks.ABSENT:
                     values[attribute] = value
 
     def _hold_answered(self, request: KitRequest, reply: Reply) -> None:
-        """Keep what the kit keeps from this answer; what it lacks is no longer set (later requests that need it skip)."""
-        answer = reply.body if isinstance(reply.body, dict) else {}
-        values = self.values(request.suite, request.instance)
+        """Keep what the kit keeps from this answer (a list's non-empty array: its last item, as the kit sets its variables
+        for each); what it lacks is no longer set (later requests that need it skip)."""
+        listed = request.kind in ("list", "filter", "fields") and isinstance(reply.body, list) and reply.body
+        answer = reply.body[-1] if listed else reply.body
+        answer = answer if isinstance(answer, dict) else {}
+        values = self.values(request.suite, request.instance or 1)  # a list keeps instance 01's, as the kit's variables
         for attribute in request.step.holds:
             if attribute in answer:
                 values[attribute] = answer[attribute]
@@ -537,7 +544,7 @@ class SuiteRun:
         assert patch is not None
         values = self.values(request.suite, request.instance)
         for attribute, value in patch.body.items():
-            if attribute in request.suite.kept:
+            if attribute in (*request.suite.kept, *request.checked.includes):  # the PATCH's answer must include it
                 values[attribute] = tmfapis.merge_patch(values.get(attribute), value)
         answer = reply.body if isinstance(reply.body, dict) else {}
         sent = self.payload(request.suite, request.instance)
@@ -550,11 +557,33 @@ class SuiteRun:
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         step = request.step
+        stop = self._unread_instance(request, reply)
+        if stop is not None:  # the kit's script stopped reading there: it checks neither that instance nor the later ones
+            index, path, absent, unread = stop
+            stopped = checks.failed(f"{checks.SCRIPT_READS}{path}", f"it reads {path} of each instance and stops at "
+                                                                   f"{checks.show(unread)}, which has no {absent}")
+            if index == 0:
+                return [*self._status(request, reply), stopped]
+            return [*self._checks(request, replace(reply, body=reply.body[:index])), stopped]
         rename = {**step.rename, **step.single.get("rename", {})} if request.judged_as_one(reply) else step.rename
         renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
         return [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
                 *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()),
                 *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
+
+    @staticmethod
+    def _unread_instance(request: KitRequest, reply: Reply) -> tuple[int, str, str, Any] | None:
+        """Where the script of a list the kit reads instance 01 from stops (``reads``): the index of the first item of a
+        non-empty array whose read fails (0: the whole answer, which the kit's else branch reads), the path, the part
+        found absent and the instance; None where every read goes through."""
+        if not (request.step.hold and request.step.reads and reply.json_ok):
+            return None
+        listed = isinstance(reply.body, list) and bool(reply.body)
+        for index, instance in enumerate(reply.body if listed else [reply.body]):
+            for path in request.step.reads:
+                if (absent := checks.unreadable(instance, path)) is not None:
+                    return index, path, absent, instance
+        return None
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked

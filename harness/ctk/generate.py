@@ -231,7 +231,7 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["instances"] = "first"
     elif checks_instances and request.whole:
         options["instances"] = "one"
-    if kind == "retrieve" and request.holds:
+    if kind in ("retrieve", "fields") and request.holds:
         options["holds"] = list(request.holds)
     if kind == "list" and request.holds and not request.creates:
         first = "count == 0" in request.script or re.search(r"= \w+\[0\]", request.script)

@@ -2,7 +2,8 @@
 condition, a list whose items alone (or first item alone) are checked, a list made before the second create, routing on
 the launcher's config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a
 run the kit ends on a create's status, checks nested in a check, one attribute of several required, types checked only
-where a value is held."""
+where a value is held, a list whose script stops on a read, variables kept from a field selection, a test without a
+function."""
 
 from __future__ import annotations
 
@@ -221,3 +222,37 @@ def test_one_attribute_of_several_is_required_and_types_are_checked_only_where_a
     assert task["Instance has conditional attributes"] == "passed"
     assert task["Response has taskFlowSpecificationRef attribute"] == "failed"
     assert "Response has taskFlowSpecification attribute" not in task
+
+
+def _bills(exchange: Exchange) -> None:
+    """Two customer bills, the second without the billDocument the kit's script reads, and a PATCH to onHold that leaves
+    the state as it was; one applied rate by fields=id."""
+    where = route(exchange.client_path)
+    if exchange.client_method == "PATCH" and where.resource == "customerBill":
+        exchange.status, exchange.payload = 200, json.dumps(
+            {"id": "b2", "href": "http://vendor.example/b2", "billDocument": [{"id": "d2"}], "state": "new"}).encode()
+    if exchange.client_method != "GET" or where.instance is not None:
+        return
+    if where.resource == "customerBill" and not where.query:
+        bill = {"id": "b1", "href": "http://vendor.example/b1", "billDocument": [{"id": "d1"}], "billingAccount": {"id": "a"}}
+        exchange.payload = json.dumps([bill, {"id": "b2", "href": "http://vendor.example/b2"}]).encode()
+    elif where.resource == "appliedCustomerBillingRate" and where.query == "fields=id":
+        exchange.payload = b'[{"id": "r9", "href": "http://vendor.example/r9"}]'
+
+
+def test_a_list_stops_where_the_kits_script_stops_a_field_selection_keeps_what_the_kit_keeps_a_patch_is_checked(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_proxy(reference_server.url, Fault(on_answer=_bills)) as url:
+        run = run_ctk("--base-url", url, suites=("ctk678",))
+    assert run.summary is not None, run.result.stdout.str()
+    requests = run.summary["apis"]["tmf678"]["requests"]
+    listed = {check["name"]: check["outcome"] for check in requests[0]["checks"] if check["tier"] == "ctk"}
+    # the kit's script reads billDocument[0].id of each bill before its checks: it checks the first, stops at the second
+    assert listed.get("The kit's script reads billDocument.0.id") == "failed"
+    assert listed["Instance has all mandatory attributes"] == listed["Response valid against schema"] == "passed"
+    assert requests[3]["url"].endswith("customerBill?id=b2")  # it kept the id of the bill where it stopped
+    assert requests[15]["url"].endswith("appliedCustomerBillingRate?id=r9")  # kept from ?fields=id, as the kit does
+    patched = {check["name"]: check["outcome"] for check in requests[4]["checks"] if check["tier"] == "ctk"}
+    # the kit's test without a function passes whatever the state; ours checks it
+    assert (patched["Status code is 200"], patched["state is onHold"]) == ("passed", "failed")
