@@ -92,8 +92,10 @@ def test_every_port_sends_its_kits_requests_with_its_kits_check_names(
                                                strict=True)
                for _ in range(len(suite.payloads) if suite.each_payload else 1)
                for request in facts.requests if not request.routed]
-        by_type = {f"Response has {name} attribute" for suite in declaration.resources for typed in suite.by_type.values()
-                   for name in typed}
+        # made only on an instance of that @type, where one of several is there, or where a value is held
+        by_type = {f"Response has {name} attribute" for suite in declaration.resources
+                   for name in (*(n for typed in suite.by_type.values() for n in typed),
+                                *(n for typed in suite.one_of.values() for n in typed), *suite.typed_if_truthy)}
         ours = entry["requests"]
         assert [(r["folder"], r["method"], r["name"]) for r in ours] == [(r.folder, r.method, r.name) for r in kit]
         for mine, theirs in zip(ours, kit, strict=True):

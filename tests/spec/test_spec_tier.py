@@ -5,10 +5,8 @@ A deviation leaves the CTK verdict and the exit status alone, unless ``--ctk-str
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from urllib.parse import unquote
 
 import pytest
 import requests
@@ -20,7 +18,7 @@ from harness.redact import Redactor
 from harness.spec.scenarios import SCENARIOS, ScenarioRun, ScenarioSkipped, marker_attribute, patch_attribute
 from tests.spec.conftest import SuiteRun
 from tests.spec.spec_faults import start_spec_fault_proxy
-from tests.support.fault_proxy import Exchange, Fault, route, start_fault_proxy, start_proxy
+from tests.support.fault_proxy import start_fault_proxy
 
 ALL_SUITES = ("ctk681", "ctk629", "ctk683", "ctk622", "ctk635")
 
@@ -179,27 +177,12 @@ def test_a_callback_host_that_cannot_be_bound_is_a_usage_error(pytester: pytest.
     assert "--callback-host no-such-host.invalid: cannot listen for event callbacks there" in result.stderr.str()
 
 
-def _task_flows_only_under_process_flows() -> Fault:
-    """Task flows are served only under a process flow that was created, as the TMF701 spec has them."""
-    created: set[str] = set()
-
-    def answer(exchange: Exchange) -> None:
-        resource = route(exchange.client_path).resource
-        if resource == "processFlow" and exchange.client_method == "POST" and exchange.status == 201:
-            created.add(json.loads(exchange.payload)["id"])
-        parent = re.search(r"/processFlow/([^/?]+)/taskFlow", exchange.client_path)
-        if resource == "taskFlow" and (parent is None or unquote(parent.group(1)) not in created):
-            exchange.status = 404
-            exchange.payload = b'{"code": "404", "reason": "Not found", "status": "404", "@type": "Error"}'
-
-    return Fault(on_answer=answer)
-
-
 def test_a_resource_the_spec_nests_is_checked_under_an_instance_of_its_parent(
     run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
 ) -> None:
-    with start_proxy(reference_server.url, _task_flows_only_under_process_flows()) as url:
-        run = run_suites("--base-url", url, "-m", "spec", "-k", "taskFlow", suites=("ctk701",))
-    entry = run.summary["apis"]["tmf701"]
+    # TMF915 nests events under a topic (``topic/{id}/event``), and lets a client create both
+    run = run_suites("--base-url", reference_server.url, "-m", "spec", "-k", "event", suites=("ctk915",))
+    entry = run.summary["apis"]["tmf915"]
     assert entry["spec"]["verdict"] == "conforms" and run.result.ret == 0, run.result.stdout.str()
-    assert "/taskFlow/{id}" in {request["name"] for request in entry["requests"]}  # the PATCH ran, not skipped
+    sent = [request for request in entry["requests"] if request["name"].startswith("/event")]
+    assert len(sent) >= 4 and all(re.search(r"/topic/[^/]+/event", request["url"]) for request in sent), sent
