@@ -235,7 +235,7 @@ class SuiteRun:
     unread: dict[str, str] = field(default_factory=dict)  # resource -> why a list the kit reads from held nothing
     monitors: dict[str, str] = field(default_factory=dict)  # resource -> the monitor id of its last 202 answer
     route: list[KitRequest] = field(default_factory=list)  # what the asynchronous route runs next
-    ended: tuple[int, str] | None = None  # the request after which the kit's run ended (``ends_on``), and why
+    passed_over: dict[int, str] = field(default_factory=dict)  # request index -> why the kit's run does not reach it
 
     def __post_init__(self) -> None:
         self.requests = plan(self.declaration, self.payloads)
@@ -243,15 +243,26 @@ class SuiteRun:
     @property
     def planned(self) -> int:
         """The kit requests this run runs: all but those only the asynchronous route reaches, unless it did, and
-        those after the kit's run ended."""
+        those the kit's run passed over (it ended before, or went on with a later request)."""
         return sum((not request.step.routed or request.index in self.outcomes) and self.not_reached(request) is None
                    for request in self.requests)
 
     def not_reached(self, request: KitRequest) -> str | None:
-        """Why the kit's run does not reach ``request`` (it ended before), or None."""
-        if self.ended is None or request.index <= self.ended[0]:
-            return None
-        return self.ended[1]
+        """Why the kit's run does not reach ``request`` (it ended before, or went past it), or None."""
+        return self.passed_over.get(request.index)
+
+    def _route_on(self, request: KitRequest, status: int | None) -> None:
+        """Where the answer's status ends the kit's run or sends it on to a later request, pass over what it skips."""
+        target = next((name for name, statuses in request.step.goes_to.items() if status in statuses), None)
+        if target is None and status not in request.step.ends_on:
+            return
+        later = self.requests[request.index + 1:]
+        # as Newman, a name no later request has ends the run
+        end = next((r.index for r in later if r.name == target), len(self.requests)) if target else len(self.requests)
+        call = f'postman.setNextRequest("{target or "null"}")'
+        why = (f"the kit's run goes from {request.title}, which answered {status}, on to {target} ({call})" if target
+               else f"the kit's run ends after {request.title}, which answered {status} ({call})")
+        self.passed_over.update((r.index, why) for r in later if r.index < end)
 
     def routed_next(self) -> Iterator[KitRequest]:
         """The requests the kit's asynchronous route runs now (the poll, then where the poll goes), one at a time."""
@@ -360,9 +371,7 @@ class SuiteRun:
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
-        if reply.status in request.step.ends_on:
-            call = 'postman.setNextRequest("null")'
-            self.ended = (request.index, f"the kit's run ends after {request.title}, which answered {reply.status} ({call})")
+        self._route_on(request, reply.status)
         record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
         self.outcomes[request.index] = record.outcome
         return record
@@ -514,9 +523,11 @@ class SuiteRun:
         step = request.step
         rename = {**step.rename, **step.single.get("rename", {})} if request.judged_as_one(reply) else step.rename
         renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
-        return [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
-                *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()),
+        made = [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
+                *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()
+                  if not check.present or (isinstance(reply.body, dict) and check.path[0] in reply.body)),
                 *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
+        return [result for result in made if result.tier != "ctk" or reply.status in step.only_on.get(result.name, (reply.status,))]
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked
