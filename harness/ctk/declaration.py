@@ -65,8 +65,9 @@ _WHEN = {"type": "object", "additionalProperties": {"type": "object", "minProper
 # ``tries`` times ``wait`` seconds apart; ``missing RESOURCE`` reads an unknown id of another resource at the root.
 # The kit's asynchronous route: a request ``accepted`` with 202 keeps the monitor id from a header or the body and
 # goes to the poll; the requests only that route reaches are ``routed`` (not run where no request answered 202).
-# A request whose answer has a status of ``ends_on`` ends the kit's run (``postman.setNextRequest("null")``); one of
-# ``goes_to`` goes on with the later request named (``postman.setNextRequest("<name>")``: those between are not run).
+# A request whose answer has a status of ``ends_on`` ends the kit's run (``postman.setNextRequest("null")``); one with
+# a status or values ({attribute: value}) of ``goes_to`` goes on with the later request named
+# (``postman.setNextRequest("<name>")``: those between are not run).
 # ``only_on``: the checks (by the kit's name) the kit makes only where the answer has one of the statuses listed.
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing|poll)( \S+)*$"
@@ -156,7 +157,8 @@ _STEP = {
                 "give_up": _NAME,
                 "then": _NAME,
                 "ends_on": _STATUSES,
-                "goes_to": {"type": "object", "additionalProperties": _STATUSES},
+                "goes_to": {"type": "object", "additionalProperties": {"type": "array", "items": {
+                    "oneOf": [_STATUSES["items"], {"type": "object", "minProperties": 1}]}}},
                 "only_on": {"type": "object", "additionalProperties": _STATUSES},
             },
         },
@@ -309,7 +311,8 @@ class Step:
     give_up: str | None = None  # the check a poll fails when the value never came
     then: str | None = None  # the request (its kit name) the route goes to after the poll
     ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after this request
-    goes_to: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # a later request's name -> the statuses going there
+    # a later request's name -> the statuses and the answer's values ({attribute: value}) on which the run goes there
+    goes_to: Mapping[str, tuple[int | Mapping[str, Any], ...]] = field(default_factory=dict)
     only_on: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # check name -> the only statuses it is made on
 
     @property

@@ -136,7 +136,7 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "the asynchronous route (monitor id of a 202, reached only by the route)",
            (dict(step.accepted or {}), step.routed), (dict([theirs.accepted] if theirs.accepted else []), theirs.routed))
     differ(where, "the statuses on which the kit's run ends after it", step.ends_on, theirs.ends_on)
-    differ(where, "the later requests it goes on with on a status", dict(step.goes_to), dict(theirs.goes_to))
+    differ(where, "the later requests it goes on with (on a status or a value)", dict(step.goes_to), dict(theirs.goes_to))
     differ(where, "the checks made only on some statuses", dict(step.only_on), dict(theirs.only_on))
     differ(where, "the poll (until, tries, wait, give-up check, then)",
            (dict(step.until or {}), step.tries, step.wait, step.give_up, step.then) if request.kind == "poll" else None,

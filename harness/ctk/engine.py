@@ -251,16 +251,20 @@ class SuiteRun:
         """Why the kit's run does not reach ``request`` (it ended before, or went past it), or None."""
         return self.passed_over.get(request.index)
 
-    def _route_on(self, request: KitRequest, status: int | None) -> None:
-        """Where the answer's status ends the kit's run or sends it on to a later request, pass over what it skips."""
-        target = next((name for name, statuses in request.step.goes_to.items() if status in statuses), None)
+    def _route_on(self, request: KitRequest, reply: Reply) -> None:
+        """Where the answer ends the kit's run or sends it on to a later request, pass over what the run skips."""
+        status, goes_to = reply.status, request.step.goes_to
+        met = [value for on in goes_to.values() for value in on if isinstance(value, Mapping) and checks.meets(reply.body, value)]
+        targets = [name for name, on in goes_to.items() if status in on or any(value in met for value in on)]
+        target = targets[-1] if targets else None  # the script's last setNextRequest wins
         if target is None and status not in request.step.ends_on:
             return
         later = self.requests[request.index + 1:]
         # as Newman, a name no later request has ends the run
         end = next((r.index for r in later if r.name == target), len(self.requests)) if target else len(self.requests)
         call = f'postman.setNextRequest("{target or "null"}")'
-        why = (f"the kit's run goes from {request.title}, which answered {status}, on to {target} ({call})" if target
+        values = "".join(f" with {key} {_text(value)}" for condition in met[-1:] for key, value in condition.items())
+        why = (f"the kit's run goes from {request.title}, which answered {status}{values}, on to {target} ({call})" if target
                else f"the kit's run ends after {request.title}, which answered {status} ({call})")
         self.passed_over.update((r.index, why) for r in later if r.index < end)
 
@@ -371,7 +375,7 @@ class SuiteRun:
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
-        self._route_on(request, reply.status)
+        self._route_on(request, reply)
         record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
         self.outcomes[request.index] = record.outcome
         return record

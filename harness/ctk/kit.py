@@ -67,8 +67,10 @@ _ONE_OF_SET = re.compile(
     r"if \(\w+\[['\"](\w+)['\"]\]\)\s*\{\s*pm\.test\('Response has \1 attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
 # What a script does only on a status: ``if (pm.response.code == 201) {...}``, or through a variable holding the code.
 _ON_STATUS = re.compile(r"if \((pm\.response\.code|\w+) ===? (\d+)\)\s*\{")
+# What a script does only where the answer holds a value: ``if (jsonData["state"] == "done") {...}``.
+_ON_VALUE = re.compile(r"if \(jsonData\[['\"](\w+)['\"]\] ===? ('[^']*'|\"[^\"]*\"|[\w.]+)\)\s*\{")
 # A block that only routes the run: ``{ postman.setNextRequest("null") }`` ends it, a request's name goes there.
-_ROUTES_ONLY = re.compile(r"^\{\s*postman\.setNextRequest\((null|\"[^\"]*\")\);?\s*\}$")
+_ROUTES_ONLY = re.compile(r"^\{\s*postman\.setNextRequest\((null|\"[^\"]*\"|'[^']*')\);?\s*\}$")
 # A script that judges the whole answer as one instance: it has no branch for an array.
 _WHOLE = re.compile(r"var instance = pm\.response\.json\(\)")
 _ARRAY_HANDLED = re.compile(r"forEach|Array\.isArray|instance = instance\[")
@@ -280,7 +282,8 @@ class KitRequestFacts:
     else_array: bool = False  # its else branch only asks for an array (``Array.isArray(jsonData)).to.be.true``)
     whole: bool = False  # a read judging the whole answer as one instance, an array too: it has no branch for an array
     ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after it
-    goes_to: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (a later request's name, the statuses that go there)
+    # (a later request's name, the statuses and the answer's values ({attribute: value}) that go there)
+    goes_to: tuple[tuple[str, tuple[int | dict[str, Any], ...]], ...] = ()
     only_on: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (check name, the only statuses on which it is made)
 
     @property
@@ -407,8 +410,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         statuses = tuple(int(code) for code in re.findall(r"\d+", "".join(g or "" for g in status_test.groups()[2:])))
     path = _resource_path(url)
     on_status = _on_status(script)
-    routes = [(status, None if found.group(1).strip('"') == "null" else found.group(1)[1:-1])
-              for status, block in on_status if (found := _ROUTES_ONLY.match(block))]
+    routes = [(status, _target(found)) for status, block in on_status if (found := _ROUTES_ONLY.match(block))]
     poll = _poll(item["name"], script)
     return KitRequestFacts(
         name=item["name"],
@@ -442,7 +444,8 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         else_array=listed is not None and "pm.expect(Array.isArray(jsonData)).to.be.true" in script[else_at:],
         whole=request["method"] == "GET" and bool(_WHOLE.search(script)) and not _ARRAY_HANDLED.search(script),
         ends_on=tuple(status for status, target in routes if target is None),
-        goes_to=_by_target((target, status) for status, target in routes if target is not None),
+        goes_to=_by_target([*((target, status) for status, target in routes if target is not None),
+                            *((target, value) for value, target in _value_routes(script))]),
         # a poll's checks are made on its awaited answer alone (its ``until``)
         only_on=() if poll else _by_target((name, status) for status, block in on_status for _, name in _TEST.findall(block)),
     )
@@ -458,12 +461,29 @@ def _on_status(script: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def _by_target(pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """(name, status) pairs grouped by name, in the script's order: ((name, (status, ...)), ...)."""
-    grouped: dict[str, list[int]] = {}
-    for name, status in pairs:
-        grouped.setdefault(name, []).append(status)
-    return tuple((name, tuple(dict.fromkeys(statuses))) for name, statuses in grouped.items())
+def _value_routes(script: str) -> list[tuple[dict[str, Any], str]]:
+    """Where a script sends the run on to a request by a value of the answer: ({attribute: value}, the request's name)."""
+    routes = []
+    for found in _ON_VALUE.finditer(script):
+        goes = _ROUTES_ONLY.match(_braced(script, found.end() - 1))
+        if goes and (target := _target(goes)) is not None:
+            routes.append(({found.group(1): _literal(found.group(2))}, target))
+    return routes
+
+
+def _target(routes_only: re.Match[str]) -> str | None:
+    """The request a block that only routes goes on with, or None where it ends the run (``null``, ``"null"``)."""
+    target = routes_only.group(1).strip("'\"")
+    return None if target == "null" else target
+
+
+def _by_target(pairs: Iterable[tuple[str, Any]]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """(name, status or condition) pairs grouped by name, in the script's order: ((name, (status, ...)), ...)."""
+    grouped: dict[str, list[Any]] = {}
+    for name, on in pairs:
+        if on not in grouped.setdefault(name, []):
+            grouped[name].append(on)
+    return tuple((name, tuple(on)) for name, on in grouped.items())
 
 
 def _reads(script: str) -> tuple[str, ...]:

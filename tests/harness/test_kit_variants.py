@@ -116,17 +116,21 @@ def test_an_empty_list_gets_the_instance_checks_its_kits_script_makes_of_it(
     assert "Instance has id, href and filtered attribute" not in by_id
 
 
+def _passed(run: CtkRun, api_id: str) -> dict[str, Any]:
+    """The API's entry in the record of a run that passed."""
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None and run.summary["apis"][api_id]["verdict"] == "passed"
+    api: dict[str, Any] = run.summary["apis"][api_id]
+    return api
+
+
 def test_a_create_answered_200_ends_the_run_where_the_kit_ends_it(
     run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:
     with start_fault_proxy(reference_server.url, "wrong_status") as proxy:
         run = run_ctk("--base-url", proxy.url, "-rs", suites=("ctk677",))
-    assert run.result.ret == 0, run.result.stdout.str()
-    assert run.summary is not None
-    api = run.summary["apis"]["tmf677"]
     # as in the kit's report: the create alone, which its kit accepts with 200
-    assert [(request["method"], request["status"]) for request in api["requests"]] == [("POST", 200)]
-    assert api["verdict"] == "passed"
+    assert [(request["method"], request["status"]) for request in _passed(run, "tmf677")["requests"]] == [("POST", 200)]
     run.result.assert_outcomes(passed=1, skipped=5)
     run.result.stdout.fnmatch_lines(["*not run: the kit's run ends after N1 POST /QueryUsageConsumption, which answered 200*"])
 
@@ -136,18 +140,32 @@ def test_a_create_answered_200_goes_on_with_the_request_the_kit_names(
 ) -> None:
     with start_fault_proxy(reference_server.url, "wrong_status") as proxy:
         run = run_ctk("--base-url", proxy.url, "-rs", suites=("ctk645",))
-    assert run.result.ret == 0, run.result.stdout.str()
-    assert run.summary is not None
-    api = run.summary["apis"]["tmf645"]
+    api = _passed(run, "tmf645")
     # as in the kit's report: each create, which its kit accepts with 200, then the request it names
     assert [(request["method"], request["name"], request["status"]) for request in api["requests"]] == [
         ("POST", "/CheckServiceQualification", 200), ("GET", "/CheckServiceQualification/404ID", 404),
         ("POST", "/QueryServiceQualification", 200), ("GET", "/QueryServiceQualification/404ID", 404)]
     # and none of the instance checks the kit makes only on a 201
     assert [check["name"] for check in api["requests"][0]["checks"] if check["tier"] == "ctk"] == ["Successful POST request"]
-    assert api["verdict"] == "passed"
     went_on = "*not run: the kit's run goes from N1 POST /CheckServiceQualification, which answered 200, on to /Check*"
     run.result.stdout.fnmatch_lines([went_on])
+
+
+def _done(exchange: Exchange) -> None:
+    """The qualification is done at once: the create answers it with state done."""
+    if exchange.method == "POST" and exchange.status == 201:
+        edit_instances(exchange, lambda item: item.update(state="done"))
+
+
+def test_a_create_whose_answer_holds_the_kits_value_goes_on_with_the_request_the_kit_names(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_proxy(reference_server.url, Fault(on_answer=_done)) as url:
+        run = run_ctk("--base-url", url, "-rs", suites=("ctk679",))
+    assert [(request["method"], request["name"]) for request in _passed(run, "tmf679")["requests"]] == [
+        ("POST", "/productOfferingQualification"), ("GET", "/productOfferingQualification/404ID"),
+        ("POST", "unexpecting parameter")]
+    run.result.stdout.fnmatch_lines(["*not run: * which answered 201 with state done, on to /productOffering*"])
 
 
 def test_a_failed_create_gets_only_the_checks_its_kit_makes_on_that_status(
