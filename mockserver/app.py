@@ -19,7 +19,7 @@ from yarl import URL
 import tmfapis
 from mockserver import logsafe, query
 from mockserver.addresses import CallbackPolicy
-from mockserver.body import check, read_object, short
+from mockserver.body import arrays_of_one, check, read_object, short
 from mockserver.config import ServerConfig
 from mockserver.direct import json_answer
 from mockserver.errors import JSON_CONTENT_TYPE, ApiError, json_response
@@ -127,6 +127,12 @@ class ResourceView:
             body = envelope(resource.event_type(kind), resource.name, public(instance, origin(request)))
             request.app[EVENTS_KEY].publish(body, listeners)
 
+    def create_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A create body as the server reads it: one object where the ``_Create`` wants an array of them is an array
+        of one (official kits send such payloads; a client meaning one item is understood)."""
+        schema = self.api.definitions[self.resource.create_schema]
+        return cast(dict[str, Any], arrays_of_one(self.api.definitions, schema, body))
+
     def _found(self, request: web.Request) -> dict[str, Any]:
         instance_id = request.match_info["id"]
         instance = request.app[STORE_KEY].get(self.api.id, self.resource.name, instance_id)
@@ -139,7 +145,7 @@ class ResourceView:
         return ApiError(404, f"No {self.resource.name} with id {instance_id!r} exists.")
 
     async def create(self, request: web.Request) -> web.Response:
-        body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
+        body = completed(self.rules, self.create_body(await read_object(request, CREATE_MEDIA_TYPES)))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
         for key in self.rules.server_only:
             if key in body:
@@ -253,7 +259,7 @@ class ResourceView:
 
     async def replace(self, request: web.Request) -> web.Response:
         """PUT: the instance replaced whole by a create body, keeping its id and href."""
-        body = completed(self.rules, await read_object(request, CREATE_MEDIA_TYPES))
+        body = completed(self.rules, self.create_body(await read_object(request, CREATE_MEDIA_TYPES)))
         check(tmfapis.schema_validator(self.api.id, self.resource.create_schema), body)
         current = self._found(request)  # read after the last await, so no other write comes between
         instance = self.new_instance(body, HREF_MARK, current["id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from mockserver.errors import ApiError
 if TYPE_CHECKING:
     import jsonschema
 
-__all__ = ["MAX_DEPTH", "check", "read_object", "short"]
+__all__ = ["MAX_DEPTH", "arrays_of_one", "check", "read_object", "short"]
 
 MAX_DEPTH = 64
 MAX_MESSAGE = 300
@@ -92,6 +93,28 @@ async def read_object(request: web.Request, media_types: tuple[str, ...]) -> dic
 def short(text: str) -> str:
     """The text, cut to a length fit for an error message."""
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def arrays_of_one(definitions: Mapping[str, Any], schema: Mapping[str, Any], value: Any) -> Any:
+    """``value`` with each object it gives where ``schema`` wants an array of objects read as an array of that one
+    object (``{"id": "1"}`` for ``[{"id": "1"}]``), at any depth; whatever else is left for validation to judge."""
+    schema = _resolved(definitions, schema)
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, Mapping):
+        if isinstance(value, dict) and _resolved(definitions, items).get("type") == "object":
+            value = [value]
+        return [arrays_of_one(definitions, items, item) for item in value] if isinstance(value, list) else value
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not properties:
+        return value
+    return {key: arrays_of_one(definitions, properties[key], child) if key in properties else child
+            for key, child in value.items()}
+
+
+def _resolved(definitions: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        schema = definitions[schema["$ref"].rpartition("/")[2]]
+    return schema
 
 
 def check(validator: jsonschema.protocols.Validator, instance: dict[str, Any], own: tuple[str, ...] = ()) -> None:

@@ -10,6 +10,7 @@ of ``anyOf`` at its first). Only the keywords the kits use are known; a schema w
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ class AjvError:
     schemaPath: str
     params: Mapping[str, str]
     message: str
+
+    @property
+    def as_json(self) -> str:
+        """``JSON.stringify`` of the error: its fields in ajv's order, no spaces, text other than ASCII kept."""
+        fields = {"keyword": self.keyword, "dataPath": self.dataPath, "schemaPath": self.schemaPath,
+                  "params": dict(self.params), "message": self.message}
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def unknown_keywords(schema: Any) -> list[str]:

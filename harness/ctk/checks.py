@@ -7,6 +7,7 @@ and what came back. When there is no usable JSON body, each body check fails onc
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ABSENT",
+    "SCRIPT_READS",
     "array_expected",
     "attribute_equals",
     "body_includes",
@@ -64,6 +66,11 @@ def value_at(body: Any, path: Sequence[str | int]) -> Any:
         else:
             return ABSENT
     return body
+
+
+# Where the kit's script stops on a read (Newman's "test script error"), which no check of the kit's names: ours fails
+# this check, named by the path read.
+SCRIPT_READS = "The kit's script reads "
 
 
 def passed(name: str, tier: Tier = "ctk") -> CheckResult:
@@ -182,16 +189,19 @@ def instance_checks(
         found = [] if missing else _one_of_found(suite.one_of, instance)
         alternatives = [attribute for pairs in suite.one_of.values() for attribute in pairs]
         # the checks nested in the kit's mandatory check end first, and Newman reports them first
-        results.extend(_typed(reply, instance, attribute, json_type) for attribute, json_type in found)
+        results.extend(_typed(reply, instance, attribute, json_type, suite.path(attribute)) for attribute, json_type in found)
         if missing:
             results.append(failed(name, f"missing: {', '.join(missing)} {which(instance)}"))
         elif alternatives and not found:
             results.append(failed(name, f"has none of {', '.join(alternatives)} {which(instance)}"))
         else:
             results.append(passed(name))
+    for name, attributes in suite.any_of.items():
+        results.append(_has_one_of(reply, name, instance, attributes))
     for attribute in [*(suite.typed if typed is None else typed), *subtype]:
-        if attribute not in unmet:
-            results.append(_typed(reply, instance, attribute, typing[attribute]))
+        unheld = attribute in suite.typed_if_truthy and not _truthy(value_at(instance, attribute.split(".")))
+        if attribute not in unmet and not unheld:
+            results.append(_typed(reply, instance, attribute, typing[attribute], suite.path(attribute)))
     results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
     return results
 
@@ -212,16 +222,35 @@ def array_expected(reply: Reply) -> CheckResult:
     return passed(name) if isinstance(reply.body, list) else failed(name, f"expected a JSON array, got {show(reply.body)}")
 
 
+def _has_one_of(reply: Reply, name: str, instance: Any, attributes: Sequence[str]) -> CheckResult:
+    """A check the kit names itself: the instance has at least one of the attributes (null counts, as in the kit)."""
+    if not reply.json_ok:
+        return failed(name, reply.problem or "")
+    if not isinstance(instance, dict):
+        return failed(name, f"expected a JSON object with one of {', '.join(attributes)}, got {show(instance)}")
+    if any(attribute in instance for attribute in attributes):
+        return passed(name)
+    return failed(name, f"expected one of {', '.join(attributes)}; the instance {which(instance)} has none")
+
+
+def _truthy(value: Any) -> bool:
+    """Whether JavaScript takes the value as true (``if (instance.x)``): objects and arrays always, not 0, "" or NaN."""
+    if value is ABSENT or value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return isinstance(value, (dict, list)) or bool(value)
+
+
 def meets(instance: Any, condition: Mapping[str, Any]) -> bool:
     """Whether an instance has the values of a kit's condition (``isBundle: true``), compared as the kit's ``==``."""
     return isinstance(instance, dict) and all(instance.get(key) == value for key, value in condition.items())
 
 
-def _typed(reply: Reply, instance: Any, attribute: str, json_type: str) -> CheckResult:
+def _typed(reply: Reply, instance: Any, attribute: str, json_type: str, path: Sequence[str]) -> CheckResult:
+    """``Response has <attr> attribute``: the value where the kit reads it (``path``) has the JSON type."""
     name = f"Response has {attribute} attribute"
     if not reply.json_ok:
         return failed(name, reply.problem or "")
-    value = value_at(instance, attribute.split("."))
+    value = value_at(instance, path)
     if value is ABSENT:
         return failed(name, f"expected {attribute} ({json_type}); it is absent")
     if _is_json_type(value, json_type):
@@ -421,20 +450,27 @@ def attribute_equals(reply: Reply, name: str, expected: Mapping[str, Any]) -> Ch
 
 
 def schema_valid(reply: Reply, check: SchemaCheck) -> list[CheckResult]:
-    """The kit's ajv check against a schema of its script: the whole body, or each instance of a non-empty array.
+    """The kit's ajv check against a schema of its script: the whole body, or each instance of a non-empty array
+    (and the whole body otherwise, where the kit's else branch validates it too).
 
-    Named as the kit names it, with ajv's own errors text where the kit appends it (``ajv.errorsText()``).
+    Named as the kit names it, with ajv's own errors text where the kit appends it (``ajv.errorsText()``), and where
+    the kit makes a check of each error, that check too (``JSON.stringify(error)``).
     """
     if not reply.json_ok:
         return [failed(check.name, f"no JSON body to validate: {reply.problem}")]
-    if check.each and not (isinstance(reply.body, list) and reply.body):
-        return []  # the kit validates only in its branch for a non-empty array
+    listed = isinstance(reply.body, list) and bool(reply.body)
+    if listed:  # the kit's branch for a non-empty array
+        validated = reply.body if check.each else [] if check.otherwise else [reply.body]
+    else:
+        validated = [reply.body] if check.otherwise or not check.each else []
     results = []
-    for instance in reply.body if check.each else [reply.body]:
+    for instance in validated:
         errors = ajv_errors(check.schema, instance, check.all_errors, check.json_pointers)
         name = check.name + errors_text(errors) if check.errors_in_name else check.name
-        refused = which(instance) if isinstance(instance, dict) else "the body"
-        results.append(failed(name, f"the kit's schema refuses {refused}: {errors_text(errors)}") if errors else passed(name))
+        refused = f"the kit's schema refuses {which(instance) if isinstance(instance, dict) else 'the body'}"
+        if check.error_checks:  # the kit makes a check that fails for each error, named by it
+            results += [failed(error.as_json, f"{refused}: data{error.dataPath} {error.message}") for error in errors]
+        results.append(failed(name, f"{refused}: {errors_text(errors)}") if errors else passed(name))
     return results
 
 
@@ -472,9 +508,12 @@ def unreadable(instance: Any, attribute: str) -> str | None:
     ``account`` is absent or null), or None where the read goes through."""
     value: Any = instance
     for part in attribute.split(".")[:-1]:
-        if isinstance(value, list):
-            value = value[0] if value else None
-        value = value.get(part) if isinstance(value, Mapping) else None
+        if isinstance(value, list) and part.isdigit():  # the script's index (``instance['billDocument'][0]``)
+            value = value[int(part)] if int(part) < len(value) else None
+        else:
+            if isinstance(value, list):
+                value = value[0] if value else None
+            value = value.get(part) if isinstance(value, Mapping) else None
         if value is None:
             return part
     return None

@@ -81,6 +81,8 @@ _VALID = {
         "name": _NAME,
         "errors_in_name": {"type": "boolean"},  # the kit appends ajv.errorsText() to the name
         "each": {"type": "boolean"},  # each instance of a non-empty array answer, else the whole body
+        "otherwise": {"type": "boolean"},  # the whole body where the answer is no non-empty array (the kit's else branch)
+        "error_checks": {"type": "boolean"},  # each ajv error is a failed check named by its JSON
         "all_errors": {"type": "boolean"},
         "json_pointers": {"type": "boolean"},
         "schema": {"type": "object"},
@@ -132,7 +134,7 @@ _STEP = {
                 "includes": _NAMES,
                 "mandatory": _NAMES,
                 "expect": {"type": "object", "additionalProperties": {"type": "object", "minProperties": 1}},
-                "instances": {"enum": ["every", "items", "items_or_one", "items_else_array", "one"]},
+                "instances": {"enum": ["every", "items", "items_or_one", "items_else_array", "one", "first"]},
                 "when": _WHEN,
                 "one_of": _ONE_OF,
                 "single": {
@@ -194,6 +196,8 @@ DECLARATION_SCHEMA: dict[str, Any] = {
                     "mandatory": _NAMES,
                     "when": _WHEN,
                     "one_of": _ONE_OF,
+                    "any_of": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1, "items": _NAME}},
+                    "typed_if_truthy": _NAMES,
                     "payload_schema": {"type": "object"},
                     "profile_mandatory": _NAMES,
                     "payloads": {"type": "array", "maxItems": 9, "items": {"type": "object"}},
@@ -232,6 +236,9 @@ class SchemaCheck:
     schema: Mapping[str, Any]
     errors_in_name: bool = False  # the check is named ``name + ajv.errorsText()``
     each: bool = False  # each instance of a non-empty array answer is validated, else the whole body
+    # the whole body is validated where the answer is no non-empty array (the kit's else branch; with ``each``: beside it)
+    otherwise: bool = False
+    error_checks: bool = False  # each ajv error is also a failed check named ``JSON.stringify(error)``
     all_errors: bool = False
     json_pointers: bool = False
 
@@ -286,8 +293,9 @@ class Step:
     # object gets none), or the items of an array, an empty one getting none, and any other answer judged as one
     # instance (a script whose array branch takes every array, ``if (Array.isArray(jsonData))``), the items of a
     # non-empty array, any other answer getting the kit's ``Array expected as response`` instead (an empty array
-    # passes it), or the whole answer as one instance, an array too (a script with no branch for an array)
-    instances: Literal["every", "items", "items_or_one", "items_else_array", "one"] = "every"
+    # passes it), the first item alone (``instance = jsonData[0]``: an object or an empty array leaves it none, and
+    # every check fails), or the whole answer as one instance, an array too (a script with no branch for an array)
+    instances: Literal["every", "items", "items_or_one", "items_else_array", "one", "first"] = "every"
     when: Mapping[str, Mapping[str, Any]] | None = None  # the conditional attributes, where they depart from the create's
     one_of: Mapping[str, Mapping[str, str]] | None = None  # the "at least one of" attributes, where they depart
     # the instance checks of an answer that is no non-empty array (the kit's else branch), where they depart from the
@@ -300,11 +308,12 @@ class Step:
     # undefined``): those of a dotted attribute fail where its parent is absent
     unset_values: tuple[str, ...] = ()
     # the dotted paths a create's script reads before and while it keeps values: where a parent on the way is absent,
-    # its script stops there and the variables it would keep after it stay unset
+    # its script stops there and the variables it would keep after it stay unset; a list the kit holds instance 01
+    # from reads them of each instance, and checks neither the instance where it stops nor the later ones
     reads: tuple[str, ...] = ()
     accepted: Mapping[str, str] | None = None  # on a 202 answer, where the monitor id is: {"header": name} or {"body": name}
     routed: bool = False  # reached only on the kit's asynchronous route
-    holds: tuple[str, ...] = ()  # attributes a read by id keeps from its answer for later requests
+    holds: tuple[str, ...] = ()  # attributes a read keeps from its answer (a list's: its last item) for later requests
     until: Mapping[str, Any] | None = None  # a poll's end: the attribute's value saying the work is done
     tries: int = 1
     wait: float = 0.0
@@ -342,6 +351,8 @@ class ResourceSuite:
     when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # the kit's "at least one of" attributes ({"present": {attribute: type}, "set": {...}}), in its mandatory check
     one_of: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    any_of: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # named checks: the instance has one of these
+    typed_if_truthy: tuple[str, ...] = ()  # typed attributes the kit checks only where the value is truthy (``if (x)``)
 
     def path(self, attribute: str) -> tuple[str, ...]:
         """Where the kit reads ``attribute`` in an instance: ``account.id`` is nested, and so is what ``held_at`` names."""
@@ -514,6 +525,8 @@ def _resource(path: Path, api: tmfapis.Api, index: int, entry: dict[str, Any], *
         held_at=dict(entry.get("held_at", {})),
         when=dict(entry.get("when", {})),
         one_of=dict(entry.get("one_of", {})),
+        any_of={name: tuple(attributes) for name, attributes in entry.get("any_of", {}).items()},
+        typed_if_truthy=tuple(entry.get("typed_if_truthy", ())),
         under=entry.get("under"),
         each_payload=entry.get("each_payload", False),
         by_type=entry.get("by_type", {}),

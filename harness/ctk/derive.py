@@ -63,14 +63,16 @@ def check_names(request: KitRequest) -> tuple[str, ...]:
     if request.makes_instance_checks:
         by_type = [attribute for typed in checked.by_type.values() for attribute in typed]  # by the instance's @type
         one_of = [attribute for typed in checked.one_of.values() for attribute in typed]
-        names += ["Instance has all mandatory attributes",
+        names += ["Instance has all mandatory attributes", *checked.any_of,
                   *(f"Response has {a} attribute" for a in [*checked.typed, *by_type, *one_of]),
                   *(f"Body includes value held on {a}" for a in checked.includes)]
         names += ["Array expected as response"] if step.instances == "items_else_array" else []
     if request.compared_instances():
         names += [f"{attribute} is " for attribute in request.compared]
     names += list(step.expect)
-    names += [check.name for check in step.valid]
+    # on a list, the names of an array answer's checks: an ajv check made only in the kit's else branch is not one
+    names += [check.name for check in step.valid
+              if check.each or not check.otherwise or request.kind not in ("list", "filter", "fields")]
     names += list(step.typed_at)
     names += [name for check in step.includes_if for name in check.includes]
     if step.give_up:
@@ -105,6 +107,8 @@ def mismatches(declaration: SuiteDeclaration, kit_dir: Path) -> list[str]:
         differ(where, "held_at (where the included values are read)", dict(suite.held_at), kit.included_at)
         differ(where, "the conditional attributes (when)", dict(suite.when), created.conditional)
         differ(where, "at least one of (one_of)", dict(suite.one_of), created.alternatives)
+        differ(where, "the checks of one attribute of several (any_of)", dict(suite.any_of), dict(created.any_of))
+        differ(where, "typed only where truthy", suite.typed_if_truthy, created.typed_if_truthy)
         differ(where, "attributes mandatory by @type", _by_type(suite.by_type), created.by_type)
         differ(where, "each payload runs the steps once", suite.each_payload, kit.each_payload)
         differ(where, "payload_schema", dict(suite.payload_schema), kit.payload_schema)
@@ -164,6 +168,8 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
         differ(where, "body includes", checked.includes, branch.includes)
         differ(where, "the conditional attributes (when)", dict(checked.when), branch.conditional)
         differ(where, "at least one of (one_of)", dict(checked.one_of), branch.alternatives)
+        differ(where, "the checks of one attribute of several (any_of)", dict(checked.any_of), dict(branch.any_of))
+        differ(where, "typed only where truthy", checked.typed_if_truthy, branch.typed_if_truthy)
         differ(where, "attributes mandatory by @type", _by_type(checked.by_type), branch.by_type)
         differ(where, "the instances checked", request.step.instances, _instances(theirs))
         if request.kind in ("list", "filter", "fields") and theirs.listed and not theirs.else_array:  # the else branch
@@ -173,6 +179,9 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
             differ(where, "body includes of an answer judged as one instance", one.includes, single.includes)
             differ(where, "the conditional attributes of an answer judged as one instance", dict(one.when), single.conditional)
             differ(where, "at least one of, on an answer judged as one instance", dict(one.one_of), single.alternatives)
+            differ(where, "any_of of an answer judged as one instance", dict(one.any_of), dict(single.any_of))
+            differ(where, "typed only where truthy of an answer judged as one instance", one.typed_if_truthy,
+                   single.typed_if_truthy)
             if single.mandatory_name:
                 default = "Instance has all mandatory attributes"
                 rename = {**request.step.rename, **request.step.single.get("rename", {})}
@@ -189,7 +198,7 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
            [n for n in branch.not_expected if n <= count and n != request.instance])
     if patch is not None:
         differ(where, "the PATCH body", dict(patch.body), theirs.body)
-    if request.kind == "retrieve":
+    if request.kind in ("retrieve", "fields"):
         differ(where, "what it keeps from its answer", request.step.holds, theirs.holds)
 
 
@@ -201,6 +210,8 @@ def _instances(theirs: KitRequestFacts) -> str:
         return "items_or_one"
     if theirs.else_array:
         return "items_else_array"
+    if theirs.first_only:
+        return "first"
     return "one" if theirs.whole else "every"
 
 

@@ -3,7 +3,8 @@
 ``plan`` lists the kit requests in the kit's order (each resource's declared steps); ``SuiteRun`` sends
 them one at a time, holds the variables the kit passes between requests (``IDCU01``...) and
 records every check. A request whose variable is missing is not sent: ``missing_prerequisite``
-names the variable and the request that should have produced it.
+names the variable and the request that should have produced it. Where the kit leaves a variable unset without a
+failure (a list it reads instance 01 from answers none), the request goes out with ``{{IDPR01}}`` as the kit's does.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ class SuiteRun:
     outcomes: dict[int, str] = field(default_factory=dict)
     requests: list[KitRequest] = field(default_factory=list)
     unread: dict[str, str] = field(default_factory=dict)  # resource -> why a list the kit reads from held nothing
+    never_set: dict[str, str] = field(default_factory=dict)  # resource -> what its list answered that set nothing
     monitors: dict[str, str] = field(default_factory=dict)  # resource -> the monitor id of its last 202 answer
     route: list[KitRequest] = field(default_factory=list)  # what the asynchronous route runs next
     passed_over: dict[int, str] = field(default_factory=dict)  # request index -> why the kit's run does not reach it
@@ -278,7 +280,8 @@ class SuiteRun:
         return suite.completed(self.payloads.get(suite.resource, suite.payloads))
 
     def payload(self, suite: ResourceSuite, number: int) -> Mapping[str, Any]:
-        return self.payloads_of(suite)[number - 1]
+        payloads = self.payloads_of(suite)
+        return payloads[number - 1] if number <= len(payloads) else {}  # an instance a list holds was sent nothing
 
     def payload_for(self, request: KitRequest) -> Mapping[str, Any]:
         """The payload the request's instance is created from: this pass's, where the kit runs once per payload."""
@@ -289,17 +292,12 @@ class SuiteRun:
 
     def missing_prerequisite(self, request: KitRequest) -> str | None:
         """Why ``request`` cannot be sent (a variable nobody set), or None."""
-        needed = [(request.suite, number, attribute) for number, attribute in request.needs()]
-        if request.suite.under and not (request.kind == "missing" and request.attribute):
-            needed.insert(0, (self.declaration.resource(request.suite.under), 1, "id"))
-        for suite, number, attribute in needed:
-            if attribute in self.values(suite, number):
+        for suite, number, attribute in self.needed(request):
+            if attribute in self.values(suite, number) or self.sent_unset(suite, number):
                 continue
             variable = suite.variable(attribute, number)
-            producer = next(
-                r for r in self.requests
-                if r.suite is suite and ((r.kind == "create" and r.instance == number) or r.step.hold)
-            )
+            kept_by = [r for r in self.requests if r.suite is suite and r.index < request.index and attribute in r.step.holds]
+            producer = kept_by[-1] if kept_by else self.producer(suite, number)  # the last read that keeps it, else its maker
             outcome = self.outcomes.get(producer.index)
             if outcome is None:
                 happened = "was not run (deselected or not reached)"
@@ -311,11 +309,48 @@ class SuiteRun:
             return f"{variable} is not set: it is produced by {producer.title}, which {happened}"
         return None
 
+    def needed(self, request: KitRequest) -> list[tuple[ResourceSuite, int, str]]:
+        """The (resource, instance, attribute) values ``request`` is sent with."""
+        needed = [(request.suite, number, attribute) for number, attribute in request.needs()]
+        if request.suite.under and not (request.kind == "missing" and request.attribute):
+            needed.insert(0, (self.declaration.resource(request.suite.under), 1, "id"))
+        return needed
+
+    def producer(self, suite: ResourceSuite, number: int) -> KitRequest:
+        """The request that sets instance ``number``'s variables: its create, or the list the kit reads it from."""
+        return next(r for r in self.requests
+                    if r.suite is suite and ((r.kind == "create" and r.instance == number) or r.step.hold))
+
+    def sent_unset(self, suite: ResourceSuite, number: int) -> bool:
+        """Whether the kit sends the requests that use instance ``number``'s variables with them never set: the list it
+        reads them from passed but listed no instance, so its loop that sets them never ran. (Those of a failed
+        producer ours does not send: a documented difference.)"""
+        producer = self.producer(suite, number)
+        return (bool(producer.step.hold) and suite.resource in self.never_set
+                and self.outcomes.get(producer.index) in ("passed", "deviation"))
+
+    def unset_note(self, request: KitRequest) -> str | None:
+        """What a request sent with variables the kit never set says of them, or None."""
+        unset = [(suite, number, attribute) for suite, number, attribute in self.needed(request)
+                 if attribute not in self.values(suite, number) and self.sent_unset(suite, number)]
+        if not unset:
+            return None
+        suite, number, _ = unset[0]
+        names = ", ".join(f"{{{{{each.variable(attribute, n)}}}}}" for each, n, attribute in unset)
+        return (f"sent with {names} as written, as the kit sends it ({self.producer(suite, number).title} "
+                f"{self.never_set[suite.resource]})")
+
+    def held_text(self, suite: ResourceSuite, number: int, attribute: str) -> str:
+        """A held value as the kit writes it into a URL; a variable the kit never set stays ``{{IDPR01}}``, as Newman
+        leaves it (it sends the braces unencoded in a query, where our HTTP client percent-encodes them)."""
+        values = self.values(suite, number)
+        return _text(values[attribute]) if attribute in values else f"{{{{{suite.variable(attribute, number)}}}}}"
+
     def path(self, suite: ResourceSuite) -> str:
         """Where a resource's collection is under the API root: itself, or under the held instance 01 of another."""
         if suite.under is None:
             return suite.resource
-        parent = _text(self.values(self.declaration.resource(suite.under), 1).get("id", ""))
+        parent = self.held_text(self.declaration.resource(suite.under), 1, "id")
         return f"{suite.under}/{quote(parent, safe=PATH_SAFE)}/{suite.resource}"
 
     def url(self, request: KitRequest) -> str:
@@ -326,16 +361,16 @@ class SuiteRun:
             return resource_url(self.api_root, request.attribute or resource, str(uuid.uuid4()))
         if request.kind == "poll":
             return resource_url(self.api_root, str(request.attribute), self.monitors.get(request.suite.resource, ""))
-        values = self.values(request.suite, request.instance)
+        instance_id = self.held_text(request.suite, request.instance, "id")
         if request.kind == "fields":
-            by_id = _text(values["id"]) if request.instance else None
+            by_id = instance_id if request.instance else None
             return resource_url(self.api_root, resource, by_id, query=query(("fields", str(request.attribute))))
         if request.kind == "filter" and request.attribute:
-            value = _text(values[request.attribute])
+            value = self.held_text(request.suite, request.instance, request.attribute)
             mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
             selected = (("fields", request.step.fields),) if request.step.fields else ()
             return resource_url(self.api_root, resource, query=query((request.attribute, f"{mark}{value}{mark}"), *selected))
-        return resource_url(self.api_root, resource, _text(values["id"]))
+        return resource_url(self.api_root, resource, instance_id)
 
     def run(self, request: KitRequest) -> RequestRecord:
         """Send one kit request, make all its checks and return the (redacted) record."""
@@ -371,6 +406,8 @@ class SuiteRun:
             why = f"the answer {self.unread[request.suite.resource]}"
             results = [replace(r, message=why) if r.outcome == "failed" and not r.name.startswith("Status") else r
                        for r in results]
+        if (note := self.unset_note(request)) is not None:
+            results = [replace(r, message=f"{r.message}; {note}") if r.outcome == "failed" else r for r in results]
         if request.kind == "delete" and reply.status in (200, 202, 204):
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
@@ -479,19 +516,27 @@ class SuiteRun:
         values.clear()
         resource = request.suite.resource
         self.unread.pop(resource, None)
+        self.never_set.pop(resource, None)
         if reply.body == []:
             self.unread[resource] = (f"listed no {resource}: the kit reads {resource} instances it never creates, "
                                      "so the system under test must hold one")
+        if not (isinstance(reply.body, list) and reply.body):  # the kit sets instance 01's variables in its array loop
+            self.never_set[resource] = f"listed no {resource}" if reply.body == [] else "answered no array"
         if listed and isinstance(reply.body, list):
-            chosen = listed[0] if request.step.hold == "first" else listed[-1]
+            stop = self._unread_instance(request, reply)
+            last = reply.body[stop[0]] if stop is not None and isinstance(reply.body[stop[0]], dict) else listed[-1]
+            chosen = listed[0] if request.step.hold == "first" else last  # where the kit's script stopped, if it did
             for attribute in request.suite.kept:
                 if (value := checks.value_at(chosen, request.suite.path(attribute))) is not checks.ABSENT:
                     values[attribute] = value
 
     def _hold_answered(self, request: KitRequest, reply: Reply) -> None:
-        """Keep what the kit keeps from this answer; what it lacks is no longer set (later requests that need it skip)."""
-        answer = reply.body if isinstance(reply.body, dict) else {}
-        values = self.values(request.suite, request.instance)
+        """Keep what the kit keeps from this answer (a list's non-empty array: its last item, as the kit sets its variables
+        for each); what it lacks is no longer set (later requests that need it skip)."""
+        listed = request.kind in ("list", "filter", "fields") and isinstance(reply.body, list) and reply.body
+        answer = reply.body[-1] if listed else reply.body
+        answer = answer if isinstance(answer, dict) else {}
+        values = self.values(request.suite, request.instance or 1)  # a list keeps instance 01's, as the kit's variables
         for attribute in request.step.holds:
             if attribute in answer:
                 values[attribute] = answer[attribute]
@@ -512,7 +557,7 @@ class SuiteRun:
         assert patch is not None
         values = self.values(request.suite, request.instance)
         for attribute, value in patch.body.items():
-            if attribute in request.suite.kept:
+            if attribute in (*request.suite.kept, *request.checked.includes):  # the PATCH's answer must include it
                 values[attribute] = tmfapis.merge_patch(values.get(attribute), value)
         answer = reply.body if isinstance(reply.body, dict) else {}
         sent = self.payload(request.suite, request.instance)
@@ -525,6 +570,14 @@ class SuiteRun:
 
     def _checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         step = request.step
+        stop = self._unread_instance(request, reply)
+        if stop is not None:  # the kit's script stopped reading there: it checks neither that instance nor the later ones
+            index, path, absent, unread = stop
+            stopped = checks.failed(f"{checks.SCRIPT_READS}{path}", f"it reads {path} of each instance and stops at "
+                                                                   f"{checks.show(unread)}, which has no {absent}")
+            if index == 0:
+                return [*self._status(request, reply), stopped]
+            return [*self._checks(request, replace(reply, body=reply.body[:index])), stopped]
         rename = {**step.rename, **step.single.get("rename", {})} if request.judged_as_one(reply) else step.rename
         renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
         made = [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
@@ -532,6 +585,20 @@ class SuiteRun:
                   if not check.present or (isinstance(reply.body, dict) and check.path[0] in reply.body)),
                 *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
         return [result for result in made if result.tier != "ctk" or reply.status in step.only_on.get(result.name, (reply.status,))]
+
+    @staticmethod
+    def _unread_instance(request: KitRequest, reply: Reply) -> tuple[int, str, str, Any] | None:
+        """Where the script of a list the kit reads instance 01 from stops (``reads``): the index of the first item of a
+        non-empty array whose read fails (0: the whole answer, which the kit's else branch reads), the path, the part
+        found absent and the instance; None where every read goes through."""
+        if not (request.step.hold and request.step.reads and reply.json_ok):
+            return None
+        listed = isinstance(reply.body, list) and bool(reply.body)
+        for index, instance in enumerate(reply.body if listed else [reply.body]):
+            for path in request.step.reads:
+                if (absent := checks.unreadable(instance, path)) is not None:
+                    return index, path, absent, instance
+        return None
 
     def _template_checks(self, request: KitRequest, reply: Reply) -> list[CheckResult]:
         suite, kind, checked = request.suite, request.kind, request.checked
@@ -557,7 +624,12 @@ class SuiteRun:
         targets = [request.instance] if request.instance else list(numbers)
         held = [self.values(suite, number) for number in targets]
         results = self._status(request, reply)
-        if request.step.instances == "items" and reply.json_ok:  # the kit checks the items of an array, nothing else
+        unchecked = ""  # why the kit finds no instance to check, where it checks the first item alone
+        if request.step.instances == "first" and reply.json_ok:
+            instances = reply.body[:1] if isinstance(reply.body, list) else []
+            unchecked = "" if instances else f"no first item to check: {checks.not_a_list(reply) or 'the array is empty'}"
+            instances = instances or [None]  # the kit's instance is undefined: every check of it fails
+        elif request.step.instances == "items" and reply.json_ok:  # the kit checks the items of an array, nothing else
             instances = reply.body if isinstance(reply.body, list) else []
         elif request.step.instances == "items_or_one" and reply.json_ok and reply.body == []:
             instances = []  # the kit's array branch takes every array: an empty one gets no instance check
@@ -571,7 +643,8 @@ class SuiteRun:
         if request.judged_as_one(reply):
             checked = request.checked_as_one
         for instance in instances:
-            results.extend(checks.instance_checks(reply, checked, instance, held))
+            judged = checks.instance_checks(reply, checked, instance, held)
+            results.extend(replace(r, message=unchecked) if unchecked and r.outcome == "failed" else r for r in judged)
         for number in request.compared_instances():
             results.extend(checks.held_values(reply, suite, number, self.values(suite, number), request.compared))
         for instance in instances if request.step.unset_values and reply.json_ok else ():

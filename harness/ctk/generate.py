@@ -105,9 +105,10 @@ def _kind(request: KitRequestFacts, home: str = "") -> tuple[str, str | None, in
         return "filter", query[0], _instance(query[1].split("&")[0])
     if "{{" in request.own_path:
         return ("gone" if request.statuses == (404,) else "retrieve"), None, _instance(request.own_path)
-    if request.statuses == (404,):  # an unknown id, of the resource itself or read at the root
+    if request.statuses == (404,):  # an unknown id, of the resource itself (also under its parent) or read at the root
         first = request.own_path.split("/")[0]
-        return "missing", request.resource if home and first[:1].lower() + first[1:] != home else None, 0
+        elsewhere = home and request.own_path == request.path and first[:1].lower() + first[1:] != home
+        return "missing", request.resource if elsewhere else None, 0
     return "list", None, 0
 
 
@@ -228,9 +229,11 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
         options["instances"] = "items_or_one"
     elif checks_instances and request.else_array:
         options["instances"] = "items_else_array"
+    elif checks_instances and request.first_only:
+        options["instances"] = "first"
     elif checks_instances and request.whole:
         options["instances"] = "one"
-    if kind == "retrieve" and request.holds:
+    if kind in ("retrieve", "fields") and request.holds:
         options["holds"] = list(request.holds)
     if kind == "list" and request.holds and not request.creates:
         first = "count == 0" in request.script or re.search(r"= \w+\[0\]", request.script)
@@ -373,6 +376,12 @@ def _resource_lines(api_id: str, kit_dir: Path, facts: ResourceFacts, injected: 
         lines.append(f"    when: {_flow(created_checks.conditional)}  # required only under the kit's condition\n")
     if created_checks.one_of:
         lines.append(f"    one_of: {_flow(created_checks.alternatives)}  # the kit wants at least one of them\n")
+    if created_checks.any_of:
+        lines.append(f"    any_of: {_flow({name: list(names) for name, names in created_checks.any_of})}"
+                     "  # the instance has one of these\n")
+    if created_checks.typed_if_truthy:
+        lines.append(f"    typed_if_truthy: {_flow(list(created_checks.typed_if_truthy))}"
+                     "  # typed where the instance holds a value\n")
     if created_checks.by_type:
         lines.append(f"    by_type: {_flow({kind: dict(typed) for kind, typed in created_checks.by_type})}"
                      "  # attributes mandatory by @type\n")

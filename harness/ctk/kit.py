@@ -45,6 +45,12 @@ _EQUALS = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\((?:instance|jsonData)\.(\w+)\)\.to\.eql\("
     r"('[^']*'|\"[^\"]*\"|[\w.]+)\)"
 )
+# A test without a function (``pm.test('state is onHold'), function () {...}``), which Postman records as passed: the
+# check of one attribute's value its stray function would make.
+_UNCALLED_EQUALS = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1\),\s*function\s*\(\)\s*\{\s*pm\.expect\(instance\[['\"](\w+)['\"]\]\)\s*==\s*"
+    r"('[^']*'|\"[^\"]*\"|[\w.]+)"
+)
 _CODE = re.compile(r"pm\.globals\.set\(['\"]ID([A-Z]{2,6})\d\d['\"], instance\[['\"]id['\"]\]\)")
 _TEST = re.compile(r"pm\.test\((['\"])(.*?)\1")
 _STATUS_TEST = re.compile(
@@ -90,10 +96,23 @@ _CONDITIONAL = re.compile(
     r"requiredAttributes\.push\('([^']+)'\)"
 )
 _NOT_EXPECTED = re.compile(r"pm\.test\('ID[A-Z]{2,6}(\d\d) not expected on this test'")
+# A check that the instance has at least one of a list of attributes (``conditionalAttributes.forEach(e => {
+# if (Object.keys(instance).indexOf(e) >= 0) ...``), and the lists the script names.
+_ANY_OF = re.compile(
+    r"pm\.test\((['\"])([^'\"]*)\1,\s*function\s*\(\)\s*\{[^{}]*?(\w+)\.forEach\(\s*\(?(\w+)\)?\s*=>\s*\{\s*"
+    r"if\s*\(Object\.keys\(instance\)\.indexOf\(\4\)\s*>=\s*0\)"
+)
+_LISTS = re.compile(r"(?:var|let|const) (\w+) = \[([^\]]*)\]")
+# A type check made only where the instance holds a value (``if (instance.x){ pm.test('Response has x attribute'...``).
+_TYPED_IF_TRUTHY = re.compile(r"if \(instance\.(\w+)\)\s*\{\s*pm\.test\('Response has \1 attribute'")
+_COMMENT_LINE = re.compile(r"^\s*//.*$", re.MULTILINE)
 # An ajv check: a schema written in the script, the options of ``new Ajv``, the test that validates with them.
 _AJV_SCHEMA = re.compile(r"(\w+)\s*=\s*\{\s*\"\$schema\"")
 _AJV_OPTIONS = re.compile(r"new Ajv\(\{([^}]*)\}\)")
-_AJV_VALID = re.compile(r"var valid = ajv\.validate\((\w+), (\w+)\);")
+_AJV_VALID = re.compile(r"var valid = (?:ajv\.validate\((\w+), (\w+)\)|(\w+)\((\w+)\));?")
+_AJV_COMPILED = re.compile(r"var (\w+) = ajv\.compile\((\w+)\)")  # a validator function compiled from a schema
+# a check made for each of the validator's errors, named by the error's JSON (it fails)
+_AJV_ERROR_CHECKS = re.compile(r"(\w+)\.errors\.forEach\(\(?(\w+)\)?\s*=>\s*\{\s*pm\.test\(JSON\.stringify\(\2\)")
 _AJV_TEST = re.compile(
     r"pm\.test\((['\"])([^'\"]*)\1( \+ ajv\.errorsText\(\))?,\s*function\s*\(\)\s*\{\s*(?:pm\.response\.json\(\);\s*)?"
     r"pm\.expect\((?:ajv\.validate\((\w+), (pm\.response\.json\(\)|\w+)\)|(valid))\)"
@@ -123,13 +142,15 @@ _INCLUDES_AT = re.compile(
 )
 # The kit's asynchronous route: a 202 answer keeps a monitor id (from a header or the body) and goes to the poll.
 _ACCEPTED = re.compile(r"pm\.globals\.set\(['\"]MONITOR_ID['\"],\s*(?:pm\.response\.headers\[['\"](\w+)['\"]\]|\w+\[['\"](\w+)['\"]\])")
+_FIRST_ITEM = re.compile(r"\binstance = \w+\[0\]")  # the script checks the answer's first item alone
 _UNTIL = re.compile(r"if \(instance\[['\"](\w+)['\"]\] == ['\"]([^'\"]+)['\"]\)")
 _RETRIES = re.compile(r"\.get\(['\"]\w+['\"]\) <= (\d+)")
 _WAIT = re.compile(r"setTimeout\(function\s*\(\)\s*\{\s*\},\s*\[?(\d+)\]?\)")
 _GIVE_UP = re.compile(r"pm\.test\((['\"])([^'\"]+)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\.fail\(\)\s*\}\);\s*postman\.setNextRequest\(null\)")
 _GO_TO = re.compile(r"postman\.setNextRequest\(\"([^\"]+)\"\)")
-# Checks a kit records only when they fail: compared by what they test, not by name.
-_ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|ID[A-Z]{2,6}\d\d not expected on this test)$")
+# Checks a kit records only when they fail (or, named by another variable than ID, only for an instance without id):
+# compared by what they test, not by name.
+_ONLY_ON_FAILURE = re.compile(r"^(Array not expected as response|[A-Z@]+\d\d not expected on this test)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +164,8 @@ class Branch:
     not_expected: tuple[int, ...] = ()
     included_at: tuple[tuple[str, str], ...] = ()  # (included name, dotted path) where the value is not at its name
     when: tuple[tuple[str, str, Any], ...] = ()  # (attribute, condition attribute, value): required only then
+    any_of: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (check name, attributes): the instance has one of them
+    typed_if_truthy: tuple[str, ...] = ()  # typed attributes checked only where the instance holds a truthy value
     # the "at least one of" attributes of its mandatory test: found among the keys (present) or by their value (set)
     one_of: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
@@ -206,6 +229,8 @@ def _branch(text: str, script: str = "") -> Branch:
         included_at=tuple(_included_at(text)),
         when=tuple(dict.fromkeys((pushed, attribute, _literal(value))
                                  for attribute, value, pushed in _CONDITIONAL.findall(text))),
+        any_of=tuple(_any_of(text)),
+        typed_if_truthy=tuple(dict.fromkeys(_TYPED_IF_TRUTHY.findall(text))),
     )
 
 
@@ -221,6 +246,14 @@ def _one_of(text: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
         present += [(name, json_type) for name in re.findall(r"'([^']+)'", names.group(1) if names else "")]
     found = (("present", tuple(present)), ("set", tuple(_ONE_OF_SET.findall(test.group(0)))))
     return tuple((how, typed) for how, typed in found if typed)
+
+
+def _any_of(text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each check that the instance has at least one attribute of a list the script names: (name, attributes)."""
+    lists = {name: tuple(re.findall(r"'([^']+)'|\"([^\"]+)\"", items)) for name, items in _LISTS.findall(text)}
+    for _, name, listed, _ in _ANY_OF.findall(text):
+        if listed in lists:
+            yield name, tuple(single or double for single, double in lists[listed])
 
 
 def _included_at(text: str) -> Iterator[tuple[str, str]]:
@@ -285,6 +318,7 @@ class KitRequestFacts:
     # (a later request's name, the statuses and the answer's values ({attribute: value}) that go there)
     goes_to: tuple[tuple[str, tuple[int | dict[str, Any], ...]], ...] = ()
     only_on: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (check name, the only statuses on which it is made)
+    first_only: bool = False  # only the answer's first item gets the instance checks (``instance = jsonData[0]``)
 
     @property
     def query(self) -> tuple[str, str] | None:
@@ -403,7 +437,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         on_object = on_array = script
     items_only = array_at >= 0 and listed is None
     raw = (request.get("body") or {}).get("raw")
-    holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(script)))
+    holds = tuple(dict.fromkeys(attribute for _, _, attribute in _HOLDS.findall(_COMMENT_LINE.sub("", script))))
     status_test = _STATUS_TEST.search(script)
     statuses: tuple[int, ...] = ()
     if status_test:
@@ -433,12 +467,14 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         script=script,
         items_only=items_only,
         prerequest=_script(item, "prerequest"),
-        equals=tuple((name, attribute, _literal(value)) for _, name, attribute, value in _EQUALS.findall(script)),
-        valid=_ajv_checks(script),
+        equals=tuple((name, attribute, _literal(value))
+                     for _, name, attribute, value in [*_EQUALS.findall(script), *_UNCALLED_EQUALS.findall(script)]),
+        valid=_ajv_checks(script, array_at, else_at),
         typed_at=_typed_at(on_object),
         includes_if=_includes_if(on_object),
-        reads=_reads(on_object) if array_at < 0 else (),
+        reads=_reads(on_object) if array_at < 0 else _reads(on_array) if holds else (),
         empty_unchecked=listed is not None and bool(re.search(r"if \(Array\.isArray\(jsonData\)\) \{", script)),
+        first_only=array_at < 0 and bool(_FIRST_ITEM.search(script)),
         accepted=_accepted(script),
         poll=poll,
         else_array=listed is not None and "pm.expect(Array.isArray(jsonData)).to.be.true" in script[else_at:],
@@ -528,32 +564,47 @@ def _path(subscripts: str) -> tuple[str | int, ...]:
     return tuple(int(bare) if bare else key for key, bare in re.findall(r"\[['\"]([^'\"]+)['\"]\]|\[(\d+)\]", subscripts))
 
 
-def _ajv_checks(script: str) -> tuple[dict[str, Any], ...]:
-    """The script's ajv checks: name, schema and ajv options, and whether each listed instance is validated."""
-    schemas = {found.group(1): json.loads(_braced(script, script.index("{", found.start())))
-               for found in _AJV_SCHEMA.finditer(script)}
+def _ajv_checks(script: str, array_at: int = -1, else_at: int = -1) -> tuple[dict[str, Any], ...]:
+    """The script's ajv checks: name, schema and ajv options, whether each listed instance is validated (``each``) and
+    the whole body in the else branch (``otherwise``), and whether each error is a check of its own (``error_checks``).
+
+    ``array_at`` and ``else_at`` are where the script's branches for a non-empty array and for any other answer begin.
+    """
+    # each check reads its schema anew: a schema two checks share is written out in each
+    schemas = {found.group(1): _braced(script, script.index("{", found.start())) for found in _AJV_SCHEMA.finditer(script)}
+    compiled = dict(_AJV_COMPILED.findall(script))
     options = _AJV_OPTIONS.search(script)
     flags = options.group(1) if options else ""
-    checks = []
+    checks: dict[str, dict[str, Any]] = {}  # by name: a check the kit makes in both branches is one check
     for test in _AJV_TEST.finditer(script):
         _, name, errors_in_name, schema, target, by_variable = test.groups()
+        error_checks = False
         if by_variable:
-            validated = _AJV_VALID.search(script[:test.start()])
-            if validated is None:
+            validated = [*_AJV_VALID.finditer(script[:test.start()])]
+            if not validated:
                 continue
-            schema, target = validated.groups()
+            schema, target, function, argument = validated[-1].groups()
+            if function:
+                schema, target = compiled.get(function, ""), argument
+                errors = _AJV_ERROR_CHECKS.search(script[:test.start()], validated[-1].end())
+                error_checks = errors is not None and errors.group(1) == function
         if schema not in schemas:
             continue
-        check: dict[str, Any] = {"name": name}
+        check = checks.setdefault(name, {"name": name})
         if errors_in_name:
             check["errors_in_name"] = True
-        if target == "instance" and "forEach" in script[:test.start()]:
+        branched = 0 <= array_at < else_at
+        if branched and test.start() >= else_at:
+            check["otherwise"] = True
+        elif 0 <= array_at < test.start() and (branched or target == "instance"):
             check["each"] = True
+        if error_checks:
+            check["error_checks"] = True
         for option, key in (("allErrors", "all_errors"), ("jsonPointers", "json_pointers")):
             if re.search(rf"\b{option}\s*:\s*true", flags):
                 check[key] = True
-        checks.append({**check, "schema": schemas[schema]})
-    return tuple(checks)
+        check["schema"] = json.loads(schemas[schema])
+    return tuple({**{k: v for k, v in check.items() if k != "schema"}, "schema": check["schema"]} for check in checks.values())
 
 
 def _braced(text: str, start: int) -> str:

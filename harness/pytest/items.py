@@ -232,6 +232,7 @@ class SpecItem(pytest.Item):
         )
         skipped = error = None
         try:
+            run.create_parent()
             self.scenario.run(run)
         except ScenarioSkipped as exc:
             skipped = str(exc)

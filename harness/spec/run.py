@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -26,7 +27,7 @@ from harness.http import Reply, send
 from harness.record import SPEC_FOLDER, CheckResult, RequestRecord
 from harness.redact import Redactor
 from harness.spec.listener import CallbackListener
-from harness.urls import resource_url
+from harness.urls import PATH_SAFE, resource_url
 
 __all__ = ["RECORD_INDEX_BASE", "Scenario", "ScenarioRun", "header_is", "listed", "marker_attribute", "patch_attribute", "tag",
            "verdict"]
@@ -140,11 +141,29 @@ class ScenarioRun:
     created: list[tuple[tmfapis.Resource, str]] = field(default_factory=list)  # (resource, item URL)
     sent: list[Mapping[str, Any]] = field(default_factory=list)  # the bodies that created or changed one of resource
     unverified: str | None = None  # what the scenario could not check, shown as the item's skip reason
+    parent_id: str | None = None  # the instance a resource the spec nests under another's (``a/{id}/b``) is under
 
     # -- HTTP --------------------------------------------------------------------------------------
 
     def url(self, resource: tmfapis.Resource, instance_id: str | None = None, query: str = "") -> str:
-        return resource_url(self.api_root, resource.name, instance_id, query)
+        return resource_url(self.api_root, self.collection(resource), instance_id, query)
+
+    def collection(self, resource: tmfapis.Resource) -> str:
+        """Where a resource's collection is under the API root: itself, or under the parent instance of this run."""
+        if resource.parent is None:
+            return resource.name
+        parent_id = quote(self.parent_id, safe=PATH_SAFE) if self.parent_id else "{id}"
+        return f"{resource.parent}/{parent_id}/{resource.name}"
+
+    def create_parent(self) -> None:
+        """Create the instance a nested resource is read and written under (the spec has it nowhere else)."""
+        if self.resource.parent is None:
+            return
+        parent = self.api.resources[self.resource.parent]
+        instance = self.create(parent, f"/{parent.name} (the {parent.name} the {self.resource.name} are under)")
+        if instance is None:
+            raise ScenarioSkipped(f"no {parent.name} to hold the {self.resource.name}: its create failed")
+        self.parent_id = instance["id"]
 
     def send(self, method: str, url: str, body: Any = None, *, content_type: str | None = None,
              raw: str | None = None) -> Reply:
@@ -236,6 +255,9 @@ class ScenarioRun:
                 body[attribute] = example_value(self.api.id, schema)
                 continue
             target = _ref_target(self.api, schema.get("items", schema))
+            if target is not None and "POST" not in target.collection_methods:  # a kit may post it; the spec does not
+                raise ScenarioSkipped(f"no payload for {resource.name}: its required {attribute!r} refers to a "
+                                      f"{target.name}, which the spec lets no client create")
             if target is None or target is resource or not self.payloads.get(target.name):
                 # an id nobody created could be refused rightly: not a deviation to report against the server
                 raise ScenarioSkipped(

@@ -76,3 +76,13 @@ def test_the_command_answers_an_unknown_defect_or_api_in_one_line(capsys: pytest
         assert stopped.value.code == 2
         error = capsys.readouterr().err.strip().splitlines()[-1]
         assert error.startswith("python -m tests.support.differential: error: unknown ")
+
+
+def test_a_check_named_by_an_ajv_error_must_exist_on_both_sides() -> None:
+    error = '{"keyword":"required","dataPath":"","schemaPath":"#/required","params":{"missingProperty":"a"},"message":"x"}'
+    other = error.replace('"a"', '"b"')
+    assert disagreements(kit((error, False)), ours((error, False))) == []
+    assert any("is not a check of ours here" in p for p in disagreements(kit((error, False)), ours((other, False))))
+    # not excused where the kit's script stopped: ours stops where it does, so the error cannot be ours alone
+    assert any("is not a check of the kit" in p for p in disagreements(kit(errors=("test script error: x",)), ours((other, False))))
+    assert disagreements(kit(errors=("test script error: x",)), ours(("Response has id attribute", False))) == []

@@ -92,3 +92,31 @@ def test_a_schema_with_a_keyword_the_checks_do_not_know_is_refused(tmp_path: Pat
                     encoding="utf-8")
     with pytest.raises(DeclarationError, match=r"valid: keywords enum are not known"):
         load_declaration(path)
+
+
+def test_a_check_of_each_error_fails_beside_the_named_check_in_the_kits_two_branches() -> None:
+    check = SchemaCheck(name="Response valid against schema", schema=SCHEMA, each=True, otherwise=True, error_checks=True)
+    refused = '{"keyword":"type","dataPath":"","schemaPath":"#/type","params":{"type":"object"},"message":"should be object"}'
+    results = schema_valid(reply([{"a": "x", "q": 1, "r": 1, "k": 0}, []]), check)
+    assert [(result.name, result.outcome) for result in results] == [
+        ("Response valid against schema", "passed"), (refused, "failed"), ("Response valid against schema", "failed")]
+    results = schema_valid(reply([]), check)  # the kit's else branch validates the whole answer
+    assert [(result.name, result.outcome) for result in results] == [(refused, "failed"), ("Response valid against schema", "failed")]
+    only_otherwise = SchemaCheck(name="Schema is valid", schema=SCHEMA, otherwise=True)
+    assert schema_valid(reply([{"a": 1}]), only_otherwise) == []
+    assert [result.outcome for result in schema_valid(reply({"a": 1}), only_otherwise)] == ["failed"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (REPO / "node_modules" / "ajv").is_dir(), reason="no node with ajv")
+def test_each_error_check_is_named_as_json_stringify_names_the_error_in_ajv() -> None:
+    schemas = [check.schema for suite in load_declaration(SUITES / "ctk678" / "ctk678.yaml").resources
+               for step in suite.steps for check in step.valid]
+    bodies = [{"id": "x"}, {"billingAccount": {"id": 1}}, {"relatedParty": {"id": "é"}}, [], {"billDocument": [{}], "ä": 1},
+              {"billDocument": {"id": "x"}, "financialAccount": {"id": None}}]
+    cases = [[schema, body] for schema in schemas for body in bodies]
+    script = ("var Ajv=require('ajv');var out=JSON.parse(require('fs').readFileSync(0)).map(function(c){"
+              "var v=new Ajv().compile(c[0]);v(c[1]);return (v.errors||[]).map(function(e){return JSON.stringify(e);});});"
+              "console.log(JSON.stringify(out));")
+    done = subprocess.run(["node", "-e", script], input=json.dumps(cases), capture_output=True, text=True, cwd=REPO,
+                          check=True, timeout=60)
+    assert [[error.as_json for error in ajv_errors(*case)] for case in cases] == json.loads(done.stdout)

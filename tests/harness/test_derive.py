@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.ctk import derive
 from harness.ctk.declaration import load_declaration
+from harness.ctk.generate import declaration_text
 from tests.support.shared import shared_dir
 from tests.support.suite_runs import SUITES
 
@@ -21,6 +23,15 @@ def kit_dir(name: str) -> Path:
 @pytest.mark.parametrize("name", PORTED)
 def test_each_declaration_agrees_with_its_kit(name: str) -> None:
     assert derive.mismatches(load_declaration(SUITES / name / f"{name}.yaml"), kit_dir(name)) == []
+
+
+@pytest.mark.parametrize("name", PORTED)
+def test_each_declaration_is_what_the_generator_writes(name: str) -> None:
+    """No hand edit and no generator change goes unseen: writing a shipped declaration again changes nothing."""
+    path = SUITES / name / f"{name}.yaml"
+    shipped = path.read_text(encoding="utf-8")
+    keep = {entry["resource"]: entry for entry in yaml.safe_load(shipped)["resources"]}
+    assert declaration_text(f"tmf{name.removeprefix('ctk')}", kit_dir(name), keep) == shipped
 
 
 def test_the_derive_command_checks_every_declaration(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,9 @@
 """What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
-condition, a list whose items alone are checked, a list made before the second create, routing on the launcher's
-config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a run the kit ends
-on a create's status or sends on to a later request, checks made only on one status, checks nested in a check."""
+condition, a list whose items alone (or first item alone) are checked, a list made before the second create, routing on
+the launcher's config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a
+run the kit ends on a create's status or sends on to a later request, checks made only on one status, checks nested in
+a check, one attribute of several required, types checked only where a value is held, a list whose script stops on a
+read, variables kept from a field selection, a test without a function."""
 
 from __future__ import annotations
 
@@ -57,6 +59,23 @@ def test_a_list_whose_kit_checks_only_its_items_checks_nothing_on_an_empty_answe
     assert run.result.ret == 1
     listed = _outcomes(run, "tmf666", "/BillPresentationMedia")
     assert listed["Instance has all mandatory attributes"] == listed["Response has name attribute"] == "failed"
+
+
+def test_a_list_whose_kit_checks_its_first_item_alone_passes_a_leftover_after_it_and_fails_an_object(
+    run_ctk: Callable[..., CtkRun]
+) -> None:
+    # TMF673's kit reads addresses it never creates (the kit seed holds them) and checks jsonData[0] alone
+    seeded = mockserver.ServerConfig(port=0, access_log=False, seed_path=mockserver.KIT_SEED)
+    with mockserver.start_background(seeded) as server:
+        with start_fault_proxy(server.url, "leftovers") as proxy:
+            behind_leftover = run_ctk("--base-url", proxy.url, suites=("ctk673",))
+        with start_fault_proxy(server.url, "list_as_object") as proxy:
+            behind_object = run_ctk("--base-url", proxy.url, suites=("ctk673",))
+    assert set(_outcomes(behind_leftover, "tmf673", "/GeographicAddress").values()) == {"passed"}
+    failed = [check for name, check in behind_object.checks("tmf673")
+              if name == "/GeographicAddress" and check["tier"] == "ctk" and check["outcome"] == "failed"]
+    assert {check["name"] for check in failed} >= {"Instance has all mandatory attributes", "Response has city attribute"}
+    assert all(check["message"].startswith("no first item to check: the answer is an object") for check in failed), failed
 
 
 def test_an_answer_judged_as_one_instance_gets_the_checks_of_the_kits_else_branch(
@@ -216,3 +235,74 @@ def test_the_checks_nested_in_a_kits_at_least_one_of_check_are_made_as_the_kit_m
         (mandatory, "failed"), (usage, "failed"),
         ("Response has searchCriteria attribute", "passed"), (mandatory, "passed"), (usage, "passed"),
     ]
+
+
+def _conditional_faults(exchange: Exchange) -> None:
+    """Process flows come back with neither specification attribute; task flows with their reference as text and
+    their specification 0 (false to JavaScript, so the kit checks no type there)."""
+    resource = route(exchange.client_path).resource
+    if resource == "processFlow":
+        edit_instances(exchange, lambda item: [item.pop(name, None) for name in (
+            "processFlowSpecification", "processFlowSpecificationRef")])
+    elif resource == "taskFlow":
+        edit_instances(exchange, lambda item: item.update(taskFlowSpecificationRef="1234", taskFlowSpecification=0))
+
+
+def test_one_attribute_of_several_is_required_and_types_are_checked_only_where_a_value_is_held(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    clean = run_ctk("--base-url", reference_server.url, suites=("ctk701",))
+    assert clean.result.ret == 0, clean.result.stdout.str()
+    created = _outcomes(clean, "tmf701", "/ProcessFlow")
+    assert created["Instance has required conditional attributes"] == created["Response has processFlowSpecification attribute"]
+    assert created["Instance has required conditional attributes"] == "passed"
+    assert "Response has processFlowSpecificationRef attribute" not in created  # the payload sends no reference
+    # every task flow request, the kit's E1 among them, goes under process flow 01
+    assert clean.summary is not None
+    requests = clean.summary["apis"]["tmf701"]["requests"]
+    parent = next(request["url"] for request in requests if request["name"] == "/ProcessFlow/{{IDPF01}}")
+    assert all(r["url"].startswith(f"{parent}/taskFlow") for r in requests if r["name"].startswith("/TaskFlow"))
+    with start_proxy(reference_server.url, Fault(on_answer=_conditional_faults)) as url:
+        run = run_ctk("--base-url", url, suites=("ctk701",))
+    assert run.result.ret == 1
+    created = _outcomes(run, "tmf701", "/ProcessFlow")
+    assert created["Instance has required conditional attributes"] == "failed"
+    assert "Response has processFlowSpecification attribute" not in created
+    task = _outcomes(run, "tmf701", "/TaskFlow/{{IDTF01}}")
+    assert task["Instance has conditional attributes"] == "passed"
+    assert task["Response has taskFlowSpecificationRef attribute"] == "failed"
+    assert "Response has taskFlowSpecification attribute" not in task
+
+
+def _bills(exchange: Exchange) -> None:
+    """Two customer bills, the second without the billDocument the kit's script reads, and a PATCH to onHold that leaves
+    the state as it was; one applied rate by fields=id."""
+    where = route(exchange.client_path)
+    if exchange.client_method == "PATCH" and where.resource == "customerBill":
+        exchange.status, exchange.payload = 200, json.dumps(
+            {"id": "b2", "href": "http://vendor.example/b2", "billDocument": [{"id": "d2"}], "state": "new"}).encode()
+    if exchange.client_method != "GET" or where.instance is not None:
+        return
+    if where.resource == "customerBill" and not where.query:
+        bill = {"id": "b1", "href": "http://vendor.example/b1", "billDocument": [{"id": "d1"}], "billingAccount": {"id": "a"}}
+        exchange.payload = json.dumps([bill, {"id": "b2", "href": "http://vendor.example/b2"}]).encode()
+    elif where.resource == "appliedCustomerBillingRate" and where.query == "fields=id":
+        exchange.payload = b'[{"id": "r9", "href": "http://vendor.example/r9"}]'
+
+
+def test_a_list_stops_where_the_kits_script_stops_a_field_selection_keeps_what_the_kit_keeps_a_patch_is_checked(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_proxy(reference_server.url, Fault(on_answer=_bills)) as url:
+        run = run_ctk("--base-url", url, suites=("ctk678",))
+    assert run.summary is not None, run.result.stdout.str()
+    requests = run.summary["apis"]["tmf678"]["requests"]
+    listed = {check["name"]: check["outcome"] for check in requests[0]["checks"] if check["tier"] == "ctk"}
+    # the kit's script reads billDocument[0].id of each bill before its checks: it checks the first, stops at the second
+    assert listed.get("The kit's script reads billDocument.0.id") == "failed"
+    assert listed["Instance has all mandatory attributes"] == listed["Response valid against schema"] == "passed"
+    assert requests[3]["url"].endswith("customerBill?id=b2")  # it kept the id of the bill where it stopped
+    assert requests[15]["url"].endswith("appliedCustomerBillingRate?id=r9")  # kept from ?fields=id, as the kit does
+    patched = {check["name"]: check["outcome"] for check in requests[4]["checks"] if check["tier"] == "ctk"}
+    # the kit's test without a function passes whatever the state; ours checks it
+    assert (patched["Status code is 200"], patched["state is onHold"]) == ("passed", "failed")

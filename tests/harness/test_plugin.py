@@ -104,6 +104,21 @@ def test_a_kit_that_only_reads_says_once_when_the_system_holds_nothing_to_read(
                                      f"*IDPR01 is not set: it is produced by N1 GET /Product, which {why}"])
 
 
+def test_a_variable_the_kit_never_set_goes_out_as_written_as_the_kit_sends_it(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    # TMF644's kit reads the last privacy profile specification its list answers; this server holds none
+    run = run_ctk("--base-url", reference_server.url, suites=("ctk644",))
+    assert run.result.ret == 1
+    run.result.assert_outcomes(failed=1, passed=12)
+    failed = ("  FAILED Instance has all mandatory attributes: expected a JSON object, got *; sent with {{IDPPPS01}} as "
+              "written, as the kit sends it (N1 GET /PartyPrivacyProfileSpecification listed no partyPrivacyProfileSpecification)")
+    run.result.stdout.fnmatch_lines([failed])
+    assert run.summary is not None
+    sent = run.summary["apis"]["tmf644"]["requests"][3]
+    assert sent["url"].endswith("/partyPrivacyProfileSpecification?id=%7B%7BIDPPPS01%7D%7D") and sent["status"] == 200
+
+
 def test_a_failed_create_skips_its_dependents(
     run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:

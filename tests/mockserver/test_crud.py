@@ -267,3 +267,17 @@ def test_empty_uri_attribute_inside_an_array_is_a_400(server: Running) -> None:
     response = server.http.post(server.collection("tmf622", "productOrder"), json={**body, "productOrderItem": [item]})
     assert response.status_code == 400
     assert response.json()["message"].startswith("productOrderItem.0.@schemaLocation: ''")
+
+
+def test_one_object_where_a_create_wants_an_array_of_them_is_an_array_of_one(server: Running) -> None:
+    relationship = {"id": "7", "relationshipType": "dependsOn"}
+    given = {"name": "contract", "characteristic": {"name": "pages", "value": 3, "characteristicRelationship": relationship}}
+    expected = [{"name": "pages", "value": 3, "characteristicRelationship": [relationship]}]
+    created = server.create("tmf667", "document", given)
+    assert created["characteristic"] == expected
+    replaced = server.http.put(created["href"], json={**given, "name": "contract 2"})
+    assert (replaced.status_code, replaced.json()["characteristic"]) == (200, expected)
+    # only an object is read so: any other value where an array is wanted is still refused
+    refused = server.http.post(server.collection("tmf667", "document"), json={**given, "characteristic": "pages"})
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "characteristic: 'pages' is not of type 'array'"

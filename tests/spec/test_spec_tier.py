@@ -5,13 +5,17 @@ A deviation leaves the CTK verdict and the exit status alone, unless ``--ctk-str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
+import requests
 
 import mockserver
 import tmfapis
-from harness.spec.scenarios import SCENARIOS, marker_attribute, patch_attribute
+from harness.fuzz.derived import declared
+from harness.redact import Redactor
+from harness.spec.scenarios import SCENARIOS, ScenarioRun, ScenarioSkipped, marker_attribute, patch_attribute
 from tests.spec.conftest import SuiteRun
 from tests.spec.spec_faults import start_spec_fault_proxy
 from tests.support.fault_proxy import start_fault_proxy
@@ -68,19 +72,33 @@ def test_the_spec_tier_passes_against_the_reference_server(
 def test_every_resource_of_every_api_gets_every_scenario_it_allows() -> None:
     for api in tmfapis.apis():
         for resource in api.resources.values():
-            names = {scenario.name for scenario in SCENARIOS if scenario.applies(api, resource, None)}
+            suite = declared().get((api.id, resource.name))
+            names = {scenario.name for scenario in SCENARIOS if scenario.applies(api, resource, suite)}
             creates = "POST" in resource.collection_methods
             assert ({"create", "errors", "hub"} <= names) == creates, (api.id, resource.name)
             marked = creates and marker_attribute(api, resource) is not None
             assert ({"fields", "paging"} <= names) == marked, (api.id, resource.name)
-            patchable = "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None
+            patchable = creates and "PATCH" in resource.item_methods and patch_attribute(api, resource) is not None
             assert ("patch" in names) == patchable
-            assert ("delete" in names) == ("DELETE" in resource.item_methods)
+            assert ("delete" in names) == (creates and "DELETE" in resource.item_methods)
+            assert creates or not names, (api.id, resource.name, names)  # each scenario creates what it judges
     for suite in ALL_SUITES:  # the resources of the five ported kits offer each scenario its attribute
         api = tmfapis.api(f"tmf{suite.removeprefix('ctk')}")
         for resource in api.resources.values():
             assert marker_attribute(api, resource) is not None
             assert "PATCH" not in resource.item_methods or patch_attribute(api, resource) is not None
+
+
+def test_a_scenario_never_posts_a_referenced_resource_the_spec_lets_no_client_create() -> None:
+    # TMF654's kit posts buckets, which its spec only reads: an adjustBalance refers to one
+    api = tmfapis.api("tmf654")
+    adjust = api.resources["adjustBalance"]
+    scenario = next(scenario for scenario in SCENARIOS if scenario.name == "create")
+    run = ScenarioRun(api=api, resource=adjust, scenario=scenario, api_root="http://127.0.0.1:9/", session=requests.Session(),
+                      redactor=Redactor(), payloads={"bucket": ({"name": "a bucket"},)})
+    with pytest.raises(ScenarioSkipped, match="refers to a bucket, which the spec lets no client create"):
+        run.payload(adjust)
+    assert run.records == [] and run.created == []
 
 
 @pytest.mark.parametrize(("fault", "suite", "api_id", "expected"), FAULT_CASES, ids=[case[0] for case in FAULT_CASES])
@@ -157,3 +175,14 @@ def test_a_callback_host_that_cannot_be_bound_is_a_usage_error(pytester: pytest.
     result = pytester.runpytest("--callback-host", "no-such-host.invalid")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--callback-host no-such-host.invalid: cannot listen for event callbacks there" in result.stderr.str()
+
+
+def test_a_resource_the_spec_nests_is_checked_under_an_instance_of_its_parent(
+    run_suites: Callable[..., SuiteRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    # TMF915 nests events under a topic (``topic/{id}/event``), and lets a client create both
+    run = run_suites("--base-url", reference_server.url, "-m", "spec", "-k", "event", suites=("ctk915",))
+    entry = run.summary["apis"]["tmf915"]
+    assert entry["spec"]["verdict"] == "conforms" and run.result.ret == 0, run.result.stdout.str()
+    sent = [request for request in entry["requests"] if request["name"].startswith("/event")]
+    assert len(sent) >= 4 and all(re.search(r"/topic/[^/]+/event", request["url"]) for request in sent), sent

@@ -81,15 +81,19 @@ def _roots() -> tuple[tuple[str, str], ...]:
 
 
 def route(path: str) -> Route:
-    """The API, resource and instance a path (with its query) names, read from the ``tmfapis`` roots; a resource
-    also as a kit's E1 request capitalises it (``ProductStock/<uuid>``), so that a defect meets the kit there too."""
+    """The API, resource and instance a path (with its query) names, read from the ``tmfapis`` roots, the innermost of
+    a nested path (``processFlow/<id>/taskFlow``); a resource also as a kit's E1 request capitalises it
+    (``ProductStock/<uuid>``), so that a defect meets the kit there too."""
     parts = urlsplit(path)
     for base, api_id in _roots():
         if parts.path.startswith(base):
             segments = [unquote(segment) for segment in parts.path[len(base):].split("/")]
-            named = segments[0][:1].lower() + segments[0][1:]  # a kit's capitalised path (``TestCase/<id>``) names it too
-            resource = named if named in tmfapis.api(api_id).resources else None
-            instance = segments[1] if resource and len(segments) > 1 and segments[1] else None
+            resource = instance = None
+            for at in range(0, len(segments), 2):
+                named = segments[at][:1].lower() + segments[at][1:]  # a kit's capitalised path (``TestCase/<id>``) too
+                if named not in tmfapis.api(api_id).resources:
+                    break
+                resource, instance = named, (segments[at + 1] or None) if at + 1 < len(segments) else None
             return Route(api_id, resource, instance, parts.query)
     return Route(None, None, None, parts.query)
 
