@@ -65,7 +65,10 @@ _WHEN = {"type": "object", "additionalProperties": {"type": "object", "minProper
 # ``tries`` times ``wait`` seconds apart; ``missing RESOURCE`` reads an unknown id of another resource at the root.
 # The kit's asynchronous route: a request ``accepted`` with 202 keeps the monitor id from a header or the body and
 # goes to the poll; the requests only that route reaches are ``routed`` (not run where no request answered 202).
-# A request whose answer has a status of ``ends_on`` ends the kit's run (``postman.setNextRequest("null")``).
+# A request whose answer has a status of ``ends_on`` ends the kit's run (``postman.setNextRequest("null")``); one with
+# a status or values ({attribute: value}) of ``goes_to`` goes on with the later request named
+# (``postman.setNextRequest("<name>")``: those between are not run).
+# ``only_on``: the checks (by the kit's name) the kit makes only where the answer has one of the statuses listed.
 _REQUEST = {
     "type": "string", "pattern": r"^(start|create|reject|list|retrieve|fields|filter|patch|delete|gone|missing|poll)( \S+)*$"
 }
@@ -85,13 +88,14 @@ _VALID = {
         "schema": {"type": "object"},
     },
 }
-# A kit's own check of the JSON type of the value at a path of the answer (keys and array indexes).
+# A kit's own check of the JSON type of the value at a path of the answer (keys and array indexes); ``present``: made
+# only where the answer has the path's first attribute.
 _TYPED_AT = {
     "type": "object",
     "required": ["path", "type"],
     "additionalProperties": False,
     "properties": {"path": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
-                   "type": {"enum": list(JSON_TYPES)}},
+                   "type": {"enum": list(JSON_TYPES)}, "present": {"const": True}},
 }
 # Checks a kit makes only where the answer holds a value (``if``): that the body includes the answer's value at a path.
 _INCLUDES_IF = {
@@ -155,6 +159,9 @@ _STEP = {
                 "give_up": _NAME,
                 "then": _NAME,
                 "ends_on": _STATUSES,
+                "goes_to": {"type": "object", "additionalProperties": {"type": "array", "items": {
+                    "oneOf": [_STATUSES["items"], {"type": "object", "minProperties": 1}]}}},
+                "only_on": {"type": "object", "additionalProperties": _STATUSES},
             },
         },
     ]
@@ -242,6 +249,7 @@ class TypedAt:
 
     path: tuple[str | int, ...]
     type: str
+    present: bool = False  # made only where the answer has the path's first attribute
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +320,9 @@ class Step:
     give_up: str | None = None  # the check a poll fails when the value never came
     then: str | None = None  # the request (its kit name) the route goes to after the poll
     ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after this request
+    # a later request's name -> the statuses and the answer's values ({attribute: value}) on which the run goes there
+    goes_to: Mapping[str, tuple[int | Mapping[str, Any], ...]] = field(default_factory=dict)
+    only_on: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # check name -> the only statuses it is made on
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -561,8 +572,12 @@ def _step(path: Path, at: tuple[Any, ...], raw: Any) -> Step:
         patch = PatchStep(dict(body), tuple(values or ()))
     lists: dict[str, Any] = {key: tuple(options.pop(key)) for key in ("status", "includes", "mandatory", "unset_values",
                                                                     "reads", "holds", "ends_on") if key in options}
+    for key in ("goes_to", "only_on"):
+        if key in options:
+            options[key] = {name: tuple(statuses) for name, statuses in options[key].items()}
     valid = tuple(SchemaCheck(**entry) for entry in options.pop("valid", ()))
-    typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"]) for name, entry in options.pop("typed_at", {}).items()}
+    typed_at = {name: TypedAt(tuple(entry["path"]), entry["type"], entry.get("present", False))
+                for name, entry in options.pop("typed_at", {}).items()}
     includes_if = tuple(IncludesIf(entry["if"], entry["includes"]) for entry in options.pop("includes_if", ()))
     for check in valid:
         if unknown := unknown_keywords(check.schema):

@@ -140,6 +140,8 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "the asynchronous route (monitor id of a 202, reached only by the route)",
            (dict(step.accepted or {}), step.routed), (dict([theirs.accepted] if theirs.accepted else []), theirs.routed))
     differ(where, "the statuses on which the kit's run ends after it", step.ends_on, theirs.ends_on)
+    differ(where, "the later requests it goes on with (on a status or a value)", dict(step.goes_to), dict(theirs.goes_to))
+    differ(where, "the checks made only on some statuses", dict(step.only_on), dict(theirs.only_on))
     differ(where, "the poll (until, tries, wait, give-up check, then)",
            (dict(step.until or {}), step.tries, step.wait, step.give_up, step.then) if request.kind == "poll" else None,
            ({poll.attribute: poll.value}, poll.tries, poll.wait_s, poll.give_up, poll.then) if poll else None)
@@ -150,8 +152,8 @@ def _compare_request(where: str, request: KitRequest, theirs: KitRequestFacts, d
     differ(where, "the checks made where the answer holds a value",
            [{"if": dict(check.when), "includes": dict(check.includes)} for check in request.step.includes_if], list(theirs.includes_if))
     differ(where, "the paths read outside the tests", request.step.reads, theirs.reads)
-    differ(where, "the typed paths", {name: (check.path, check.type) for name, check in request.step.typed_at.items()},
-           {name: (path, json_type) for name, path, json_type in theirs.typed_at})
+    differ(where, "the typed paths", {name: (check.path, check.type, check.present) for name, check in request.step.typed_at.items()},
+           {name: (path, json_type, present) for name, path, json_type, present in theirs.typed_at})
     if request.kind == "filter" and theirs.query:
         mark = {"both": "'", "double": '"'}.get(request.step.quote, "")
         differ(where, "the quote around the filter value in the URL", mark, theirs.query[1][:1] if theirs.query[1][:1] in "'\"" else "")

@@ -237,7 +237,7 @@ class SuiteRun:
     never_set: dict[str, str] = field(default_factory=dict)  # resource -> what its list answered that set nothing
     monitors: dict[str, str] = field(default_factory=dict)  # resource -> the monitor id of its last 202 answer
     route: list[KitRequest] = field(default_factory=list)  # what the asynchronous route runs next
-    ended: tuple[int, str] | None = None  # the request after which the kit's run ended (``ends_on``), and why
+    passed_over: dict[int, str] = field(default_factory=dict)  # request index -> why the kit's run does not reach it
 
     def __post_init__(self) -> None:
         self.requests = plan(self.declaration, self.payloads)
@@ -245,15 +245,30 @@ class SuiteRun:
     @property
     def planned(self) -> int:
         """The kit requests this run runs: all but those only the asynchronous route reaches, unless it did, and
-        those after the kit's run ended."""
+        those the kit's run passed over (it ended before, or went on with a later request)."""
         return sum((not request.step.routed or request.index in self.outcomes) and self.not_reached(request) is None
                    for request in self.requests)
 
     def not_reached(self, request: KitRequest) -> str | None:
-        """Why the kit's run does not reach ``request`` (it ended before), or None."""
-        if self.ended is None or request.index <= self.ended[0]:
-            return None
-        return self.ended[1]
+        """Why the kit's run does not reach ``request`` (it ended before, or went past it), or None."""
+        return self.passed_over.get(request.index)
+
+    def _route_on(self, request: KitRequest, reply: Reply) -> None:
+        """Where the answer ends the kit's run or sends it on to a later request, pass over what the run skips."""
+        status, goes_to = reply.status, request.step.goes_to
+        met = [value for on in goes_to.values() for value in on if isinstance(value, Mapping) and checks.meets(reply.body, value)]
+        targets = [name for name, on in goes_to.items() if status in on or any(value in met for value in on)]
+        target = targets[-1] if targets else None  # the script's last setNextRequest wins
+        if target is None and status not in request.step.ends_on:
+            return
+        later = self.requests[request.index + 1:]
+        # as Newman, a name no later request has ends the run
+        end = next((r.index for r in later if r.name == target), len(self.requests)) if target else len(self.requests)
+        call = f'postman.setNextRequest("{target or "null"}")'
+        values = "".join(f" with {key} {_text(value)}" for condition in met[-1:] for key, value in condition.items())
+        why = (f"the kit's run goes from {request.title}, which answered {status}{values}, on to {target} ({call})" if target
+               else f"the kit's run ends after {request.title}, which answered {status} ({call})")
+        self.passed_over.update((r.index, why) for r in later if r.index < end)
 
     def routed_next(self) -> Iterator[KitRequest]:
         """The requests the kit's asynchronous route runs now (the poll, then where the poll goes), one at a time."""
@@ -397,9 +412,7 @@ class SuiteRun:
             for created in self.created:
                 if created.suite is request.suite and created.id == _text(self.values(request.suite, 1).get("id")):
                     created.deleted = True
-        if reply.status in request.step.ends_on:
-            call = 'postman.setNextRequest("null")'
-            self.ended = (request.index, f"the kit's run ends after {request.title}, which answered {reply.status} ({call})")
+        self._route_on(request, reply)
         record = self.redactor.record(self._record(request, url, exchange=reply.exchange, checks=results))
         self.outcomes[request.index] = record.outcome
         return record
@@ -567,9 +580,11 @@ class SuiteRun:
             return [*self._checks(request, replace(reply, body=reply.body[:index])), stopped]
         rename = {**step.rename, **step.single.get("rename", {})} if request.judged_as_one(reply) else step.rename
         renamed = [replace(result, name=rename.get(result.name, result.name)) for result in self._template_checks(request, reply)]
-        return [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
-                *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()),
+        made = [*renamed, *(result for check in step.valid for result in checks.schema_valid(reply, check)),
+                *(checks.typed_at(reply, name, check) for name, check in step.typed_at.items()
+                  if not check.present or (isinstance(reply.body, dict) and check.path[0] in reply.body)),
                 *(result for check in step.includes_if for result in checks.includes_if(reply, check))]
+        return [result for result in made if result.tier != "ctk" or reply.status in step.only_on.get(result.name, (reply.status,))]
 
     @staticmethod
     def _unread_instance(request: KitRequest, reply: Reply) -> tuple[int, str, str, Any] | None:

@@ -156,6 +156,8 @@ def _route(request: KitRequestFacts) -> dict[str, Any]:
         options["routed"] = True
     if request.ends_on:
         options["ends_on"] = list(request.ends_on)
+    if request.goes_to:
+        options["goes_to"] = {name: list(statuses) for name, statuses in request.goes_to}
     return options
 
 
@@ -253,7 +255,10 @@ def _step(facts: ResourceFacts, title: str, code: str, compared: tuple[str, ...]
     if request.includes_if:
         options["includes_if"] = list(request.includes_if)
     if request.typed_at:
-        options["typed_at"] = {name: {"path": list(path), "type": json_type} for name, path, json_type in request.typed_at}
+        options["typed_at"] = {name: {"path": list(path), "type": json_type, **({"present": True} if present else {})}
+                               for name, path, json_type, present in request.typed_at}
+    if request.only_on:
+        options["only_on"] = {name: list(statuses) for name, statuses in request.only_on}
     options.update(_route(request))
     return {"do": do, **options} if options else do
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,12 @@ _ONE_OF_PRESENT = re.compile(
     r"pm\.test\('Response has ' \+\s*attr \+ ' attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
 _ONE_OF_SET = re.compile(
     r"if \(\w+\[['\"](\w+)['\"]\]\)\s*\{\s*pm\.test\('Response has \1 attribute'[^\n]*?to\.be\.an?\('(\w+)'\)")
-# A request after which the kit's run ends on a status: ``if (pm.response.code == 200) { setNextRequest("null") }``
-_ENDS_ON = re.compile(r"if \(pm\.response\.code ===? (\d+)\)\s*\{\s*postman\.setNextRequest\((?:null|\"null\")\)\s*\}")
+# What a script does only on a status: ``if (pm.response.code == 201) {...}``, or through a variable holding the code.
+_ON_STATUS = re.compile(r"if \((pm\.response\.code|\w+) ===? (\d+)\)\s*\{")
+# What a script does only where the answer holds a value: ``if (jsonData["state"] == "done") {...}``.
+_ON_VALUE = re.compile(r"if \(jsonData\[['\"](\w+)['\"]\] ===? ('[^']*'|\"[^\"]*\"|[\w.]+)\)\s*\{")
+# A block that only routes the run: ``{ postman.setNextRequest("null") }`` ends it, a request's name goes there.
+_ROUTES_ONLY = re.compile(r"^\{\s*postman\.setNextRequest\((null|\"[^\"]*\"|'[^']*')\);?\s*\}$")
 # A script that judges the whole answer as one instance: it has no branch for an array.
 _WHOLE = re.compile(r"var instance = pm\.response\.json\(\)")
 _ARRAY_HANDLED = re.compile(r"forEach|Array\.isArray|instance = instance\[")
@@ -121,6 +125,12 @@ _TYPED_AT = re.compile(
     r"pm\.test\((['\"])((?!Response has )[^'\"]*)\1,\s*function\s*\(\)\s*\{\s*pm\.expect\((\w+)" + _SUBSCRIPTS
     + r"\)\.to\.be\.an?\('(\w+)'\)"
 )
+# Checks made for each attribute of the instance a map names, typing each attribute listed for it in its first item:
+# ``Object.keys(instance).forEach(key => { if (key in map) {... pm.test(key + " has " + attr + " attribute", ...``
+_KEYED_TYPED = re.compile(
+    r"Object\.keys\(instance\)\.forEach\(key => \{\s*if \(key in (\w+)\)\s*\{.*?let item = instance\[key\]\[0\]\s*"
+    r"pm\.test\(key \+ \" has \" \+ attr \+ \" attribute\", function\s*\(\)\s*\{\s*pm\.expect\(item\[attr\]\)\.to\.be\.an?\(['\"](\w+)['\"]\)",
+    re.DOTALL)
 # What a script reads of the instance outside any test, in order: an alias, or a value it keeps in a variable.
 _READ = re.compile(r"(?:var \w+ = |pm\.globals\.set\(['\"]\w+['\"],\s*)instance" + _SUBSCRIPTS)
 # Checks the script makes only where the instance holds a value (``if (instance['a']['b'] === "v") {...}``): that the
@@ -292,7 +302,8 @@ class KitRequestFacts:
     items_only: bool = False  # the script checks the items of an array answer and nothing else (no else branch)
     prerequest: str = ""  # the pre-request script
     valid: tuple[Mapping[str, Any], ...] = ()  # its ajv checks, as a declaration's step writes them (``valid``)
-    typed_at: tuple[tuple[str, tuple[str | int, ...], str], ...] = ()  # (name, path, JSON type) on an object answer
+    # (name, path, JSON type, made only where the answer has the path's first attribute) on an object answer
+    typed_at: tuple[tuple[str, tuple[str | int, ...], str, bool], ...] = ()
     includes_if: tuple[Mapping[str, Any], ...] = ()  # body-includes checks made where the instance holds a value
     # the dotted paths its script reads outside any test, in order, where one can fail (a read of an absent parent
     # stops the script: the variables it would set after it stay unset)
@@ -304,6 +315,9 @@ class KitRequestFacts:
     else_array: bool = False  # its else branch only asks for an array (``Array.isArray(jsonData)).to.be.true``)
     whole: bool = False  # a read judging the whole answer as one instance, an array too: it has no branch for an array
     ends_on: tuple[int, ...] = ()  # the statuses on which the kit's run ends after it
+    # (a later request's name, the statuses and the answer's values ({attribute: value}) that go there)
+    goes_to: tuple[tuple[str, tuple[int | dict[str, Any], ...]], ...] = ()
+    only_on: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (check name, the only statuses on which it is made)
     first_only: bool = False  # only the answer's first item gets the instance checks (``instance = jsonData[0]``)
 
     @property
@@ -429,6 +443,9 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
     if status_test:
         statuses = tuple(int(code) for code in re.findall(r"\d+", "".join(g or "" for g in status_test.groups()[2:])))
     path = _resource_path(url)
+    on_status = _on_status(script)
+    routes = [(status, _target(found)) for status, block in on_status if (found := _ROUTES_ONLY.match(block))]
+    poll = _poll(item["name"], script)
     return KitRequestFacts(
         name=item["name"],
         method=request["method"],
@@ -443,7 +460,7 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         statuses=statuses,
         status_name=status_test.group(2) if status_test else None,
         mandatory_name=found.group(2) if (found := _MANDATORY_TEST.search(script)) else None,
-        checks=_check_names(on_object, single),
+        checks=_check_names(on_object, single) + tuple(name for name, *_, present in _typed_at(on_object) if present),
         listed_checks=_check_names(on_array, listed or single),
         position=position,
         code=code.group(1) if (code := _CODE.search(script)) else None,
@@ -459,11 +476,50 @@ def _request_facts(item: dict[str, Any], folder: str = "", position: tuple[int, 
         empty_unchecked=listed is not None and bool(re.search(r"if \(Array\.isArray\(jsonData\)\) \{", script)),
         first_only=array_at < 0 and bool(_FIRST_ITEM.search(script)),
         accepted=_accepted(script),
-        poll=_poll(item["name"], script),
+        poll=poll,
         else_array=listed is not None and "pm.expect(Array.isArray(jsonData)).to.be.true" in script[else_at:],
         whole=request["method"] == "GET" and bool(_WHOLE.search(script)) and not _ARRAY_HANDLED.search(script),
-        ends_on=tuple(int(status) for status in _ENDS_ON.findall(script)),
+        ends_on=tuple(status for status, target in routes if target is None),
+        goes_to=_by_target([*((target, status) for status, target in routes if target is not None),
+                            *((target, value) for value, target in _value_routes(script))]),
+        # a poll's checks are made on its awaited answer alone (its ``until``)
+        only_on=() if poll else _by_target((name, status) for status, block in on_status for _, name in _TEST.findall(block)),
     )
+
+
+def _on_status(script: str) -> list[tuple[int, str]]:
+    """The blocks a script runs only on one status of the answer: (status, the block with its braces)."""
+    blocks = []
+    for found in _ON_STATUS.finditer(script):
+        code = found.group(1)
+        if code == "pm.response.code" or re.search(rf"\b(?:let|var|const) {code} = pm\.response\.code\b", script):
+            blocks.append((int(found.group(2)), _braced(script, found.end() - 1)))
+    return blocks
+
+
+def _value_routes(script: str) -> list[tuple[dict[str, Any], str]]:
+    """Where a script sends the run on to a request by a value of the answer: ({attribute: value}, the request's name)."""
+    routes = []
+    for found in _ON_VALUE.finditer(script):
+        goes = _ROUTES_ONLY.match(_braced(script, found.end() - 1))
+        if goes and (target := _target(goes)) is not None:
+            routes.append(({found.group(1): _literal(found.group(2))}, target))
+    return routes
+
+
+def _target(routes_only: re.Match[str]) -> str | None:
+    """The request a block that only routes goes on with, or None where it ends the run (``null``, ``"null"``)."""
+    target = routes_only.group(1).strip("'\"")
+    return None if target == "null" else target
+
+
+def _by_target(pairs: Iterable[tuple[str, Any]]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """(name, status or condition) pairs grouped by name, in the script's order: ((name, (status, ...)), ...)."""
+    grouped: dict[str, list[Any]] = {}
+    for name, on in pairs:
+        if on not in grouped.setdefault(name, []):
+            grouped[name].append(on)
+    return tuple((name, tuple(on)) for name, on in grouped.items())
 
 
 def _reads(script: str) -> tuple[str, ...]:
@@ -487,13 +543,19 @@ def _dotted(subscripts: str) -> str:
     return ".".join(str(part) for part in _path(subscripts))
 
 
-def _typed_at(script: str) -> tuple[tuple[str, tuple[str | int, ...], str], ...]:
-    """The script's own checks of a value's type at a path of the instance: (name, path, JSON type)."""
+def _typed_at(script: str) -> tuple[tuple[str, tuple[str | int, ...], str, bool], ...]:
+    """The script's own checks of a value's type at a path of the instance: (name, path, JSON type, whether made only
+    where the instance has the path's first attribute)."""
     aliases = {alias: _path(subscripts) for alias, subscripts in _ALIAS.findall(script)}
-    found = []
+    found: list[tuple[str, tuple[str | int, ...], str, bool]] = []
     for _, name, variable, subscripts, json_type in _TYPED_AT.findall(script):
         if variable == "instance" or variable in aliases:
-            found.append((name, (*aliases.get(variable, ()), *_path(subscripts)), json_type))
+            found.append((name, (*aliases.get(variable, ()), *_path(subscripts)), json_type, False))
+    for listed, json_type in _KEYED_TYPED.findall(script):
+        keyed = re.search(rf"let {listed} = \{{([^}}]*)\}}", script)
+        for key, names in re.findall(r"(\w+): \[([^\]]*)\]", keyed.group(1) if keyed else ""):
+            found += [(f"{key} has {attr} attribute", (key, 0, attr), json_type, True)
+                      for attr in re.findall(r"['\"]([^'\"]+)['\"]", names)]
     return tuple(found)
 
 

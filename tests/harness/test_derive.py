@@ -85,6 +85,9 @@ DRIFTS = [
     ("ctk677", ", ends_on: [200]}", "}", "the statuses on which the kit's run ends after it is (), the kit's is (200,)"),
     ("ctk677", ", set: {searchCriteria: object}}", "}", "queryUsageConsumption: at least one of (one_of)"),
     ("ctk677", ", instances: one}", "}", "the instances checked is 'every', the kit's is 'one'"),
+    ("ctk645", ", goes_to: {/CheckServiceQualification/404ID: [200]}}", "}", "the later requests it goes on with (on a status or a value)"),
+    ("ctk680", "only_on: {Status code is 201: [201]}, ", "", "the checks made only on some statuses"),
+    ("ctk680", "type: string, present: true}, category", "type: string}, category", "the typed paths"),
     ("ctk677", ", instances: items_else_array}", "}", "the instances checked is 'every', the kit's is 'items_else_array'"),
 ]
 

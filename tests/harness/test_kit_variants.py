@@ -1,9 +1,9 @@
 """What some kits' scripts do beyond the template, as the ports reproduce it: attributes required only under a
 condition, a list whose items alone (or first item alone) are checked, a list made before the second create, routing on
 the launcher's config, values written into a URL as JavaScript writes them, a value the server sets anew on a PATCH, a
-run the kit ends on a create's status, checks nested in a check, one attribute of several required, types checked only
-where a value is held, a list whose script stops on a read, variables kept from a field selection, a test without a
-function."""
+run the kit ends on a create's status or sends on to a later request, checks made only on one status, checks nested in
+a check, one attribute of several required, types checked only where a value is held, a list whose script stops on a
+read, variables kept from a field selection, a test without a function."""
 
 from __future__ import annotations
 
@@ -135,19 +135,69 @@ def test_an_empty_list_gets_the_instance_checks_its_kits_script_makes_of_it(
     assert "Instance has id, href and filtered attribute" not in by_id
 
 
+def _passed(run: CtkRun, api_id: str) -> dict[str, Any]:
+    """The API's entry in the record of a run that passed."""
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.summary is not None and run.summary["apis"][api_id]["verdict"] == "passed"
+    api: dict[str, Any] = run.summary["apis"][api_id]
+    return api
+
+
 def test_a_create_answered_200_ends_the_run_where_the_kit_ends_it(
     run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
 ) -> None:
     with start_fault_proxy(reference_server.url, "wrong_status") as proxy:
         run = run_ctk("--base-url", proxy.url, "-rs", suites=("ctk677",))
-    assert run.result.ret == 0, run.result.stdout.str()
-    assert run.summary is not None
-    api = run.summary["apis"]["tmf677"]
     # as in the kit's report: the create alone, which its kit accepts with 200
-    assert [(request["method"], request["status"]) for request in api["requests"]] == [("POST", 200)]
-    assert api["verdict"] == "passed"
+    assert [(request["method"], request["status"]) for request in _passed(run, "tmf677")["requests"]] == [("POST", 200)]
     run.result.assert_outcomes(passed=1, skipped=5)
     run.result.stdout.fnmatch_lines(["*not run: the kit's run ends after N1 POST /QueryUsageConsumption, which answered 200*"])
+
+
+def test_a_create_answered_200_goes_on_with_the_request_the_kit_names(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "wrong_status") as proxy:
+        run = run_ctk("--base-url", proxy.url, "-rs", suites=("ctk645",))
+    api = _passed(run, "tmf645")
+    # as in the kit's report: each create, which its kit accepts with 200, then the request it names
+    assert [(request["method"], request["name"], request["status"]) for request in api["requests"]] == [
+        ("POST", "/CheckServiceQualification", 200), ("GET", "/CheckServiceQualification/404ID", 404),
+        ("POST", "/QueryServiceQualification", 200), ("GET", "/QueryServiceQualification/404ID", 404)]
+    # and none of the instance checks the kit makes only on a 201
+    assert [check["name"] for check in api["requests"][0]["checks"] if check["tier"] == "ctk"] == ["Successful POST request"]
+    went_on = "*not run: the kit's run goes from N1 POST /CheckServiceQualification, which answered 200, on to /Check*"
+    run.result.stdout.fnmatch_lines([went_on])
+
+
+def _done(exchange: Exchange) -> None:
+    """The qualification is done at once: the create answers it with state done."""
+    if exchange.method == "POST" and exchange.status == 201:
+        edit_instances(exchange, lambda item: item.update(state="done"))
+
+
+def test_a_create_whose_answer_holds_the_kits_value_goes_on_with_the_request_the_kit_names(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_proxy(reference_server.url, Fault(on_answer=_done)) as url:
+        run = run_ctk("--base-url", url, "-rs", suites=("ctk679",))
+    assert [(request["method"], request["name"]) for request in _passed(run, "tmf679")["requests"]] == [
+        ("POST", "/productOfferingQualification"), ("GET", "/productOfferingQualification/404ID"),
+        ("POST", "unexpecting parameter")]
+    run.result.stdout.fnmatch_lines(["*not run: * which answered 201 with state done, on to /productOffering*"])
+
+
+def test_a_failed_create_gets_only_the_checks_its_kit_makes_on_that_status(
+    run_ctk: Callable[..., CtkRun], reference_server: mockserver.BackgroundServer
+) -> None:
+    with start_fault_proxy(reference_server.url, "create_error") as proxy:
+        run = run_ctk("--base-url", proxy.url, "-k", "N1 and POST", suites=("ctk645", "ctk680"))
+    assert run.result.ret == 1
+    # TMF645 makes its instance checks only on a 201, TMF680 its status check
+    assert _outcomes(run, "tmf645", "/CheckServiceQualification") == {"Successful POST request": "failed"}
+    created = _outcomes(run, "tmf680", "/QueryProductRecommendation")
+    assert "Status code is 201" not in created
+    assert created["Instance has all mandatory attributes"] == "failed"
 
 
 _ALTERNATIVES = [

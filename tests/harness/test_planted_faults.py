@@ -47,6 +47,9 @@ FAULT_CASES = [
     ("wrong_type", "ctk677", "tmf677", [("/QueryUsageConsumption", "Response has relatedParty attribute")]),
     ("list_as_object", "ctk677", "tmf677", [("/QueryUsageConsumption?fields=id", "Array expected as response")]),
     ("array_by_id", "ctk677", "tmf677", [("/QueryUsageConsumption/{{IDQUC01}}", "Instance has all mandatory attributes")]),
+    # Checks the kit makes for each attribute of a map the answer has, typing what the map lists in its first item.
+    ("wrong_type", "ctk680", "tmf680", [("/QueryProductRecommendation", "productOrderItem has itemId attribute"),
+                                        ("/QueryProductRecommendation", "category has id attribute")]),
 ]
 
 
