@@ -15,7 +15,8 @@ from tests.support.differential import delete_kept
 from tests.support.official_kits import KitRun, require_kits, run_kits
 from tests.support.suite_runs import copy_suites
 
-SideBySide = Callable[[str, tuple[str, ...]], tuple[dict[str, KitRun], dict[str, Any] | None]]
+# (base URL, the APIs run on both sides, the APIs whose kits alone run) -> the kit runs, our run record or None
+SideBySide = Callable[..., tuple[dict[str, KitRun], dict[str, Any] | None]]
 
 
 @pytest.fixture
@@ -41,9 +42,11 @@ def side_by_side(pytester: pytest.Pytester) -> SideBySide:
     Returns the kit runs per API and the CTK tier's run record (None when the pre-flight stopped the run).
     """
 
-    def run(base_url: str, api_ids: tuple[str, ...]) -> tuple[dict[str, KitRun], dict[str, Any] | None]:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the kits in one Node process, beside the CTK tier
-            kits = pool.submit(run_kits, {i: base_url.rstrip("/") + tmfapis.api(i).base_path for i in api_ids})
+    def run(base_url: str, api_ids: tuple[str, ...], kits_only: tuple[str, ...] = ()
+            ) -> tuple[dict[str, KitRun], dict[str, Any] | None]:
+        roots = {i: base_url.rstrip("/") + tmfapis.api(i).base_path for i in (*api_ids, *kits_only)}
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the kits in Node, beside the CTK tier
+            kits = pool.submit(run_kits, roots)
             copy_suites(pytester.path, [f"ctk{api_id.removeprefix('tmf')}" for api_id in api_ids])
             report = pytester.path / "report"
             result = pytester.runpytest("-p", "no:cacheprovider", "-m", "ctk", "--base-url", base_url,

@@ -1,14 +1,13 @@
 """The reference server passes every official kit, unchanged, with its shipped config, as its launcher ran it.
 
-The first five also side by side with the CTK tier; all 60 at once, a few Newman runs at a time against one
-server (seeded as the README documents for the kits that read what they never create).
+All 60 at once, a few Newman runs at a time, beside the CTK tier of every ported API, against one server
+(seeded as the README documents for the kits that read what they never create): one run of each kit serves both
+the kit's verdict and the comparison with its port.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +17,14 @@ import mockserver
 import tmfapis
 from harness.ctk.kit import kit_items
 from tests.differential.conftest import SideBySide
-from tests.support.differential import disagreements
-from tests.support.official_kits import KITS_DIR, KitConfigError, kit, run_kit, run_kits
+from tests.support.differential import judge, ported
+from tests.support.fault_proxy import start_fault_proxy
+from tests.support.official_kits import KITS_DIR, KitConfigError, kit, run_kit
 
 CERTIFIED = KITS_DIR.parent / "ctk-reports" / "parsed"
 REQUEST_COUNTS = {"tmf681": 13, "tmf629": 10, "tmf683": 18, "tmf622": 9, "tmf635": 15}
 JSON = {"Content-Type": "application/json"}
-SEED = Path(__file__).resolve().parents[2] / "mockserver" / "kit-seed.json"
+PORTED = ported()
 # What a kit that routes with setNextRequest really runs against the server (its leaf requests otherwise).
 RUN_COUNTS = {
     "tmf640": 7, "tmf664": 12, "tmf670": 60, "tmf702": 12, "tmf704": 7, "tmf705": 11, "tmf706": 11,
@@ -34,24 +34,6 @@ RUN_COUNTS = {
 
 def api_root(server: mockserver.BackgroundServer, api_id: str) -> str:
     return server.url.rstrip("/") + tmfapis.api(api_id).base_path
-
-
-@pytest.mark.parametrize("api_id", list(REQUEST_COUNTS))
-def test_the_official_kit_passes_with_zero_failures_and_the_ctk_tier_agrees(
-    module_server: mockserver.BackgroundServer, side_by_side: SideBySide, api_id: str
-) -> None:
-    kits, summary = side_by_side(module_server.url, (api_id,))
-    run = kits[api_id]
-    failed = [(r.name, r.status, r.errors, [a for a in r.assertions if not a.passed][:3]) for r in run.requests if r.failed]
-    assert run.failures == 0, failed
-    certified = json.loads((CERTIFIED / f"{api_id}.json").read_text(encoding="utf-8"))
-    assert len(run.requests) == REQUEST_COUNTS[api_id] == len(certified["requests"])
-    # The certified run's kit quoted the TMF622 orderDate filter in its name; the shipped kit does not.
-    unquoted = [(r["method"], r["name"].replace("'", "")) for r in certified["requests"]]
-    assert [(r.method, r.name.replace("'", "")) for r in run.requests] == unquoted
-    assert run.assertions > len(run.requests)  # the checks really ran
-    assert summary is not None and summary["apis"][api_id]["verdict"] == "passed"
-    assert disagreements(run, summary["apis"][api_id]) == []
 
 
 def test_the_kit_refuses_a_payload_its_schema_does_not_fit(module_server: mockserver.BackgroundServer) -> None:
@@ -125,22 +107,19 @@ def test_malformed_bodies_and_wrong_enums_are_still_refused(
     assert answer.json()["message"].startswith(message)
 
 
-@pytest.fixture(scope="module")
-def seeded_server() -> Iterator[mockserver.BackgroundServer]:
-    """A reference server seeded with the README's kit seed."""
-    config = mockserver.ServerConfig(port=0, access_log=False, seed_path=SEED)
-    with mockserver.start_background(config) as server:
-        yield server
-
-
 def leaf_requests(api_id: str) -> int:
     return sum(1 for _ in kit_items(json.loads(kit(api_id).collection.read_text(encoding="utf-8"))["item"]))
 
 
-def test_every_official_kit_passes_against_the_seeded_server(seeded_server: mockserver.BackgroundServer) -> None:
-    """All 60 kits: zero failures and the requests each really runs."""
-    roots = {api_id: api_root(seeded_server, api_id) for api_id in tmfapis.API_IDS}
-    runs = run_kits(roots)
+def test_every_official_kit_passes_and_every_port_agrees_with_its_kit(
+    module_server: mockserver.BackgroundServer, side_by_side: SideBySide
+) -> None:
+    """All 60 kits at once (Newman) beside the CTK tier of every ported API, against the seeded reference server
+    behind a clean proxy: every kit has zero failures and runs the requests it
+    really runs; the first five run their certified runs' requests; every port agrees with its kit check by check."""
+    ported = tuple(PORTED)
+    with start_fault_proxy(module_server.url, "none") as proxy:
+        runs, summary = side_by_side(proxy.url, ported, tuple(i for i in tmfapis.API_IDS if i not in PORTED))
     problems = {}
     for api_id, run in runs.items():
         expected_count = RUN_COUNTS.get(api_id, leaf_requests(api_id))
@@ -149,3 +128,13 @@ def test_every_official_kit_passes_against_the_seeded_server(seeded_server: mock
             problems[api_id] = (len(run.requests), expected_count, failed[:6])
         assert run.assertions >= len(run.requests) - 1, api_id  # the checks really ran
     assert problems == {}
+    for api_id, count in REQUEST_COUNTS.items():  # the certified runs quoted TMF622's orderDate filter; the kit does not
+        certified = json.loads((CERTIFIED / f"{api_id}.json").read_text(encoding="utf-8"))
+        unquoted = [(r["method"], r["name"].replace("'", "")) for r in certified["requests"]]
+        assert [(r.method, r.name.replace("'", "")) for r in runs[api_id].requests] == unquoted, api_id
+        assert len(runs[api_id].requests) == count and runs[api_id].assertions > count, api_id
+    assert summary is not None, "the pre-flight stopped the run on the reference server"
+    results = judge("none", {api_id: runs[api_id] for api_id in ported}, summary, proxy.tally.altered)
+    assert [line for item in results for line in item.problems()] == []
+    assert {item.api_id: item.ours_failed for item in results} == {item.api_id: item.kit.failures > 0 for item in results}
+    assert proxy.tally.altered == {}

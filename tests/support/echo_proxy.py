@@ -13,9 +13,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import requests
-
-from tests.support.loopback import serve_in_thread
+from tests.support.loopback import forward, serve_in_thread
 
 __all__ = ["start_echo_proxy"]
 
@@ -50,8 +48,8 @@ def start_echo_proxy(upstream: str, prefix: str = "", drop: str = "fields=") -> 
             token = self.headers.get("Authorization", "").split(" ")[-1]
             path = self.path.replace(prefix, "", 1) if prefix else self.path
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-            answer = requests.request(self.command, upstream.rstrip("/") + path, data=body or None, headers=headers,
-                                      timeout=10)
+            answer = forward(self.command, upstream.rstrip("/") + path, data=body or None, headers=headers,
+                             timeout=10)
             payload = _echoed(answer.content, token) if token else answer.content
             self.send_response(answer.status_code)
             for key, value in answer.headers.items():

@@ -21,12 +21,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-import requests
-
 import tmfapis
 from harness.ctk.declaration import ResourceSuite
 from harness.fuzz.derived import declared
-from tests.support.loopback import serve_in_thread
+from tests.support.loopback import forward, serve_in_thread
 
 __all__ = [
     "FAULTS",
@@ -484,7 +482,7 @@ def _handler(upstream: str, fault: Fault, tally: Tally) -> type[BaseHTTPRequestH
                 return
             if exchange.forward:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
-                answer = requests.request(
+                answer = forward(
                     exchange.method,
                     upstream + exchange.path,
                     data=exchange.body or None,

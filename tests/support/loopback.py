@@ -6,8 +6,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-__all__ = ["serve_in_thread"]
+import requests
+
+__all__ = ["forward", "serve_in_thread"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -26,3 +29,11 @@ def serve_in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def forward(method: str, url: str, **options: Any) -> requests.Response:
+    """Send a request on to a loopback server, without reading the environment: requests iterates os.environ for each
+    request (for proxies) while an in-process pytest run beside it changes it (PYTEST_CURRENT_TEST), a KeyError."""
+    with requests.Session() as session:
+        session.trust_env = False
+        return session.request(method, url, **options)

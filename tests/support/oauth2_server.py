@@ -20,9 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-import requests
-
-from tests.support.loopback import serve_in_thread
+from tests.support.loopback import forward, serve_in_thread
 
 __all__ = ["OAuth2Servers", "start_oauth2"]
 
@@ -108,8 +106,8 @@ def _gateway_handler(servers: OAuth2Servers, upstream: str) -> type[BaseHTTPRequ
                                       "status": "401", "@type": "Error"}).encode()
             else:
                 forwarded = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"authorization"}}
-                answer = requests.request(self.command, upstream + self.path, data=body or None, headers=forwarded,
-                                          timeout=30, allow_redirects=False)
+                answer = forward(self.command, upstream + self.path, data=body or None, headers=forwarded,
+                                 timeout=30, allow_redirects=False)
                 status, payload = answer.status_code, answer.content
                 headers = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
                 headers["X-Echo"] = authorization  # a gateway that echoes what it got: only redaction hides it
