@@ -25,3 +25,9 @@ if [[ ! -x /usr/bin/chromium ]]; then
     quietly "${as_root[@]}" apt-get update
     quietly "${as_root[@]}" apt-get install -y --no-install-recommends chromium
 fi
+
+# The project's own modules compiled once: where PYTHONDONTWRITEBYTECODE is set, each pytest process the tests start
+# would compile them again.
+if [[ -x .venv/bin/python ]]; then
+    quietly .venv/bin/python -m compileall -q harness mockserver tmfapis tests benchmarks
+fi
