@@ -18,7 +18,9 @@ Medians of ``--runs`` alternating rounds. It needs ``../shared/official-ctks`` a
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -208,6 +210,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown figure {', '.join(sorted(unknown))}; choose from {', '.join(FIGURES)}")
     api_ids = args.apis.split(",") if args.apis else suite_apis()
+    # compiled as an installed wheel is: where PYTHONDONTWRITEBYTECODE is set, each process would compile them anew
+    compileall.compile_dir(REPO, quiet=1, rx=re.compile(r"/(\.venv|node_modules|\.git)/"))
     with tempfile.TemporaryDirectory() as name, \
             mockserver.start_background(mockserver.ServerConfig(port=0, access_log=False)) as reference:
         scratch = Path(name)
