@@ -199,7 +199,7 @@ def instance_checks(
     for name, attributes in suite.any_of.items():
         results.append(_has_one_of(reply, name, instance, attributes))
     for attribute in [*(suite.typed if typed is None else typed), *subtype]:
-        unheld = attribute in suite.typed_if_truthy and not _truthy(value_at(instance, attribute.split(".")))
+        unheld = attribute in suite.typed_if_truthy and not _truthy(value_at(instance, suite.path(attribute)))
         if attribute not in unmet and not unheld:
             results.append(_typed(reply, instance, attribute, typing[attribute], suite.path(attribute)))
     results.extend(body_includes(reply, suite, attribute, held, instance) for attribute in suite.includes)
@@ -208,10 +208,10 @@ def instance_checks(
 
 def _one_of_found(one_of: Mapping[str, Mapping[str, str]], instance: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The kit's "at least one of" attributes an instance has, with their JSON types: those ``present`` among its
-    keys (even null), those ``set`` where JavaScript takes their value as true (not null, false, 0 or "")."""
+    keys (even null), those ``set`` where JavaScript takes their value as true (``_truthy``)."""
     present = [(attribute, json_type) for attribute, json_type in one_of.get("present", {}).items() if attribute in instance]
     return present + [(attribute, json_type) for attribute, json_type in one_of.get("set", {}).items()
-                      if instance.get(attribute) not in (None, False, 0, "")]
+                      if _truthy(instance.get(attribute, ABSENT))]
 
 
 def array_expected(reply: Reply) -> CheckResult:
